@@ -1,0 +1,5 @@
+"""Contract testing for SuperOffice's Webhook agent: the contract and what is true of any client or server."""
+
+from contracts.spec import Contract, load
+
+__all__ = ["Contract", "load"]

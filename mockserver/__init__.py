@@ -1,0 +1,1 @@
+"""A faithful, stateful Flask mock of SuperOffice's Webhook agent."""

@@ -1,0 +1,29 @@
+"""The ``sowebhook`` command line, run in-process as users call it."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from click.testing import CliRunner
+
+from contracts import load
+from contracts.cli import main
+
+
+def test_spec_prints_the_bundled_yaml_document() -> None:
+    result = CliRunner().invoke(main, ["spec"])
+    assert result.exit_code == 0, result.output
+    assert result.output == load().path.read_text(encoding="utf-8")
+    assert yaml.safe_load(result.output)["openapi"] == "3.1.0"
+
+
+def test_spec_json_prints_the_same_document_as_json() -> None:
+    result = CliRunner().invoke(main, ["spec", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == yaml.safe_load(load().path.read_text(encoding="utf-8"))
+
+
+def test_unknown_subcommand_exits_non_zero() -> None:
+    result = CliRunner().invoke(main, ["no-such-command"])
+    assert result.exit_code == 2
