@@ -24,5 +24,30 @@ def spec(as_json: bool) -> None:
     sys.stdout.write(text)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Keep state in this SQLite file.")
+@click.option("--profile", type=click.Choice(["onsite", "online"]), help="Authentication profile [default: onsite].")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="A JSON or TOML configuration.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Worker threads.")
+def mock(host: str, port: int, db_path: str | None, profile: str | None, config_file: str | None, threads: int) -> None:
+    """Run the mock of the Webhook agent until SIGINT or SIGTERM."""
+    from mockserver.config import ConfigError, MockConfig
+    from mockserver.server import serve
+
+    try:
+        config = MockConfig.from_file(config_file) if config_file else MockConfig()
+        changes: dict[str, object] = {"response_validation": "report"}
+        if db_path:
+            changes["db_path"] = db_path
+        if profile:
+            changes["profile"] = profile
+        config = config.evolve(**changes)
+    except (ConfigError, ValueError, OSError) as error:
+        raise click.UsageError(str(error)) from None
+    raise SystemExit(serve(config, host=host, port=port, threads=threads))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -56,6 +56,13 @@ class Contract:
                     return path, method, operation
         raise KeyError(f"no operation {operation_id!r} in the contract")
 
+    def validator(self, schema_name: str) -> Any:
+        """A JSON Schema 2020-12 validator of ``components/schemas/<schema_name>`` (cached)."""
+        cache = self.__dict__.setdefault("_validators", {})
+        if schema_name not in cache:
+            cache[schema_name] = _schema_validator(self.document, schema_name)
+        return cache[schema_name]
+
     def resolve(self, node: Any) -> Any:
         """Follow a local ``$ref`` (repeatedly) to the node it names."""
         while isinstance(node, dict) and "$ref" in node:
@@ -67,6 +74,19 @@ class Contract:
                 target = target[part.replace("~1", "/").replace("~0", "~")]
             node = target
         return node
+
+
+def _schema_validator(document: dict[str, Any], name: str) -> Any:
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    resource = Resource.from_contents(document, default_specification=DRAFT202012)
+    registry = Registry().with_resource(_URN, resource)
+    return Draft202012Validator({"$ref": f"{_URN}#/components/schemas/{name}"}, registry=registry)
+
+
+_URN = "urn:superoffice-webhook-contracts:contract"
 
 
 def document_path() -> Path:

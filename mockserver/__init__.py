@@ -1,1 +1,11 @@
-"""A faithful, stateful Flask mock of SuperOffice's Webhook agent."""
+"""A faithful, stateful Flask mock of SuperOffice's Webhook agent.
+
+>>> from mockserver import create_app, MockConfig
+>>> app = create_app(MockConfig(profile="onsite"))
+>>> client = app.test_client()
+"""
+
+from mockserver.app import MockState, create_app, state_of
+from mockserver.config import Application, Associate, Limits, MockConfig, User
+
+__all__ = ["Application", "Associate", "Limits", "MockConfig", "MockState", "User", "create_app", "state_of"]

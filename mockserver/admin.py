@@ -1,0 +1,124 @@
+"""Admin endpoints under the reserved prefix ``/__mock__`` (no SuperOffice path starts so: every
+WebAPI path is ``/api/...`` or ``/{tenant}/api/...``). They need the same credentials as the agent.
+
+GET    /__mock__/journal        the journal, oldest first
+DELETE /__mock__/journal        clear it
+POST   /__mock__/reset          forget every webhook, the journal and the faults
+GET    /__mock__/webhooks       every stored webhook, with its owner and last error
+POST   /__mock__/webhooks       seed webhooks: a list of webhooks, each valid against the contract
+GET    /__mock__/faults         the active faults
+POST   /__mock__/faults         add a fault (see mockserver.faults.Fault)
+DELETE /__mock__/faults         clear them
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from contracts.wire import WireError, decode_json
+from mockserver.errors import MockError, bad_request
+from mockserver.faults import Fault
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("sowebhook_admin", __name__)
+
+
+def _state() -> Any:
+    from mockserver.app import state_of
+
+    return state_of(current_app)
+
+
+@blueprint.before_request
+def _authenticate() -> None:
+    _state().auth.authenticate(request.headers, request.cookies)
+
+
+@blueprint.errorhandler(MockError)
+def _mock_error(error: MockError) -> Response:
+    response = jsonify(error.body)
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def _json_body() -> Any:
+    try:
+        return decode_json(request.get_data(as_text=False).decode("utf-8"))
+    except (WireError, UnicodeDecodeError) as error:
+        raise bad_request(f"The admin request body is not JSON: {error}") from None
+
+
+@blueprint.get("/journal")
+def journal() -> Response:
+    return jsonify([entry.to_json() for entry in _state().journal.entries()])
+
+
+@blueprint.delete("/journal")
+def clear_journal() -> Response:
+    _state().journal.clear()
+    return Response(status=204)
+
+
+@blueprint.post("/reset")
+def reset() -> Response:
+    state = _state()
+    state.store.reset()
+    state.journal.clear()
+    state.faults.clear()
+    return Response(status=204)
+
+
+@blueprint.get("/webhooks")
+def webhooks() -> Response:
+    rows = _state().store.all()
+    return jsonify([{"webhook": r.webhook, "owner": r.owner, "last_error": r.last_error} for r in rows])
+
+
+@blueprint.post("/webhooks")
+def seed() -> Response:
+    """Store webhooks as given (server-set fields included), each checked against the contract."""
+    state = _state()
+    body = _json_body()
+    if not isinstance(body, list):
+        raise bad_request("Send a list of webhooks.")
+    validator = state.contract.validator("WebhookRecord")
+    problems = {}
+    for index, webhook in enumerate(body):
+        errors = [f"{'.'.join(map(str, e.absolute_path)) or '(webhook)'}: {e.message}" for e in validator.iter_errors(webhook)]
+        if errors:
+            problems[f"[{index}]"] = errors
+    if problems:
+        raise bad_request("A seeded webhook breaks the contract.", problems)
+    owner = request.args.get("owner")
+    stored = []
+    for webhook in body:
+        stored.append(state.store.create(lambda new_id, w=webhook: {**w, "WebhookId": new_id}, owner).webhook)
+    return jsonify(stored)
+
+
+@blueprint.get("/faults")
+def faults() -> Response:
+    return jsonify([f.to_json() for f in _state().faults.active()])
+
+
+@blueprint.post("/faults")
+def add_fault() -> Response:
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise bad_request("Send a fault object.")
+    try:
+        fault = Fault.from_json(body)
+    except ValueError as error:
+        raise bad_request(str(error)) from None
+    _state().faults.add(fault)
+    return jsonify(fault.to_json())
+
+
+@blueprint.delete("/faults")
+def clear_faults() -> Response:
+    _state().faults.clear()
+    return Response(status=204)

@@ -1,0 +1,211 @@
+"""What the eight operations of the Webhook agent do to the mock's state.
+
+Each handler takes the validated call and answers ``(status, value)``; the app encodes the value
+in the negotiated media type. Which fields the server sets (``readOnly`` in the contract), what a
+new webhook looks like (the contract's documented default webhook) and which fields may be null
+are read from the contract, not restated here.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from contracts.spec import Contract
+from mockserver.auth import Principal
+from mockserver.config import MockConfig
+from mockserver.errors import AgentError, bad_request
+from mockserver.seam import ValidatedRequest
+from mockserver.store import Store, StoredWebhook
+
+__all__ = ["Agent", "format_datetime", "UNSET_DATE"]
+
+UNSET_DATE = "0001-01-01T00:00:00"
+
+
+def format_datetime(moment: datetime) -> str:
+    """A UTC date-time as .NET writes it: seven fractional digits and ``Z``."""
+    moment = moment.astimezone(timezone.utc)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z"
+
+
+@dataclass(frozen=True)
+class Call:
+    principal: Principal
+    request: ValidatedRequest
+
+
+class Agent:
+    def __init__(self, config: MockConfig, store: Store, contract: Contract) -> None:
+        self.config = config
+        self.store = store
+        webhook = contract.document["components"]["schemas"]["Webhook"]
+        self.fields = list(webhook["properties"])
+        self.server_set = {name for name, s in webhook["properties"].items() if s.get("readOnly")}
+        self.nullable = {name for name, s in webhook["properties"].items() if _allows_null(contract, s)}
+        self.default = copy.deepcopy(contract.document["components"]["examples"]["DocumentedDefaultWebhook"]["value"])
+        self.handlers: dict[str, Callable[[Call], tuple[int, Any]]] = {
+            "SaveWebhook": self.save_webhook,
+            "GetWebhook": self.get_webhook,
+            "GetAllWebhooks": self.get_all_webhooks,
+            "DeleteWebhook": self.delete_webhook,
+            "CreateDefaultWebhook": self.create_default_webhook,
+            "TestWebhook": self.not_yet,
+            "SignalEvent": self.not_yet,
+            "GetLastError": self.get_last_error,
+        }
+
+    def handle(self, operation_id: str, call: Call) -> tuple[int, Any]:
+        return self.handlers[operation_id](call)
+
+    # -- visibility (Online: an application sees and changes only what it registered) ----------
+
+    def _visible(self, row: StoredWebhook | None, principal: Principal) -> bool:
+        return row is not None and (principal.application is None or row.owner in (None, principal.owner))
+
+    def _changeable(self, row: StoredWebhook, principal: Principal) -> None:
+        if principal.application is not None and row.owner not in (None, principal.owner):
+            raise AgentError(
+                403,
+                f"Webhook {row.webhook_id} was registered by another application.",
+                "An application can only change the webhooks it registered (application_token of the webhook table).",
+            )
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def save_webhook(self, call: Call) -> tuple[int, Any]:
+        sent = call.request.body or {}
+        principal = call.principal
+        webhook_id = sent.get("WebhookId") or 0
+        now = format_datetime(self.config.clock())
+        associate = principal.user.associate.to_json()
+
+        def client_fields() -> dict[str, Any]:
+            values = {}
+            for name in self.fields:
+                if name in self.server_set or name == "WebhookId":
+                    continue
+                if name in sent:
+                    values[name] = copy.deepcopy(sent[name])
+                else:
+                    values[name] = None if name in self.nullable else copy.deepcopy(self.default[name])
+            return values
+
+        def created(new_id: int) -> dict[str, Any]:
+            return self._ordered(
+                {
+                    **client_fields(),
+                    "WebhookId": new_id,
+                    "Registered": now,
+                    "RegisteredAssociate": associate,
+                    "Updated": UNSET_DATE,
+                    "UpdatedAssociate": None,
+                }
+            )
+
+        if webhook_id:
+            existing = self.store.get(webhook_id)
+            if existing is not None and self._visible(existing, principal):
+                self._changeable(existing, principal)
+
+                def updated(current: StoredWebhook) -> dict[str, Any]:
+                    return self._ordered(
+                        {
+                            **client_fields(),
+                            "WebhookId": current.webhook_id,
+                            "Registered": current.webhook["Registered"],
+                            "RegisteredAssociate": current.webhook["RegisteredAssociate"],
+                            "Updated": now,
+                            "UpdatedAssociate": associate,
+                        }
+                    )
+
+                row = self.store.update(webhook_id, updated)
+                if row is not None:
+                    return 200, row.webhook
+            elif existing is not None:
+                self._changeable(existing, principal)
+            if self.config.unknown_webhook_id == "reject":
+                raise bad_request(
+                    f"There is no webhook with WebhookId {webhook_id}.",
+                    {"entity.WebhookId": [f"There is no webhook with WebhookId {webhook_id}; send 0 to create one."]},
+                )
+        row = self.store.create(created, principal.owner)
+        return 200, row.webhook
+
+    def get_webhook(self, call: Call) -> tuple[int, Any]:
+        row = self.store.get(call.request.query["webhookId"])
+        if not self._visible(row, call.principal):
+            return 200, None
+        assert row is not None
+        return 200, self._select(row.webhook, call.request.query.get("$select"))
+
+    def get_all_webhooks(self, call: Call) -> tuple[int, Any]:
+        filters = call.request.body or {}
+        name = (filters.get("NameFilter") or "").casefold()
+        event = (filters.get("EventFilter") or "").casefold()
+        status = filters.get("StatusFilter") or "Unknown"
+        found = []
+        for row in self.store.all():
+            if not self._visible(row, call.principal):
+                continue
+            webhook = row.webhook
+            if name and (webhook.get("Name") or "").casefold() != name:
+                continue
+            if event and event not in {e.casefold() for e in webhook.get("Events") or []}:
+                continue
+            if status != "Unknown" and webhook.get("State") != status:
+                continue
+            found.append(self._select(webhook, call.request.query.get("$select")))
+        return 200, found
+
+    def delete_webhook(self, call: Call) -> tuple[int, Any]:
+        webhook_id = call.request.query["WebhookId"]
+        row = self.store.get(webhook_id)
+        if row is not None:
+            self._changeable(row, call.principal)
+            self.store.delete(webhook_id)
+        return 204, None
+
+    def create_default_webhook(self, call: Call) -> tuple[int, Any]:
+        return 200, copy.deepcopy(self.default)
+
+    def get_last_error(self, call: Call) -> tuple[int, Any]:
+        body = call.request.body or {}
+        row = self.store.get(body.get("WebhookId") or 0)
+        if not self._visible(row, call.principal):
+            return 200, None
+        assert row is not None
+        return 200, row.last_error
+
+    def not_yet(self, call: Call) -> tuple[int, Any]:
+        raise AgentError(
+            501,
+            f"{call.request.operation.operation_id} is not implemented by this mock yet.",
+            "Webhook deliveries (TestWebhook, SignalEvent) are not modelled yet; nothing was done.",
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _ordered(self, webhook: dict[str, Any]) -> dict[str, Any]:
+        return {name: webhook[name] for name in self.fields if name in webhook}
+
+    def _select(self, webhook: dict[str, Any], select: str | None) -> dict[str, Any]:
+        """``$select``: fields not named are nulled out, where the contract lets them be null."""
+        if not select:
+            return webhook
+        wanted = {part.strip().casefold() for part in select.split(",") if part.strip()}
+        return {
+            name: (value if name.casefold() in wanted or name not in self.nullable else None)
+            for name, value in webhook.items()
+        }
+
+
+def _allows_null(contract: Contract, schema: Any) -> bool:
+    node = contract.resolve(schema)
+    kind = node.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    return any(_allows_null(contract, sub) for sub in node.get("anyOf", []) + node.get("oneOf", []))

@@ -1,0 +1,243 @@
+"""The one validation seam: every request in, every response out, checked against the contract.
+
+Built once per app from the contract. A request is routed to its operation (404/405), its body
+is read in whichever of the documented content types it came (415/400), decoded to its JSON
+value (``contracts.wire``) and then validated with openapi-core as that JSON value, so that one
+schema judges all seven content types. Every response the mock sends is validated the same way.
+
+Errors name the field the way ASP.NET Web API's ModelState does: ``entity.WebhookId`` for the
+SaveWebhook body (the pages call it "Request Body: entity"), ``request.StatusFilter`` for the
+other operations' bodies, and the parameter name for query and header parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from openapi_core.datatypes import RequestParameters
+from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
+from openapi_core.validation.request.exceptions import (
+    InvalidParameter,
+    InvalidRequestBody,
+    MissingRequiredParameter,
+    MissingRequiredRequestBody,
+    SecurityValidationError,
+)
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from contracts.spec import Contract
+from contracts.wire import WireError, WireFormats, encode_json, parse_media_type
+from mockserver.errors import AgentError, bad_request
+
+__all__ = ["Operation", "Seam", "ValidatedRequest"]
+
+
+@dataclass(frozen=True)
+class Operation:
+    operation_id: str
+    path: str
+    method: str
+    body_name: str
+    body_content: Mapping[str, Any]
+    body_required: bool
+    responses: Mapping[str, Any]
+
+    def response_schema(self, status: int, media_type: str) -> Any:
+        response = self.responses.get(str(status))
+        if response is None:
+            return None
+        return response.get("content", {}).get(media_type, {}).get("schema")
+
+
+@dataclass
+class ValidatedRequest:
+    operation: Operation
+    body: Any
+    media_type: str | None
+    query: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
+
+
+class _Request:
+    """A request as openapi-core reads it, its body replaced by the body's JSON value."""
+
+    def __init__(self, path: str, method: str, query: Any, headers: Any, cookies: Any, body: bytes | None) -> None:
+        self.host_url = "http://mock"
+        self.path = path
+        self.full_url_pattern = "http://mock" + path
+        self.method = method.lower()
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(query), header=Headers(headers), cookie=ImmutableMultiDict(cookies), path={}
+        )
+        self.body = body
+        self.content_type = "application/json" if body is not None else ""
+
+
+class _Response:
+    def __init__(self, status: int, media_type: str, body: bytes, headers: Mapping[str, str]) -> None:
+        self.status_code = status
+        self.content_type = media_type
+        self.data = body
+        self.headers = Headers(dict(headers))
+
+
+class Seam:
+    def __init__(self, contract: Contract, wire: WireFormats) -> None:
+        self.contract = contract
+        self.wire = wire
+        self.operations: dict[str, dict[str, Operation]] = {}
+        for path, item in contract.document["paths"].items():
+            for method, spec in item.items():
+                if not isinstance(spec, dict) or "operationId" not in spec:
+                    continue
+                body = contract.resolve(spec.get("requestBody", {}))
+                self.operations.setdefault(path, {})[method.upper()] = Operation(
+                    operation_id=spec["operationId"],
+                    path=path,
+                    method=method.upper(),
+                    body_name=spec.get("x-codegen-request-body-name", "request"),
+                    body_content=body.get("content", {}),
+                    body_required=bool(body.get("required", False)),
+                    responses={code: contract.resolve(r) for code, r in spec["responses"].items()},
+                )
+
+    # -- routing ------------------------------------------------------------------------------
+
+    def route(self, path: str, method: str) -> Operation:
+        by_method = self.operations.get(path)
+        if by_method is None:
+            raise AgentError(
+                404,
+                f"No HTTP resource was found that matches the request URI '{path}'.",
+                "No operation of the Webhook agent has this path.",
+            )
+        operation = by_method.get(method.upper())
+        if operation is None:
+            allowed = ", ".join(sorted(by_method))
+            raise AgentError(
+                405,
+                f"The requested resource does not support http method '{method.upper()}'.",
+                f"Agent operations are invoked with {allowed}.",
+                headers={"Allow": allowed},
+            )
+        return operation
+
+    # -- requests -----------------------------------------------------------------------------
+
+    def read_body(self, operation: Operation, content_type: str | None, raw: bytes) -> tuple[Any, str | None]:
+        """The body's JSON value and media type; ``(None, None)`` when there is no body."""
+        if not raw.strip() and not operation.body_required:
+            return None, None
+        if not operation.body_content:
+            return None, None
+        media_type, params = parse_media_type(content_type)
+        if media_type not in operation.body_content:
+            shown = media_type or "(none)"
+            raise AgentError(
+                415,
+                f"The request entity's media type '{shown}' is not supported for this resource.",
+                "Supported: " + ", ".join(operation.body_content) + ".",
+            )
+        if not raw.strip():
+            raise bad_request(
+                f"The request body is empty; {operation.operation_id} needs its '{operation.body_name}'.",
+                {operation.body_name: ["A value is required."]},
+            )
+        schema = operation.body_content[media_type].get("schema")
+        try:
+            value = self.wire.decode(media_type, raw, schema, charset=params.get("charset", "utf-8"))
+        except WireError as error:
+            raise bad_request(error.message + " " + error.detail, {operation.body_name: [error.detail]}) from None
+        return value, media_type
+
+    def validate_request(
+        self,
+        operation: Operation,
+        *,
+        path: str,
+        query: Any,
+        headers: Any,
+        cookies: Any,
+        body: Any,
+        media_type: str | None,
+    ) -> ValidatedRequest:
+        encoded = None if media_type is None else encode_json(body)
+        request = _Request(path, operation.method, query, headers, cookies, encoded)
+        result = self.contract.openapi.unmarshal_request(request)
+        model_state: dict[str, list[str]] = {}
+        for error in result.errors:
+            if isinstance(error, SecurityValidationError):
+                continue  # the Authenticator has already accepted the caller
+            for key, message in self._describe(operation, error):
+                model_state.setdefault(key, []).append(message)
+        if model_state:
+            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in model_state.items())
+            raise bad_request(detail, model_state)
+        params = result.parameters
+        return ValidatedRequest(
+            operation,
+            body,
+            media_type,
+            query=dict(params.query) if params else {},
+            headers=dict(params.header) if params else {},
+        )
+
+    def _describe(self, operation: Operation, error: Exception) -> list[tuple[str, str]]:
+        if isinstance(error, MissingRequiredParameter):
+            name = error.name
+            return [(name, f"The parameters dictionary contains a null entry for parameter '{name}'.")]
+        if isinstance(error, InvalidParameter):
+            messages = _schema_messages(error.__cause__)
+            return [(error.name, m) for _, m in messages] or [(error.name, str(error.__cause__ or error))]
+        if isinstance(error, MissingRequiredRequestBody):
+            return [(operation.body_name, "A value is required.")]
+        if isinstance(error, InvalidRequestBody):
+            return [
+                (".".join([operation.body_name, *map(str, where)]), message)
+                for where, message in _schema_messages(error.__cause__)
+            ] or [(operation.body_name, str(error.__cause__ or error))]
+        return [(operation.body_name, str(error))]
+
+    # -- responses ----------------------------------------------------------------------------
+
+    def check_response(
+        self,
+        operation: Operation,
+        *,
+        path: str,
+        status: int,
+        media_type: str | None,
+        value: Any,
+        headers: Mapping[str, str],
+    ) -> list[str]:
+        """Every way this response breaks the contract (an empty list when it conforms)."""
+        declared = operation.responses.get(str(status))
+        if declared is None:
+            return [f"status {status} is not declared for {operation.operation_id}"]
+        content = declared.get("content")
+        if not content:
+            return [] if media_type is None else [f"status {status} has no body in the contract"]
+        if media_type not in content:
+            return [f"media type {media_type!r} is not declared for status {status}"]
+        request = _Request(path, operation.method, {}, {}, {}, None)
+        response = _Response(status, "application/json", encode_json(value), headers)
+        result = self.contract.openapi.unmarshal_response(request, response)
+        problems = []
+        for error in result.errors:
+            messages = _schema_messages(error.__cause__)
+            problems += [f"{'.'.join(map(str, w)) or '(body)'}: {m}" for w, m in messages] or [str(error)]
+        return problems
+
+
+def _schema_messages(cause: BaseException | None) -> list[tuple[list[Any], str]]:
+    errors = getattr(cause, "schema_errors", None) or ()
+    found = []
+    for error in errors:
+        found.append((list(error.absolute_path), _short(error.message)))
+    return found
+
+
+def _short(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+

@@ -1,0 +1,208 @@
+"""Where the mock keeps its webhooks: in memory, or in SQLite shared by several processes.
+
+Both stores keep, per webhook, the webhook's JSON value exactly as the mock answers it, the
+application that registered it (Online) and the last delivery error. Ids are allocated by the
+store, never reused, and unique across every process that shares a SQLite file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
+
+__all__ = ["MemoryStore", "SqliteStore", "Store", "StoredWebhook", "open_store"]
+
+
+@dataclass(frozen=True)
+class StoredWebhook:
+    webhook: dict[str, Any]
+    owner: str | None = None
+    last_error: str | None = None
+
+    @property
+    def webhook_id(self) -> int:
+        return int(self.webhook["WebhookId"])
+
+
+class Store(Protocol):
+    def create(self, build: Callable[[int], dict[str, Any]], owner: str | None) -> StoredWebhook: ...
+
+    def update(
+        self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]
+    ) -> StoredWebhook | None: ...
+
+    def get(self, webhook_id: int) -> StoredWebhook | None: ...
+
+    def all(self) -> list[StoredWebhook]: ...
+
+    def delete(self, webhook_id: int) -> bool: ...
+
+    def set_last_error(self, webhook_id: int, message: str | None) -> None: ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryStore:
+    """A dict behind a lock: for tests and the default standalone mock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[int, StoredWebhook] = {}
+        self._next_id = 1
+
+    def create(self, build: Callable[[int], dict[str, Any]], owner: str | None) -> StoredWebhook:
+        with self._lock:
+            webhook_id = self._next_id
+            self._next_id += 1
+            row = StoredWebhook(build(webhook_id), owner)
+            self._rows[webhook_id] = row
+            return row
+
+    def update(self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]) -> StoredWebhook | None:
+        with self._lock:
+            current = self._rows.get(webhook_id)
+            if current is None:
+                return None
+            row = StoredWebhook(build(current), current.owner, current.last_error)
+            self._rows[webhook_id] = row
+            return row
+
+    def get(self, webhook_id: int) -> StoredWebhook | None:
+        with self._lock:
+            return self._rows.get(webhook_id)
+
+    def all(self) -> list[StoredWebhook]:
+        with self._lock:
+            return [self._rows[k] for k in sorted(self._rows)]
+
+    def delete(self, webhook_id: int) -> bool:
+        with self._lock:
+            return self._rows.pop(webhook_id, None) is not None
+
+    def set_last_error(self, webhook_id: int, message: str | None) -> None:
+        with self._lock:
+            current = self._rows.get(webhook_id)
+            if current is not None:
+                self._rows[webhook_id] = StoredWebhook(current.webhook, current.owner, message)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+    def close(self) -> None:
+        pass
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS webhook (
+    webhook_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner      TEXT,
+    body       TEXT NOT NULL,
+    last_error TEXT
+);
+"""
+
+
+class SqliteStore:
+    """SQLite in WAL mode; one connection per thread; writes in ``BEGIN IMMEDIATE`` transactions
+    so that concurrent processes neither lose updates nor hand out an id twice."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        with self._transaction() as db:
+            db.execute(_SCHEMA)
+
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+            with self._connections_lock:
+                self._connections.append(db)
+        return db
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._connection())
+
+    @staticmethod
+    def _row(row: tuple[Any, ...] | None) -> StoredWebhook | None:
+        if row is None:
+            return None
+        return StoredWebhook(json.loads(row[0]), row[1], row[2])
+
+    def create(self, build: Callable[[int], dict[str, Any]], owner: str | None) -> StoredWebhook:
+        with self._transaction() as db:
+            cursor = db.execute("INSERT INTO webhook (owner, body) VALUES (?, '{}')", (owner,))
+            webhook_id = int(cursor.lastrowid or 0)
+            webhook = build(webhook_id)
+            db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (json.dumps(webhook), webhook_id))
+            return StoredWebhook(webhook, owner)
+
+    def update(self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]) -> StoredWebhook | None:
+        with self._transaction() as db:
+            current = self._row(
+                db.execute("SELECT body, owner, last_error FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone()
+            )
+            if current is None:
+                return None
+            webhook = build(current)
+            db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (json.dumps(webhook), webhook_id))
+            return StoredWebhook(webhook, current.owner, current.last_error)
+
+    def get(self, webhook_id: int) -> StoredWebhook | None:
+        db = self._connection()
+        return self._row(
+            db.execute("SELECT body, owner, last_error FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone()
+        )
+
+    def all(self) -> list[StoredWebhook]:
+        db = self._connection()
+        rows = db.execute("SELECT body, owner, last_error FROM webhook ORDER BY webhook_id").fetchall()
+        return [StoredWebhook(json.loads(r[0]), r[1], r[2]) for r in rows]
+
+    def delete(self, webhook_id: int) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM webhook WHERE webhook_id = ?", (webhook_id,)).rowcount > 0
+
+    def set_last_error(self, webhook_id: int, message: str | None) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE webhook SET last_error = ? WHERE webhook_id = ?", (message, webhook_id))
+
+    def reset(self) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM webhook")
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def open_store(db_path: str | None) -> Store:
+    return SqliteStore(db_path) if db_path else MemoryStore()
+
