@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from defusedxml import ElementTree as SafeET
@@ -51,6 +51,7 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _XSI_TYPE = f"{{{XSI}}}type"
 _XSI_NIL = f"{{{XSI}}}nil"
+_JSON_STARTS = frozenset('{["-0123456789')
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
 # Characters XML 1.0 cannot carry at all (not even as character references).
@@ -175,15 +176,26 @@ class WireFormats:
         if element.get(_XSI_NIL, "").lower() == "true":
             return None
         shape = self.shape(schema)
-        if shape.is_any:
+        if shape.is_any or _local(element.get(_XSI_TYPE, "")) in _XSI_KINDS or _is_xsi_container(element):
+            # the sender's xsi:type says what the value is (the SOAP sample types every element)
             return self._untyped_value(element)
         children = list(element)
+        text = (element.text or "").strip()
+        if not children and text and not ({"string", "integer", "number", "boolean"} & shape.types):
+            # text where an object or array belongs: keep it, so validation names the wrong type
+            return _scalar(text, frozenset({"integer", "number", "boolean"}))
         if "object" in shape.types and (children or not ({"string", "integer", "number", "boolean"} & shape.types)):
-            if shape.properties or not _is_pair_list(children):
+            if shape.properties or not children:
                 return {
                     _local(child.tag): self._element_value(child, shape.properties.get(_local(child.tag), True))
                     for child in children
                 }
+            if not _is_pair_list(children):
+                raise WireError(
+                    f"The XML dictionary <{_local(element.tag)}> is not a list of key-value pairs.",
+                    f"Each entry of <{_local(element.tag)}> is an element with a <Key> and a <Value>, "
+                    "as <StringKeyValuePair> in the SOAP sample.",
+                )
             return {
                 _pair_key(child): self._element_value(_pair_value(child), shape.additional)
                 for child in children
@@ -216,7 +228,8 @@ class WireFormats:
 
     def decode_form(self, text: str, schema: Any) -> Any:
         """A form body: scalars as text; arrays as repeated keys or one JSON text; objects as
-        ``Name[key]=value`` pairs or one JSON text (F-062)."""
+        ``Name[key]=value`` pairs or one JSON text (F-062). A single value of an array or object
+        field that starts like JSON (``{ [ " - 0-9``, true, false, null) is read as JSON."""
         try:
             pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
         except (ValueError, UnicodeDecodeError) as error:
@@ -246,7 +259,7 @@ class WireFormats:
         complex_types = {"object", "array"} & prop.types
         if complex_types or prop.is_any:
             first = values[0].strip() if len(values) == 1 else ""
-            if len(values) == 1 and (first[:1] in ("{", "[") or first == "null"):
+            if len(values) == 1 and (first[:1] in _JSON_STARTS or first in ("null", "true", "false")):
                 try:
                     return decode_json(values[0])
                 except WireError as error:
@@ -260,6 +273,25 @@ class WireFormats:
 
     # -- encoding -----------------------------------------------------------------------------
 
+    def encode_form(self, value: Any, schema: Any) -> bytes:
+        """A form body as documented (F-062): scalars as text, objects and arrays as JSON texts;
+        a null scalar is left out (absent and null mean the same to the agent)."""
+        if not isinstance(value, dict):
+            raise WireError("Only an object can be sent as a form.")
+        shape = self.shape(schema)
+        pairs = []
+        for name, item in value.items():
+            prop = self.shape(shape.properties.get(name, True))
+            if isinstance(item, (dict, list)) or {"object", "array"} & prop.types or prop.is_any:
+                pairs.append((name, json.dumps(item, ensure_ascii=False, separators=(",", ":"))))
+            elif item is None:
+                continue
+            elif isinstance(item, bool):
+                pairs.append((name, "true" if item else "false"))
+            else:
+                pairs.append((name, str(item)))
+        return urlencode(pairs).encode("ascii")
+
     def encode_xml(self, value: Any, schema: Any, *, root: str | None = None) -> bytes:
         shape = self.shape(schema)
         name = root or shape.xml_name or "Response"
@@ -272,7 +304,9 @@ class WireFormats:
             element.set("xsi:nil", "true")
             return
         shape = self.shape(schema)
-        if shape.is_any:
+        if shape.is_any or not _fits(value, shape.types):
+            # a value of another type than the schema's travels with its xsi:type, so that the
+            # receiver sees (and validation names) the mismatch instead of a silently lost value
             self._fill_untyped(element, value)
         elif isinstance(value, dict) and (shape.properties or shape.additional is None):
             ordered = list(shape.properties) + [k for k in value if k not in shape.properties]
@@ -409,6 +443,32 @@ def _text(body: bytes, charset: str) -> str:
         return body.decode(charset or "utf-8")
     except (LookupError, UnicodeDecodeError) as error:
         raise WireError(f"The body is not valid {charset or 'utf-8'} text.", str(error)) from None
+
+
+_XSI_KINDS = frozenset(
+    {"int", "long", "short", "integer", "byte", "unsignedInt", "unsignedLong", "double", "decimal", "float", "boolean", "string"}
+)
+
+
+def _is_xsi_container(element: Element) -> bool:
+    kind = _local(element.get(_XSI_TYPE, ""))
+    return kind.startswith("ArrayOf") or kind.endswith("Dictionary")
+
+
+def _fits(value: Any, types: frozenset[str]) -> bool:
+    if isinstance(value, bool):
+        return "boolean" in types
+    if isinstance(value, int):
+        return bool({"integer", "number"} & types)
+    if isinstance(value, float):
+        return "number" in types
+    if isinstance(value, str):
+        return "string" in types
+    if isinstance(value, dict):
+        return "object" in types
+    if isinstance(value, list):
+        return "array" in types
+    return True
 
 
 def _local(tag: str) -> str:

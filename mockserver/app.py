@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from contracts.spec import Contract, load
 from contracts.wire import WireFormats, encode_json, negotiate, parse_media_type
@@ -31,7 +31,7 @@ __all__ = ["MockState", "create_app", "state_of"]
 
 log = logging.getLogger("sowebhook.mock")
 EXTENSION = "sowebhook"
-_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 _ERROR_SCHEMA = {"$ref": "#/components/schemas/AgentError"}
 
 
@@ -95,6 +95,8 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         # Werkzeug's own refusals (a body over the limit, a malformed request line) in the agent's shape.
+        if isinstance(error, MethodNotAllowed):  # a method no route lists: the seam says 405 with Allow
+            return _answer(state)
         if isinstance(error, RequestEntityTooLarge):
             failure = AgentError(
                 413,

@@ -27,7 +27,7 @@ from openapi_core.validation.request.exceptions import (
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from contracts.spec import Contract
-from contracts.wire import WireError, WireFormats, encode_json, parse_media_type
+from contracts.wire import FORM_TYPE, WireError, WireFormats, encode_json, parse_media_type
 from mockserver.errors import AgentError, bad_request
 
 __all__ = ["Operation", "Seam", "ValidatedRequest"]
@@ -42,6 +42,17 @@ class Operation:
     body_content: Mapping[str, Any]
     body_required: bool
     responses: Mapping[str, Any]
+    query_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def cast_query(self, query: list[tuple[str, str]]) -> dict[str, Any]:
+        """Query values as the contract types them (only called once they validated)."""
+        values: dict[str, Any] = {}
+        for name, value in query:
+            types = self.query_types.get(name)
+            if types is None:
+                continue
+            values[name] = int(value) if "integer" in types else value
+        return values
 
     def response_schema(self, status: int, media_type: str) -> Any:
         response = self.responses.get(str(status))
@@ -56,7 +67,6 @@ class ValidatedRequest:
     body: Any
     media_type: str | None
     query: dict[str, Any] = field(default_factory=dict)
-    headers: dict[str, Any] = field(default_factory=dict)
 
 
 class _Request:
@@ -100,7 +110,16 @@ class Seam:
                     body_content=body.get("content", {}),
                     body_required=bool(body.get("required", False)),
                     responses={code: contract.resolve(r) for code, r in spec["responses"].items()},
+                    query_types=self._query_types(spec),
                 )
+
+    def _query_types(self, spec: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+        types = {}
+        for param in spec.get("parameters", []):
+            param = self.contract.resolve(param)
+            if param["in"] == "query":
+                types[param["name"]] = self.wire.shape(param.get("schema", True)).types
+        return types
 
     # -- routing ------------------------------------------------------------------------------
 
@@ -139,7 +158,7 @@ class Seam:
                 f"The request entity's media type '{shown}' is not supported for this resource.",
                 "Supported: " + ", ".join(operation.body_content) + ".",
             )
-        if not raw.strip():
+        if not raw.strip() and media_type != FORM_TYPE:  # an empty form is a form without fields
             raise bad_request(
                 f"The request body is empty; {operation.operation_id} needs its '{operation.body_name}'.",
                 {operation.body_name: ["A value is required."]},
@@ -163,10 +182,11 @@ class Seam:
         media_type: str | None,
     ) -> ValidatedRequest:
         encoded = None if media_type is None else encode_json(body)
+        # ASP.NET binds an empty query value to null: `?$select=` is the same as no $select (F-043).
+        query = [(k, v) for k, v in _items(query) if v != ""]
         request = _Request(path, operation.method, query, headers, cookies, encoded)
-        result = self.contract.openapi.unmarshal_request(request)
         model_state: dict[str, list[str]] = {}
-        for error in result.errors:
+        for error in self.contract.openapi.iter_request_errors(request):
             if isinstance(error, SecurityValidationError):
                 continue  # the Authenticator has already accepted the caller
             for key, message in self._describe(operation, error):
@@ -174,14 +194,7 @@ class Seam:
         if model_state:
             detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in model_state.items())
             raise bad_request(detail, model_state)
-        params = result.parameters
-        return ValidatedRequest(
-            operation,
-            body,
-            media_type,
-            query=dict(params.query) if params else {},
-            headers=dict(params.header) if params else {},
-        )
+        return ValidatedRequest(operation, body, media_type, query=operation.cast_query(query))
 
     def _describe(self, operation: Operation, error: Exception) -> list[tuple[str, str]]:
         if isinstance(error, MissingRequiredParameter):
@@ -222,12 +235,17 @@ class Seam:
             return [f"media type {media_type!r} is not declared for status {status}"]
         request = _Request(path, operation.method, {}, {}, {}, None)
         response = _Response(status, "application/json", encode_json(value), headers)
-        result = self.contract.openapi.unmarshal_response(request, response)
         problems = []
-        for error in result.errors:
+        for error in self.contract.openapi.iter_response_errors(request, response):
             messages = _schema_messages(error.__cause__)
             problems += [f"{'.'.join(map(str, w)) or '(body)'}: {m}" for w, m in messages] or [str(error)]
         return problems
+
+
+def _items(query: Any) -> list[tuple[str, str]]:
+    if hasattr(query, "items") and hasattr(query, "getlist"):
+        return list(query.items(multi=True))
+    return list(query.items()) if hasattr(query, "items") else list(query)
 
 
 def _schema_messages(cause: BaseException | None) -> list[tuple[list[Any], str]]:
