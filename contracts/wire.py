@@ -297,7 +297,10 @@ class WireFormats:
         name = root or shape.xml_name or "Response"
         element = Element(name, {"xmlns:xsi": XSI, "xmlns:xsd": "http://www.w3.org/2001/XMLSchema"})
         self._fill(element, value, schema)
-        return b'<?xml version="1.0" encoding="utf-8"?>' + tostring(element, encoding="utf-8", xml_declaration=False)
+        # A raw CR in text would reach the receiver as LF (XML 1.0, 2.11 End-of-Line Handling); as a
+        # character reference it survives. ElementTree writes CR raw in text (attributes it escapes).
+        text = tostring(element, encoding="utf-8", xml_declaration=False).replace(b"\r", b"&#13;")
+        return b'<?xml version="1.0" encoding="utf-8"?>' + text
 
     def _fill(self, element: Element, value: Any, schema: Any) -> None:
         if value is None:
@@ -361,9 +364,10 @@ RESPONSE_TYPES = ("application/json", "text/json", "application/xml", "text/xml"
 
 def negotiate(accept: str | None, request_media_type: str | None = None) -> str:
     """The response media type, chosen as ASP.NET Web API's DefaultContentNegotiator does (F-065):
-    the best match of Accept (by q-value, then specificity); else the request's Content-Type when
+    the best match of Accept (by q-value, then specificity, then the JSON formatter before the XML
+    one, as Web API lists them, then Accept's order); else the request's Content-Type when
     a response can be written in it; else JSON. The two patch types are answered as JSON."""
-    best: tuple[float, int, int] | None = None
+    best: tuple[float, int, bool, int] | None = None
     chosen = None
     for position, part in enumerate((accept or "").split(",")):
         kind, params = parse_media_type(part)
@@ -385,7 +389,8 @@ def negotiate(accept: str | None, request_media_type: str | None = None) -> str:
             candidate, specificity = "text/json", 1
         else:
             continue
-        rank = (quality, specificity, -position)
+        # on a tie the JSON formatter wins (it precedes the XML one), then the earlier Accept value
+        rank = (quality, specificity, candidate.endswith("json"), -position)
         if best is None or rank > best:
             best, chosen = rank, candidate
     if chosen is not None:
@@ -407,12 +412,23 @@ def _reject_constant(name: str) -> Any:
 def decode_json(text: str) -> Any:
     """JSON as RFC 8259 allows it: no NaN/Infinity, no lone surrogates."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except WireError:
+        raise
     except json.JSONDecodeError as error:
         raise WireError("The JSON body is not valid JSON.", f"{error.msg} at line {error.lineno} column {error.colno}.") from None
+    except ValueError as error:  # an integer longer than int() reads (sys.get_int_max_str_digits)
+        raise WireError("The JSON body has a number out of range.", str(error)) from None
     except RecursionError:
         raise WireError("The JSON body is nested too deeply.") from None
     _check_strings(value)
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: a double overflows to inf, which is no JSON value
+        raise WireError("The JSON body has a number out of range.", f"{text[:40]} does not fit a double.")
     return value
 
 
@@ -496,14 +512,26 @@ def _pair_value(pair: Element) -> Element:
 def _scalar(text: str, types: frozenset[str]) -> Any:
     stripped = text.strip()
     if "integer" in types and _INTEGER.match(stripped):
-        return int(stripped)
+        return _number(stripped, int)
     if "number" in types and _NUMBER.match(stripped):
-        return int(stripped) if _INTEGER.match(stripped) else float(stripped)
+        return _number(stripped, int if _INTEGER.match(stripped) else float)
     if "boolean" in types and stripped in ("true", "false"):
         return stripped == "true"
     if "null" in types and not types & {"string"} and stripped == "":
         return None
     return text
+
+
+def _number(text: str, kind: type) -> Any:
+    """``int(text)`` or ``float(text)``; a number beyond int()'s digit limit or a double's range is refused."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = math.inf
+    if isinstance(value, float) and not math.isfinite(value):
+        detail = f"{text[:40]} ({len(text)} characters) cannot be read."
+        raise WireError("A number in the body is out of range.", detail)
+    return value
 
 
 def _xml_text(text: str) -> str:

@@ -73,6 +73,8 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     )
     app = Flask("mockserver")
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
+    # "raise": a response that breaks the contract (a bug in the mock) reaches the test that caused it
+    app.config["PROPAGATE_EXCEPTIONS"] = config.response_validation == "raise"
     app.extensions[EXTENSION] = state
 
     from mockserver.admin import blueprint
@@ -179,7 +181,9 @@ def _error_response(
 
 def _encode(state: MockState, status: int, value: Any, schema: Any, media_type: str) -> Response:
     if status == 204:
-        return Response(status=204)
+        response = Response(status=204)
+        del response.headers["Content-Type"]  # 204 carries no body, so no type (F-033)
+        return response
     if media_type in ("application/xml", "text/xml"):
         data = state.wire.encode_xml(value, schema)
     else:

@@ -250,12 +250,25 @@ def _items(query: Any) -> list[tuple[str, str]]:
 
 def _schema_messages(cause: BaseException | None) -> list[tuple[list[Any], str]]:
     errors = getattr(cause, "schema_errors", None) or ()
-    found = []
-    for error in errors:
-        found.append((list(error.absolute_path), _short(error.message)))
-    return found
+    return [(list(error.absolute_path), describe(error)) for error in errors]
 
 
-def _short(message: str, limit: int = 300) -> str:
-    return message if len(message) <= limit else message[: limit - 1] + "…"
+def describe(error: Any) -> str:
+    """jsonschema's message, without echoing a long value back in full."""
+    kind, limit = error.validator, error.validator_value
+    value = _short(repr(error.instance), 60)
+    if kind == "maxLength":
+        return f"{value} is too long ({len(error.instance)} characters; at most {limit})"
+    if kind == "minLength":
+        return f"{value} is too short (at least {limit} characters)"
+    if kind == "maxItems":
+        return f"has too many items ({len(error.instance)}; at most {limit})"
+    message: str = error.message
+    if len(message) > 300:
+        message = message.replace(repr(error.instance), value)
+    return _short(message, 300)
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 

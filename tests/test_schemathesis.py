@@ -1,0 +1,23 @@
+"""schemathesis against the mock, in-process: its default checks, positive and negative modes."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import settings
+
+import contracts.schemathesis_adapter  # noqa: F401  (the agent's XML and form wire formats)
+from mockserver import MockConfig, create_app
+
+AUTH = {"Authorization": "Basic dGplMDpUamUw"}
+
+schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app(MockConfig()))
+schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
+
+# TestWebhook and SignalEvent answer 501 until webhook deliveries are built (docs/fidelity.md F-042).
+built = schema.exclude(operation_id=["TestWebhook", "SignalEvent"])
+
+
+@built.parametrize()
+@settings(max_examples=25, deadline=None)
+def test_the_mock_passes_schemathesis_default_checks(case: schemathesis.Case) -> None:
+    case.call_and_validate(headers=AUTH)

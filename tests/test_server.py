@@ -1,0 +1,106 @@
+"""``sowebhook mock`` as users run it: a real process on a real socket, stopped with a signal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+import docpages
+from mockserver.config import MockConfig
+from mockserver.server import ready_line
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "contracts.cli", "mock", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()  # blocks until the mock says it is ready (no sleeping)
+    assert line.startswith("sowebhook mock ready at http://127.0.0.1:"), line + (process.stderr.read() if process.poll() is not None else "")
+    return process, line.split()[4]
+
+
+@pytest.fixture
+def mock_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    process, url = _start("--db", str(tmp_path / "state.sqlite3"))
+    yield process, url
+    if process.poll() is None:
+        process.kill()
+    process.communicate()
+
+
+def _post(url: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, method="POST", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, dict(error.headers), error.read()
+
+
+def test_the_mock_serves_the_seed_request_and_stops_cleanly_on_sigterm(mock_process: tuple[subprocess.Popen[str], str]) -> None:
+    process, url = mock_process
+    seed = docpages.sample_request(docpages.SEED)
+    status, headers, body = _post(url, seed.path, seed.json, seed.headers)
+    assert status == 200
+    saved = json.loads(body)
+    assert saved["Name"] == seed.json["Name"]
+    status, _, body = _post(url, f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}", headers={"Authorization": seed.headers["Authorization"]})
+    assert status == 200 and json.loads(body) == saved
+    status, headers, _ = _post(url, "/api/v1/Agents/Webhook/CreateDefaultWebhook")
+    assert status == 401 and "www-authenticate" in {name.lower() for name in headers}
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert out.strip().endswith("sowebhook mock stopped")
+    assert "POST /api/v1/Agents/Webhook/SaveWebhook 200 valid" in err
+    assert "Traceback" not in err
+
+
+def test_state_survives_a_restart_on_the_same_db(tmp_path: Path) -> None:
+    db = str(tmp_path / "state.sqlite3")
+    auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
+    process, url = _start("--db", db)
+    try:
+        _, _, body = _post(url, "/api/v1/Agents/Webhook/SaveWebhook", {"Name": "kept"}, auth)
+        saved = json.loads(body)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=20)
+    assert process.returncode == 0
+    process, url = _start("--db", db)
+    try:
+        _, _, body = _post(url, f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}", headers=auth)
+        assert json.loads(body) == saved
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+
+
+def test_a_bad_configuration_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "mock.json"
+    config.write_text('{"profile": "cloud"}')
+    result = subprocess.run([sys.executable, "-m", "contracts.cli", "mock", "--config", str(config)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "profile must be 'onsite' or 'online'" in result.stderr
+
+
+def test_the_ready_line_names_the_default_credentials() -> None:
+    line = ready_line("http://127.0.0.1:8080", MockConfig())
+    assert "http://127.0.0.1:8080" in line
+    assert "Basic dGplMDpUamUw" in line  # the seed page's own Authorization header
+    assert "\n" not in line
