@@ -31,8 +31,25 @@ def spec(as_json: bool) -> None:
 @click.option("--profile", type=click.Choice(["onsite", "online"]), help="Authentication profile [default: onsite].")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="A JSON or TOML configuration.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Worker threads.")
-def mock(host: str, port: int, db_path: str | None, profile: str | None, config_file: str | None, threads: int) -> None:
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for webhook targets.")
+@click.option("--allow-network", "networks", multiple=True, help="Network deliveries may reach (repeatable) [default: loopback].")
+@click.option("--allow-http-targets", is_flag=True, help="Opt in: allow plain-HTTP TargetUrls.")
+@click.option("--no-registration-ping", is_flag=True, help="Opt in: save webhooks without pinging their TargetUrl.")
+def mock(
+    host: str,
+    port: int,
+    db_path: str | None,
+    profile: str | None,
+    config_file: str | None,
+    threads: int,
+    ca_file: str | None,
+    networks: tuple[str, ...],
+    allow_http_targets: bool,
+    no_registration_ping: bool,
+) -> None:
     """Run the mock of the Webhook agent until SIGINT or SIGTERM."""
+    from dataclasses import replace
+
     from mockserver.config import ConfigError, MockConfig
     from mockserver.server import serve
 
@@ -43,6 +60,17 @@ def mock(host: str, port: int, db_path: str | None, profile: str | None, config_
             changes["db_path"] = db_path
         if profile:
             changes["profile"] = profile
+        delivery: dict[str, object] = {}
+        if ca_file:
+            delivery["ca_file"] = ca_file
+        if networks:
+            delivery["allowed_networks"] = tuple(networks)
+        if allow_http_targets:
+            delivery["allow_http"] = True
+        if no_registration_ping:
+            delivery["registration_ping"] = False
+        if delivery:
+            changes["delivery"] = replace(config.delivery, **delivery)
         config = config.evolve(**changes)
     except (ConfigError, ValueError, OSError) as error:
         raise click.UsageError(str(error)) from None

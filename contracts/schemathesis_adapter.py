@@ -33,14 +33,19 @@ def _form(ctx: Any, value: Any) -> bytes | None:
     if not isinstance(value, dict):
         return str(value).encode("utf-8")
     schema = body_schema(ctx.case)
-    shape = _wire.shape(schema)
-    # schemathesis turns None into the text "null" before serializers see a form body; for an
-    # array or object field that text can only have been None.
-    restored = {
-        name: None if item == "null" and {"object", "array"} & _wire.shape(shape.properties.get(name, True)).types else item
-        for name, item in value.items()
-    }
+    restored = _restore_nulls(value, schema)
     return _wire.encode_form(restored, schema)
+
+
+def _restore_nulls(value: Any, schema: Any) -> Any:
+    """schemathesis turns None into the text "null" before serializers see a form body, at any
+    depth; where the schema allows null but no text, that text can only have been None."""
+    shape = _wire.shape(schema)
+    if value == "null" and "string" not in shape.types and not shape.is_any:
+        return None
+    if isinstance(value, dict) and shape.properties:
+        return {name: _restore_nulls(item, shape.properties.get(name, True)) for name, item in value.items()}
+    return value
 
 
 @schemathesis.serializer(*sorted(XML_TYPES))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime, timezone
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,9 @@ from contracts.spec import Contract
 
 __all__ = [
     "FORM_TYPE",
+    "UNSET_DATE",
     "decode_json",
+    "format_datetime",
     "encode_json",
     "negotiate",
     "JSON_TYPES",
@@ -360,6 +363,13 @@ class WireFormats:
 
 
 RESPONSE_TYPES = ("application/json", "text/json", "application/xml", "text/xml")
+UNSET_DATE = "0001-01-01T00:00:00"
+
+
+def format_datetime(moment: datetime) -> str:
+    """A UTC date-time as .NET writes it: seven fractional digits and ``Z`` (F-073)."""
+    moment = moment.astimezone(timezone.utc)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z"
 
 
 def negotiate(accept: str | None, request_media_type: str | None = None) -> str:

@@ -6,6 +6,10 @@ DELETE /__mock__/journal        clear it
 POST   /__mock__/reset          forget every webhook, the journal and the faults
 GET    /__mock__/webhooks       every stored webhook, with its owner and last error
 POST   /__mock__/webhooks       seed webhooks: a list of webhooks, each valid against the contract
+POST   /__mock__/events         raise an entity event: {"Event": "contact.created", "PrimaryKey": 5,
+                                "FieldValues": {...}, "Changes": [...], "ChangedByAssociateId": 5}
+GET    /__mock__/deliveries     every delivery attempt (and recorded crmscript call), oldest first
+POST   /__mock__/deliveries/drain  wait until queued deliveries are done: {"idle": true|false}
 GET    /__mock__/faults         the active faults
 POST   /__mock__/faults         add a fault (see mockserver.faults.Fault)
 DELETE /__mock__/faults         clear them
@@ -98,6 +102,43 @@ def seed() -> Response:
     for webhook in body:
         stored.append(state.store.create(lambda new_id, w=webhook: {**w, "WebhookId": new_id}, owner).webhook)
     return jsonify(stored)
+
+
+@blueprint.post("/events")
+def raise_event() -> Response:
+    body = _json_body()
+    if not isinstance(body, dict) or not isinstance(body.get("Event"), str) or not body["Event"]:
+        raise bad_request('Send {"Event": "entity.event", "PrimaryKey": 1, ...}.')
+    unknown = set(body) - {"Event", "PrimaryKey", "Entity", "Changes", "FieldValues", "ChangedByAssociateId"}
+    if unknown:
+        raise bad_request(f"Unknown event fields: {', '.join(sorted(unknown))}.")
+    if not isinstance(body.get("PrimaryKey", 0), int) or not isinstance(body.get("FieldValues", {}), (dict, type(None))):
+        raise bad_request("PrimaryKey is a whole number and FieldValues an object.")
+    if not isinstance(body.get("Changes", []), list):
+        raise bad_request("Changes is a list of field names.")
+    queued = _state().deliveries.signal(
+        body["Event"],
+        primary_key=body.get("PrimaryKey", 0),
+        entity=body.get("Entity"),
+        changes=body.get("Changes"),
+        field_values=body.get("FieldValues"),
+        changed_by=body.get("ChangedByAssociateId", 0),
+    )
+    return jsonify({"queued": queued})
+
+
+@blueprint.get("/deliveries")
+def deliveries() -> Response:
+    return jsonify([record.to_json() for record in _state().deliveries.history()])
+
+
+@blueprint.post("/deliveries/drain")
+def drain() -> Response:
+    try:
+        timeout = min(float(request.args.get("timeout", "30")), 300.0)
+    except ValueError:
+        raise bad_request("timeout is a number of seconds.") from None
+    return jsonify({"idle": _state().deliveries.drain(timeout)})
 
 
 @blueprint.get("/faults")

@@ -10,25 +10,19 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from contracts.spec import Contract
+from contracts.wire import UNSET_DATE, format_datetime
 from mockserver.auth import Principal
 from mockserver.config import MockConfig
+from mockserver.delivery import Deliveries
 from mockserver.errors import AgentError, bad_request
 from mockserver.seam import ValidatedRequest
 from mockserver.store import Store, StoredWebhook
 
-__all__ = ["Agent", "format_datetime", "UNSET_DATE"]
+__all__ = ["Agent", "Call"]
 
-UNSET_DATE = "0001-01-01T00:00:00"
-
-
-def format_datetime(moment: datetime) -> str:
-    """A UTC date-time as .NET writes it: seven fractional digits and ``Z``."""
-    moment = moment.astimezone(timezone.utc)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}0Z"
 
 
 @dataclass(frozen=True)
@@ -38,9 +32,10 @@ class Call:
 
 
 class Agent:
-    def __init__(self, config: MockConfig, store: Store, contract: Contract) -> None:
+    def __init__(self, config: MockConfig, store: Store, contract: Contract, deliveries: Deliveries) -> None:
         self.config = config
         self.store = store
+        self.deliveries = deliveries
         webhook = contract.document["components"]["schemas"]["Webhook"]
         self.fields = list(webhook["properties"])
         self.server_set = {name for name, s in webhook["properties"].items() if s.get("readOnly")}
@@ -52,8 +47,8 @@ class Agent:
             "GetAllWebhooks": self.get_all_webhooks,
             "DeleteWebhook": self.delete_webhook,
             "CreateDefaultWebhook": self.create_default_webhook,
-            "TestWebhook": self.not_yet,
-            "SignalEvent": self.not_yet,
+            "TestWebhook": self.test_webhook,
+            "SignalEvent": self.signal_event,
             "GetLastError": self.get_last_error,
         }
 
@@ -105,6 +100,7 @@ class Agent:
                 }
             )
 
+        self._registration_ping({**client_fields(), "WebhookId": webhook_id}, associate["AssociateId"])
         if webhook_id:
             existing = self.store.get(webhook_id)
             if existing is not None and self._visible(existing, principal):
@@ -124,6 +120,9 @@ class Agent:
 
                 row = self.store.update(webhook_id, updated)
                 if row is not None:
+                    self.deliveries.state_changed(
+                        webhook_id, existing.webhook.get("State"), row.webhook["State"], associate["AssociateId"]
+                    )
                     return 200, row.webhook
             elif existing is not None:
                 self._changeable(existing, principal)
@@ -180,12 +179,46 @@ class Agent:
         assert row is not None
         return 200, row.last_error
 
-    def not_yet(self, call: Call) -> tuple[int, Any]:
-        raise AgentError(
-            501,
-            f"{call.request.operation.operation_id} is not implemented by this mock yet.",
-            "Webhook deliveries (TestWebhook, SignalEvent) are not modelled yet; nothing was done.",
-        )
+    def test_webhook(self, call: Call) -> tuple[int, Any]:
+        """Ping the given definition with a ``test`` event; nothing is stored."""
+        webhook = (call.request.body or {}).get("Webhook")
+        if webhook is None:
+            return 200, _result(False, "No webhook was given to test.")
+        kind = webhook.get("Type")
+        if (kind or "").casefold() != "webhook":
+            return 200, _result(False, f"Only webhooks of type 'webhook' are tested with a POST; this one has type {kind!r}.")
+        outcome = self.deliveries.ping(webhook, call.principal.user.associate.associate_id)
+        return 200, _result(outcome.ok, outcome.message)
+
+    def signal_event(self, call: Call) -> tuple[int, Any]:
+        """Notify every Active webhook listening for the event, in the background."""
+        body = call.request.body or {}
+        event = body.get("EventName")
+        if event:
+            self.deliveries.signal(
+                event,
+                primary_key=body.get("PrimaryKey") or 0,
+                field_values=body.get("Data"),
+                changed_by=call.principal.user.associate.associate_id,
+            )
+        return 204, None
+
+    def _registration_ping(self, webhook: dict[str, Any], changed_by: int) -> None:
+        """A `webhook`-type definition is saved only if its TargetUrl answers the test event with 200."""
+        if (webhook.get("Type") or "").casefold() != "webhook":
+            return
+        settings = self.config.delivery
+        if not settings.registration_ping:
+            url = webhook.get("TargetUrl") or ""
+            if not (url.lower().startswith("https://") or (settings.allow_http and url.lower().startswith("http://"))):
+                raise bad_request("TargetUrl must be HTTPS.", {"entity.TargetUrl": ["TargetUrl must be HTTPS."]})
+            return
+        outcome = self.deliveries.ping(webhook, changed_by)
+        if not outcome.ok:
+            raise bad_request(
+                "The TargetUrl did not answer the test event with 200 OK; nothing was saved.",
+                {"entity.TargetUrl": [outcome.message.splitlines()[0] if outcome.message else "no answer"]},
+            )
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -201,6 +234,10 @@ class Agent:
             name: (value if name.casefold() in wanted or name not in self.nullable else None)
             for name, value in webhook.items()
         }
+
+
+def _result(success: bool, message: str) -> dict[str, Any]:
+    return {"Success": success, "Message": message, "TableRight": None, "FieldProperties": None}
 
 
 def _allows_null(contract: Contract, schema: Any) -> bool:

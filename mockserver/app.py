@@ -21,6 +21,7 @@ from contracts.wire import WireFormats, encode_json, negotiate, parse_media_type
 from mockserver.agent import Agent, Call
 from mockserver.auth import Authenticator
 from mockserver.config import MockConfig
+from mockserver.delivery import Deliveries
 from mockserver.errors import AgentError, MockError, ResponseContractViolation
 from mockserver.faults import Faults
 from mockserver.journal import Journal, JournalEntry, mask_body
@@ -47,6 +48,7 @@ class MockState:
     journal: Journal
     faults: Faults
     auth: Authenticator
+    deliveries: Deliveries
     agent: Agent
 
 
@@ -60,6 +62,8 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     contract = load()
     wire = WireFormats(contract)
     store = store or open_store(config.db_path)
+    sleep = config.sleep or time.sleep
+    deliveries = Deliveries(config, store, sleep)
     state = MockState(
         config=config,
         contract=contract,
@@ -67,9 +71,10 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
         seam=Seam(contract, wire),
         store=store,
         journal=Journal(config.limits.journal_entries),
-        faults=Faults(config.sleep or time.sleep),
+        faults=Faults(sleep),
         auth=Authenticator(config),
-        agent=Agent(config, store, contract),
+        deliveries=deliveries,
+        agent=Agent(config, store, contract, deliveries),
     )
     app = Flask("mockserver")
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-__all__ = ["Application", "Associate", "Limits", "MockConfig", "User", "ConfigError"]
+__all__ = ["Application", "Associate", "ConfigError", "DeliveryConfig", "Limits", "MockConfig", "User"]
 
 Profile = Literal["onsite", "online"]
 
@@ -86,6 +86,44 @@ class Limits:
     journal_entries: int = 1000
 
 
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How the mock delivers webhooks (docs/fidelity.md F-090 onwards).
+
+    Targets must be HTTPS with a certificate the mock trusts (the system's CAs, or ``ca_file``)
+    and resolve only to ``allowed_networks`` (loopback by default). Plain HTTP targets and
+    skipping the registration ping are opt-ins, and the ready line says when they are on.
+    """
+
+    ca_file: str | None = None
+    allow_http: bool = False
+    registration_ping: bool = True
+    allowed_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    timeout_seconds: float = 10.0
+    max_response_bytes: int = 65536
+    attempts: int = 3
+    retry_waits: tuple[float, ...] = (1.0, 4.0)
+    too_many_errors_after: int = 9
+    user_agent: str = "NetServer-Webhook/10.5.0.0"
+    workers: int = 2
+    log_entries: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or len(self.retry_waits) < self.attempts - 1:
+            raise ConfigError("delivery.retry_waits needs one wait per attempt after the first")
+        if self.too_many_errors_after < 1:
+            raise ConfigError("delivery.too_many_errors_after must be at least 1")
+        if self.timeout_seconds <= 0 or self.workers < 1:
+            raise ConfigError("delivery.timeout_seconds and delivery.workers must be positive")
+        import ipaddress
+
+        for network in self.allowed_networks:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError:
+                raise ConfigError(f"delivery.allowed_networks: {network!r} is not a network") from None
+
+
 DEFAULT_USERS = (
     User(
         username="tje0",
@@ -118,6 +156,7 @@ class MockConfig:
     applications: tuple[Application, ...] = DEFAULT_APPLICATIONS
     db_path: str | None = None
     limits: Limits = field(default_factory=Limits)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     # What SaveWebhook does with a WebhookId that does not exist (docs/fidelity.md F-070).
     unknown_webhook_id: Literal["create", "reject"] = "create"
     # What happens when a response of the mock breaks the contract: raise (tests), report
@@ -153,7 +192,9 @@ class MockConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}")
-        kwargs: dict[str, Any] = {k: v for k, v in data.items() if k not in ("users", "applications", "limits")}
+        kwargs: dict[str, Any] = {
+            k: v for k, v in data.items() if k not in ("users", "applications", "limits", "delivery")
+        }
         try:
             if "users" in data:
                 kwargs["users"] = tuple(_user(u) for u in data["users"])
@@ -169,6 +210,12 @@ class MockConfig:
                 )
             if "limits" in data:
                 kwargs["limits"] = Limits(**data["limits"])
+            if "delivery" in data:
+                delivery = dict(data["delivery"])
+                for key in ("allowed_networks", "retry_waits"):
+                    if key in delivery:
+                        delivery[key] = tuple(delivery[key])
+                kwargs["delivery"] = DeliveryConfig(**delivery)
         except (KeyError, TypeError) as error:
             raise ConfigError(f"invalid configuration: {error}") from None
         return cls(**kwargs)

@@ -31,7 +31,12 @@ def ready_line(url: str, config: MockConfig) -> str:
         credentials.append(f"SO-AppToken {config.applications[0].app_token}")
     store = f"sqlite {config.db_path}" if config.db_path else "memory"
     accepted = "; ".join(credentials) or "no users configured"
-    return f"sowebhook mock ready at {url} (profile {config.profile}, store {store}; credentials: {accepted})"
+    notes = ""
+    if config.delivery.allow_http:
+        notes += "; plain-HTTP targets ALLOWED"
+    if not config.delivery.registration_ping:
+        notes += "; registration ping OFF"
+    return f"sowebhook mock ready at {url} (profile {config.profile}, store {store}; credentials: {accepted}{notes})"
 
 
 def serve(config: MockConfig, *, host: str = "127.0.0.1", port: int = 8080, threads: int = 8, out: TextIO = sys.stdout) -> int:
@@ -51,6 +56,7 @@ def serve(config: MockConfig, *, host: str = "127.0.0.1", port: int = 8080, thre
         pass
     finally:
         server.close()
+        state_of(app).deliveries.close()
         state_of(app).store.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

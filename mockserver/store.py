@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
 __all__ = ["MemoryStore", "SqliteStore", "Store", "StoredWebhook", "open_store"]
@@ -18,9 +18,15 @@ __all__ = ["MemoryStore", "SqliteStore", "Store", "StoredWebhook", "open_store"]
 
 @dataclass(frozen=True)
 class StoredWebhook:
+    """A webhook and its usage statistics (the webhook_usage table: total_calls, total_errors,
+    consecutive_errors, last_error)."""
+
     webhook: dict[str, Any]
     owner: str | None = None
     last_error: str | None = None
+    total_calls: int = 0
+    total_errors: int = 0
+    consecutive_errors: int = 0
 
     @property
     def webhook_id(self) -> int:
@@ -41,6 +47,10 @@ class Store(Protocol):
     def delete(self, webhook_id: int) -> bool: ...
 
     def set_last_error(self, webhook_id: int, message: str | None) -> None: ...
+
+    def record_call(self, webhook_id: int, error: str | None) -> StoredWebhook | None: ...
+
+    def set_state(self, webhook_id: int, state: str) -> tuple[str, StoredWebhook] | None: ...
 
     def reset(self) -> None: ...
 
@@ -68,7 +78,7 @@ class MemoryStore:
             current = self._rows.get(webhook_id)
             if current is None:
                 return None
-            row = StoredWebhook(build(current), current.owner, current.last_error)
+            row = replace(current, webhook=build(current))
             self._rows[webhook_id] = row
             return row
 
@@ -88,7 +98,25 @@ class MemoryStore:
         with self._lock:
             current = self._rows.get(webhook_id)
             if current is not None:
-                self._rows[webhook_id] = StoredWebhook(current.webhook, current.owner, message)
+                self._rows[webhook_id] = replace(current, last_error=message)
+
+    def record_call(self, webhook_id: int, error: str | None) -> StoredWebhook | None:
+        with self._lock:
+            current = self._rows.get(webhook_id)
+            if current is None:
+                return None
+            row = _counted(current, error)
+            self._rows[webhook_id] = row
+            return row
+
+    def set_state(self, webhook_id: int, state: str) -> tuple[str, StoredWebhook] | None:
+        with self._lock:
+            current = self._rows.get(webhook_id)
+            if current is None:
+                return None
+            row = replace(current, webhook={**current.webhook, "State": state})
+            self._rows[webhook_id] = row
+            return current.webhook["State"], row
 
     def reset(self) -> None:
         with self._lock:
@@ -100,12 +128,28 @@ class MemoryStore:
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook (
-    webhook_id INTEGER PRIMARY KEY AUTOINCREMENT,
-    owner      TEXT,
-    body       TEXT NOT NULL,
-    last_error TEXT
+    webhook_id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner              TEXT,
+    body               TEXT NOT NULL,
+    last_error         TEXT,
+    total_calls        INTEGER NOT NULL DEFAULT 0,
+    total_errors       INTEGER NOT NULL DEFAULT 0,
+    consecutive_errors INTEGER NOT NULL DEFAULT 0
 );
 """
+_COLUMNS = "body, owner, last_error, total_calls, total_errors, consecutive_errors"
+
+
+def _counted(current: StoredWebhook, error: str | None) -> StoredWebhook:
+    if error is None:
+        return replace(current, total_calls=current.total_calls + 1, consecutive_errors=0)
+    return replace(
+        current,
+        total_calls=current.total_calls + 1,
+        total_errors=current.total_errors + 1,
+        consecutive_errors=current.consecutive_errors + 1,
+        last_error=error,
+    )
 
 
 class SqliteStore:
@@ -139,7 +183,10 @@ class SqliteStore:
     def _row(row: tuple[Any, ...] | None) -> StoredWebhook | None:
         if row is None:
             return None
-        return StoredWebhook(json.loads(row[0]), row[1], row[2])
+        return StoredWebhook(json.loads(row[0]), row[1], row[2], row[3], row[4], row[5])
+
+    def _select(self, db: sqlite3.Connection, webhook_id: int) -> StoredWebhook | None:
+        return self._row(db.execute(f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone())
 
     def create(self, build: Callable[[int], dict[str, Any]], owner: str | None) -> StoredWebhook:
         with self._transaction() as db:
@@ -151,25 +198,19 @@ class SqliteStore:
 
     def update(self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]) -> StoredWebhook | None:
         with self._transaction() as db:
-            current = self._row(
-                db.execute("SELECT body, owner, last_error FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone()
-            )
+            current = self._select(db, webhook_id)
             if current is None:
                 return None
             webhook = build(current)
             db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (json.dumps(webhook), webhook_id))
-            return StoredWebhook(webhook, current.owner, current.last_error)
+            return replace(current, webhook=webhook)
 
     def get(self, webhook_id: int) -> StoredWebhook | None:
-        db = self._connection()
-        return self._row(
-            db.execute("SELECT body, owner, last_error FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone()
-        )
+        return self._select(self._connection(), webhook_id)
 
     def all(self) -> list[StoredWebhook]:
-        db = self._connection()
-        rows = db.execute("SELECT body, owner, last_error FROM webhook ORDER BY webhook_id").fetchall()
-        return [StoredWebhook(json.loads(r[0]), r[1], r[2]) for r in rows]
+        rows = self._connection().execute(f"SELECT {_COLUMNS} FROM webhook ORDER BY webhook_id").fetchall()
+        return [row for row in map(self._row, rows) if row is not None]
 
     def delete(self, webhook_id: int) -> bool:
         with self._transaction() as db:
@@ -178,6 +219,28 @@ class SqliteStore:
     def set_last_error(self, webhook_id: int, message: str | None) -> None:
         with self._transaction() as db:
             db.execute("UPDATE webhook SET last_error = ? WHERE webhook_id = ?", (message, webhook_id))
+
+    def record_call(self, webhook_id: int, error: str | None) -> StoredWebhook | None:
+        with self._transaction() as db:
+            current = self._select(db, webhook_id)
+            if current is None:
+                return None
+            row = _counted(current, error)
+            db.execute(
+                "UPDATE webhook SET total_calls = ?, total_errors = ?, consecutive_errors = ?, last_error = ?"
+                " WHERE webhook_id = ?",
+                (row.total_calls, row.total_errors, row.consecutive_errors, row.last_error, webhook_id),
+            )
+            return row
+
+    def set_state(self, webhook_id: int, state: str) -> tuple[str, StoredWebhook] | None:
+        with self._transaction() as db:
+            current = self._select(db, webhook_id)
+            if current is None:
+                return None
+            row = replace(current, webhook={**current.webhook, "State": state})
+            db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (json.dumps(row.webhook), webhook_id))
+            return current.webhook["State"], row
 
     def reset(self) -> None:
         with self._transaction() as db:

@@ -231,16 +231,6 @@ def test_getlasterror_is_null_without_errors_and_returns_the_stored_error(client
     assert call(client, "GetLastError", {"WebhookId": created["WebhookId"]}).json == "HTTP/1.1 500\r\n\r\nboom"
 
 
-@pytest.mark.parametrize(("operation", "body"), [("TestWebhook", {"Webhook": None}), ("SignalEvent", {"EventName": "contact.created", "PrimaryKey": 1})])
-def test_delivery_operations_say_honestly_that_they_are_not_built_yet(client: FlaskClient, app: Flask, operation: str, body: Any) -> None:
-    save(client)
-    before = dump(app)
-    response = call(client, operation, body)
-    assert response.status_code == 501
-    assert "not implemented" in response.json["Message"]
-    assert dump(app) == before
-
-
 # ---------------------------------------------------------------------------------------------
 # Wire formats and content negotiation
 

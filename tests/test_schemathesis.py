@@ -13,11 +13,7 @@ AUTH = {"Authorization": "Basic dGplMDpUamUw"}
 schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app(MockConfig()))
 schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 
-# TestWebhook and SignalEvent answer 501 until webhook deliveries are built (docs/fidelity.md F-042).
-built = schema.exclude(operation_id=["TestWebhook", "SignalEvent"])
-
-
-@built.parametrize()
+@schema.parametrize()
 @settings(max_examples=25, deadline=None)
 def test_the_mock_passes_schemathesis_default_checks(case: schemathesis.Case) -> None:
     case.call_and_validate(headers=AUTH)
