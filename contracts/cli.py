@@ -77,5 +77,20 @@ def mock(
     raise SystemExit(serve(config, host=host, port=port, threads=threads))
 
 
+@main.command("receiver-check")
+@click.argument("url")
+@click.option("--secret", required=True, help="The webhook's Secret the receiver verifies with.")
+@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for the receiver.")
+@click.option("--insecure", is_flag=True, help="Do not verify the receiver's certificate.")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each answer.")
+def receiver_check(url: str, secret: str, ca_file: str | None, insecure: bool, timeout: float) -> None:
+    """Send signed deliveries to a webhook receiver and report, check by check, how it answers."""
+    from contracts.receiver_check import check_receiver, url_sender
+
+    report = check_receiver(url_sender(url, ca_file=ca_file, verify=not insecure, timeout=timeout), secret, target=url)
+    click.echo(report.render())
+    raise SystemExit(0 if report.ok else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -13,6 +13,8 @@ from werkzeug.wrappers import Request, Response
 
 from contracts import Contract, load
 
+pytest_plugins = ["pytester"]
+
 settings.register_profile("default", max_examples=50, deadline=None)
 settings.register_profile("ci", max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("thorough", max_examples=1000, deadline=None)

@@ -27,3 +27,13 @@ def test_spec_json_prints_the_same_document_as_json() -> None:
 def test_unknown_subcommand_exits_non_zero() -> None:
     result = CliRunner().invoke(main, ["no-such-command"])
     assert result.exit_code == 2
+
+
+def test_the_public_surface_is_what_all_says() -> None:
+    import contracts
+    import mockserver
+
+    for module in (contracts, mockserver):
+        public = {name for name in dir(module) if not name.startswith("_")} - {"annotations"}
+        modules = {name for name in public if type(getattr(module, name)).__name__ == "module"}
+        assert set(module.__all__) == public - modules, module.__name__

@@ -104,3 +104,32 @@ def test_the_ready_line_names_the_default_credentials() -> None:
     assert "http://127.0.0.1:8080" in line
     assert "Basic dGplMDpUamUw" in line  # the seed page's own Authorization header
     assert "\n" not in line
+
+
+def test_a_signed_event_from_the_standalone_mock_verifies_with_an_independent_hmac() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    from contracts.receiver import Receiver
+
+    secret = "Something Super Secret"
+    auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
+    with Receiver(secret=secret) as receiver:
+        assert receiver.ca_file is not None
+        process, url = _start("--ca-file", receiver.ca_file)
+        try:
+            webhook = {"Name": "e2e", "Events": ["contact.created"], "TargetUrl": receiver.url, "Secret": secret, "Type": "webhook"}
+            status, _, body = _post(url, "/api/v1/Agents/Webhook/SaveWebhook", webhook, auth)
+            assert status == 200, body
+            status, _, _ = _post(url, "/api/v1/Agents/Webhook/SignalEvent", {"EventName": "contact.created", "PrimaryKey": 42}, auth)
+            assert status == 204
+            ping, event = receiver.wait_for(2)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=20)
+    assert ping.is_test and event.json["PrimaryKey"] == 42
+    expected = base64.b64encode(hmac.new(secret.encode(), event.body, hashlib.sha256).digest()).decode()
+    assert event.headers["X-SuperOffice-Signature"] == expected
+    assert event.violations == []
+    assert process.returncode == 0

@@ -1,0 +1,108 @@
+"""The receiver-conformance check, against receivers whose defects the test built in (the oracle)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Callable, Iterator
+
+import pytest
+from click.testing import CliRunner
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from contracts.cli import main
+from contracts.receiver_check import check_receiver, wsgi_sender
+from contracts.signatures import verify_signature
+
+SECRET = "Something Super Secret"
+CHECKS = {
+    "accepts_valid_delivery",
+    "accepts_test_event",
+    "rejects_tampered_body",
+    "rejects_wrong_secret",
+    "rejects_missing_signature",
+    "rejects_hex_signature",
+    "accepts_unusual_serialisation",
+    "tolerates_retry",
+}
+
+
+def receiver(verify: Callable[[bytes, str | None], bool], *, dedupe: bool = False) -> Any:
+    seen: set[str] = set()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        body = request.get_data()
+        if not verify(body, request.headers.get("X-SuperOffice-Signature")):
+            return Response("bad signature", status=401)(environ, start_response)
+        event_id = request.headers.get("X-SuperOffice-EventId", "")
+        if dedupe and event_id in seen:
+            return Response("duplicate", status=409)(environ, start_response)
+        seen.add(event_id)
+        return Response("OK")(environ, start_response)
+
+    return app
+
+
+def correct(body: bytes, header: str | None) -> bool:
+    return verify_signature(SECRET, body, header)
+
+
+def reserialising(body: bytes, header: str | None) -> bool:  # the classic mistake
+    again = json.dumps(json.loads(body), ensure_ascii=False, separators=(",", ":")).encode()
+    return verify_signature(SECRET, again, header)
+
+
+def hex_too(body: bytes, header: str | None) -> bool:
+    import hashlib
+    import hmac
+
+    return correct(body, header) or header == hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("app", "failing"),
+    [
+        (receiver(correct), set()),
+        (receiver(reserialising), {"accepts_unusual_serialisation"}),
+        (receiver(hex_too), {"rejects_hex_signature"}),
+        (receiver(lambda body, header: True), {"rejects_tampered_body", "rejects_wrong_secret", "rejects_missing_signature", "rejects_hex_signature"}),
+        (receiver(correct, dedupe=True), {"tolerates_retry"}),
+    ],
+    ids=["correct", "re-serialising", "hex-accepting", "not-verifying", "deduplicating-with-409"],
+)
+def test_each_defect_fails_exactly_its_check(app: Any, failing: set[str]) -> None:
+    report = check_receiver(wsgi_sender(app), SECRET)
+    assert {c.name for c in report.checks} == CHECKS
+    assert {c.name for c in report.checks if not c.passed} == failing
+    assert report.ok is (not failing)
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, receiver(reserialising), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_cli_reports_check_by_check_and_exits_non_zero(served: str) -> None:
+    result = CliRunner().invoke(main, ["receiver-check", served, "--secret", SECRET])
+    assert result.exit_code == 1
+    assert "FAIL  accepts_unusual_serialisation" in result.output
+    assert "PASS  rejects_hex_signature" in result.output
+    assert result.output.strip().endswith("7 passed, 1 failed")
+
+
+def test_an_unreachable_receiver_fails_every_check() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(main, ["receiver-check", f"http://127.0.0.1:{port}/", "--secret", "s", "--timeout", "2"])
+    assert result.exit_code == 1
+    assert "0 passed, 8 failed" in result.output
