@@ -29,7 +29,7 @@ _SOURCE = Path(__file__).resolve().parent.parent / "openapi" / DOCUMENT_NAME
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Contract:
     """The contract, read once: its text, the parsed document and the openapi-core object.
 

@@ -1,0 +1,339 @@
+"""Hypothesis strategies derived from the contract: valid webhooks, complete SaveWebhook requests,
+and near-misses that break exactly one documented rule, each labelled with that rule.
+
+Values come from schemathesis' generator run on the contract's own schemas, so every field, type,
+enum and length limit is the contract's; the rules JSON Schema cannot express (the operation's
+``x-rules``: HTTPS TargetUrl, ``entity.event`` names, 4000 characters of events, known Types) and
+the documented event names (``x-documented-events``) are read from the contract too.
+
+    from_webhook(contract=None, *, webhook_type=..., target_url=...)      valid webhooks
+    from_save_request(contract=None, *, content_types=..., credentials=...)  wire requests
+    from_invalid_save_request(contract=None, *, credentials=...)           labelled near-misses
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from hypothesis import strategies as st
+
+from contracts.spec import Contract, load
+from contracts.wire import FORM_TYPE, XML_TYPES, WireFormats
+
+__all__ = [
+    "Credentials",
+    "InvalidRequest",
+    "WireRequest",
+    "from_invalid_save_request",
+    "from_save_request",
+    "from_webhook",
+    "near_miss_rules",
+    "rule_holds",
+]
+
+SAVE = "/api/v1/Agents/Webhook/SaveWebhook"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+REQUEST_TYPES = (
+    "application/json",
+    "text/json",
+    "application/xml",
+    "text/xml",
+    FORM_TYPE,
+    "application/json-patch+json",
+    "application/merge-patch+json",
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How a request authenticates: ``scheme`` is basic, soticket, bearer or xsrf."""
+
+    scheme: str = "basic"
+    username: str = "tje0"
+    password: str = "Tje0"
+    token: str = ""
+    app_token: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        if self.scheme == "basic":
+            return {"Authorization": "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()}
+        if self.scheme == "soticket":
+            headers = {"Authorization": f"SOTicket {self.token}"}
+        elif self.scheme == "bearer":
+            headers = {"Authorization": f"Bearer {self.token}"}
+        elif self.scheme == "xsrf":
+            return {"X-XSRF-TOKEN": self.token, "Cookie": f"XSRF-TOKEN={self.token}"}
+        else:
+            raise ValueError(f"unknown scheme {self.scheme!r}")
+        if self.app_token:
+            headers["SO-AppToken"] = self.app_token
+        return headers
+
+
+@dataclass(frozen=True)
+class WireRequest:
+    """A request as it goes on the wire, with the value its body encodes."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    value: Any = None
+    content_type: str | None = None
+
+    def as_curl(self, base_url: str) -> str:
+        parts = [f"curl -X {self.method} '{base_url.rstrip('/')}{self.path}'"]
+        parts += [f"-H '{k}: {v}'" for k, v in self.headers.items()]
+        if self.body:
+            parts.append("--data-binary " + json.dumps(self.body.decode("utf-8", "replace")))
+        return " \\\n  ".join(parts)
+
+
+@dataclass(frozen=True)
+class InvalidRequest:
+    """A near-miss: a request that breaks exactly ``rule`` (and says so in ``label``)."""
+
+    request: WireRequest
+    rule: str
+    field: str
+    label: str
+    kind: str  # "schema" (JSON Schema rejects it) or "documented" (an x-rules rule rejects it)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=None)
+def _schemathesis_schema(contract: Contract) -> Any:
+    import schemathesis
+
+    return schemathesis.openapi.from_dict(contract.document)
+
+
+def _webhook_schema(contract: Contract) -> dict[str, Any]:
+    return contract.document["components"]["schemas"]["Webhook"]
+
+
+def _rules(contract: Contract) -> list[dict[str, Any]]:
+    return contract.operation("SaveWebhook")[2].get("x-rules", [])
+
+
+def _documented_events(contract: Contract) -> list[str]:
+    return _webhook_schema(contract)["properties"]["Events"]["x-documented-events"]["names"]
+
+
+def _documented_types(contract: Contract) -> list[str]:
+    return _webhook_schema(contract)["properties"]["Type"]["x-documented-values"]
+
+
+def rule_holds(rule: str, webhook: dict[str, Any], contract: Contract | None = None) -> bool:
+    """Whether ``webhook`` keeps the documented rule ``rule`` (an id of the operation's x-rules)."""
+    contract = contract or load()
+    kind = (webhook.get("Type") or "").casefold()
+    events = webhook.get("Events") or []
+    if rule == "https-target":
+        return kind != "webhook" or str(webhook.get("TargetUrl") or "").lower().startswith("https://")
+    if rule == "event-name-form":
+        return all(_is_event_name(event) for event in events)
+    if rule == "events-length":
+        return len(",".join(events)) <= 4000
+    if rule == "known-type":
+        return kind in {t.casefold() for t in _documented_types(contract)}
+    raise KeyError(f"no rule {rule!r} in the contract's x-rules")
+
+
+def _is_event_name(name: str) -> bool:
+    entity, dot, event = name.partition(".")
+    return bool(dot and entity and event and entity.isalnum() and event.replace("_", "").isalnum())
+
+
+def _contract_values(contract: Contract) -> st.SearchStrategy[dict[str, Any]]:
+    import schemathesis
+
+    operation = _schemathesis_schema(contract)[SAVE]["POST"]
+    cases = operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE, media_type="application/json")
+    return cases.map(lambda case: case.body).filter(lambda body: isinstance(body, dict))
+
+
+def _https_urls() -> st.SearchStrategy[str]:
+    hosts = st.sampled_from(["hooks.example.com", "example.org", "my-app.example.net"])
+    paths = st.lists(st.from_regex(r"[a-z0-9\-]{1,12}", fullmatch=True), max_size=3).map("/".join)
+    return st.builds(lambda h, p: f"https://{h}/{p}", hosts, paths)
+
+
+def from_webhook(
+    contract: Contract | None = None,
+    *,
+    webhook_type: str | None = "webhook",
+    target_url: str | st.SearchStrategy[str] | None = None,
+    documented_rules: bool = True,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Webhooks a client may send to SaveWebhook (WebhookId 0; no server-set fields).
+
+    With ``documented_rules`` (the default) they also keep every rule of the operation's
+    ``x-rules``: documented event names, an HTTPS TargetUrl for ``webhook`` types, a known Type.
+    ``webhook_type=None`` draws the Type from the documented values."""
+    contract = contract or load()
+    properties = _webhook_schema(contract)["properties"]
+    server_set = {name for name, schema in properties.items() if schema.get("readOnly")}
+    events = _documented_events(contract)
+    types = _documented_types(contract)
+    if webhook_type is not None and webhook_type not in types:
+        raise ValueError(f"webhook_type must be one of {types} (x-documented-values of the contract), not {webhook_type!r}")
+    urls = st.just(target_url) if isinstance(target_url, str) else (target_url or _https_urls())
+
+    def shaped(value: dict[str, Any], kind: str, url: str, names: list[str]) -> dict[str, Any]:
+        webhook = {k: v for k, v in value.items() if k not in server_set}
+        webhook["WebhookId"] = 0
+        if documented_rules:
+            webhook["Type"] = kind
+            webhook["Events"] = names
+            webhook["TargetUrl"] = url if kind == "webhook" else str(abs(hash(url)) % 1000)
+        return webhook
+
+    return st.builds(
+        shaped,
+        _contract_values(contract),
+        st.just(webhook_type) if webhook_type else st.sampled_from(types),
+        urls,
+        st.lists(st.sampled_from(events), min_size=1, max_size=5, unique=True),
+    )
+
+
+def _encode(contract: Contract, content_type: str, value: Any) -> bytes:
+    schema = {"$ref": "#/components/schemas/Webhook"}
+    wire = _wire(contract)
+    if content_type in XML_TYPES:
+        return wire.encode_xml(value, schema)
+    if content_type == FORM_TYPE:
+        return wire.encode_form(value, schema)
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=None)
+def _wire(contract: Contract) -> WireFormats:
+    return WireFormats(contract)
+
+
+def _xml_safe(value: Any) -> Any:
+    """The value without the characters XML 1.0 cannot carry at all (F-063), so the body says it."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, dict):
+        return {_xml_safe(k): _xml_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_xml_safe(v) for v in value]
+    return value
+
+
+def _request(contract: Contract, value: Any, content_type: str, credentials: Credentials, accept: str) -> WireRequest:
+    if content_type in XML_TYPES:
+        value = _xml_safe(value)
+    headers = {**credentials.headers(), "Content-Type": f"{content_type}; charset=utf-8", "Accept": accept}
+    return WireRequest("POST", SAVE, headers, _encode(contract, content_type, value), value, content_type)
+
+
+def from_save_request(
+    contract: Contract | None = None,
+    *,
+    webhooks: st.SearchStrategy[dict[str, Any]] | None = None,
+    content_types: Sequence[str] = REQUEST_TYPES,
+    credentials: Credentials = Credentials(),
+    accept: Sequence[str] = ("application/json",),
+) -> st.SearchStrategy[WireRequest]:
+    """Complete SaveWebhook requests: credentials, a documented content type and the body in it."""
+    contract = contract or load()
+    declared = set(contract.operation("SaveWebhook")[2]["requestBody"]["content"])
+    unknown = set(content_types) - declared
+    if unknown or not content_types:
+        raise ValueError(f"content types not in the contract: {sorted(unknown)}" if unknown else "no content types")
+    return st.builds(
+        lambda value, kind, answer: _request(contract, value, kind, credentials, answer),
+        webhooks if webhooks is not None else from_webhook(contract),
+        st.sampled_from(list(content_types)),
+        st.sampled_from(list(accept)),
+    )
+
+
+def _schema_breakers(contract: Contract) -> list[tuple[str, str, Any, str]]:
+    """``(rule, field, bad value, label)`` for every schema constraint of the Webhook's fields."""
+    breakers = []
+    properties = _webhook_schema(contract)["properties"]
+    for name, schema in properties.items():
+        if schema.get("readOnly"):
+            continue
+        node = contract.resolve(schema)
+        if "maxLength" in node:
+            size = node["maxLength"] + 1
+            breakers.append((f"{name}.maxLength", name, "x" * size, f"the server accepted a {name} of {size} characters"))
+        if "enum" in node:
+            breakers.append((f"{name}.enum", name, "NotAState", f"the server accepted a {name} outside {node['enum']}"))
+        kinds = node.get("type")
+        kinds = set(kinds) if isinstance(kinds, list) else {kinds}
+        if "integer" in kinds:
+            breakers.append((f"{name}.type", name, "419", f"the server accepted a {name} sent as the string \"419\""))
+        if "minimum" in node:
+            breakers.append((f"{name}.minimum", name, node["minimum"] - 1, f"the server accepted a {name} of {node['minimum'] - 1}"))
+        if "array" in kinds:
+            breakers.append((f"{name}.type", name, "contact.created", f"the server accepted {name} as a string, not a list"))
+        if "object" in kinds and "additionalProperties" in node and node["additionalProperties"] is not True:
+            breakers.append((f"{name}.type", name, ["not", "an", "object"], f"the server accepted {name} as a list, not an object"))
+    if _webhook_schema(contract).get("additionalProperties") is False:
+        breakers.append(("additionalProperties", "WebHookId", 1, "the server accepted a misspelt property WebHookId"))
+    return breakers
+
+
+def _documented_breakers(contract: Contract) -> list[tuple[str, str, Any, str]]:
+    breakers = []
+    for rule in _rules(contract):
+        rid, name = rule["id"], rule["field"]
+        if rid == "https-target":
+            bad: Any = "http://hooks.example.com/plain-http"
+        elif rid == "event-name-form":
+            bad = ["contact.created", "contactcreated"]
+        elif rid == "events-length":
+            bad = ["contact.changed"] * 270  # 270 x 15 characters + commas > 4000
+        elif rid == "known-type":
+            bad = "webhok"
+        else:  # a rule this version does not know how to break
+            continue
+        breakers.append((rid, name, bad, f"the server accepted a webhook that breaks '{rule['rule']}' ({name})"))
+    return breakers
+
+
+def near_miss_rules(contract: Contract | None = None) -> list[str]:
+    """The rules ``from_invalid_save_request`` can break: one per schema constraint and x-rule."""
+    contract = contract or load()
+    return [b[0] for b in _schema_breakers(contract) + _documented_breakers(contract)]
+
+
+def from_invalid_save_request(
+    contract: Contract | None = None,
+    *,
+    credentials: Credentials = Credentials(),
+    content_types: Sequence[str] = ("application/json",),
+    kinds: Sequence[str] = ("schema", "documented"),
+) -> st.SearchStrategy[InvalidRequest]:
+    """SaveWebhook requests that break exactly one rule: a schema constraint of a field, or a
+    documented rule of ``x-rules``; ``label`` says which, as a failure message would."""
+    contract = contract or load()
+    options = []
+    if "schema" in kinds:
+        options += [("schema", *b) for b in _schema_breakers(contract)]
+    if "documented" in kinds:
+        options += [("documented", *b) for b in _documented_breakers(contract)]
+    if not options:
+        raise ValueError("no kinds of near-miss selected")
+
+    def broken(base: dict[str, Any], option: tuple[str, str, str, Any, str], content_type: str) -> InvalidRequest:
+        kind, rule, name, bad, label = option
+        value = dict(base)
+        if rule == "https-target" or rule == "known-type":
+            value["Type"] = "webhook" if rule == "https-target" else value.get("Type")
+        value[name] = bad
+        return InvalidRequest(_request(contract, value, content_type, credentials, "application/json"), rule, name, label, kind)
+
+    return st.builds(broken, from_webhook(contract), st.sampled_from(options), st.sampled_from(list(content_types)))
