@@ -92,5 +92,56 @@ def receiver_check(url: str, secret: str, ca_file: str | None, insecure: bool, t
     raise SystemExit(0 if report.ok else 1)
 
 
+@main.command()
+@click.argument("url")
+@click.option("--auth", default="basic:tje0:Tje0", show_default=True,
+              help="basic:USER:PASSWORD, soticket:TICKET[:APPTOKEN] or bearer:TOKEN[:APPTOKEN].")
+@click.option("--target-url", help="An HTTPS URL that answers 200, for webhooks the server pings when they are saved.")
+@click.option("--receiver", is_flag=True, help="Start an HTTPS receiver on loopback and use it as --target-url.")
+@click.option("--max-examples", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--rate", default=0.0, show_default=True, help="At most this many requests a second (0: no limit).")
+@click.option("--check", "checks", multiple=True, help="Run only this check (repeatable).")
+@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), help="Write a JUnit XML report.")
+@click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
+def verify(
+    url: str, auth: str, target_url: str | None, receiver: bool, max_examples: int, rate: float,
+    checks: tuple[str, ...], junit_file: str | None, insecure: bool,
+) -> None:
+    """Check a server (the mock, or a real SuperOffice) against the contract, with Hypothesis."""
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from contracts.checks import CHECKS
+    from contracts.runner import verify as run_verify
+    from contracts.strategies import Credentials
+
+    unknown = set(checks) - set(CHECKS)
+    if unknown:
+        raise click.UsageError(f"unknown checks: {', '.join(sorted(unknown))}; known: {', '.join(CHECKS)}")
+    scheme, _, rest = auth.partition(":")
+    parts = rest.split(":")
+    if scheme == "basic" and len(parts) == 2:
+        credentials = Credentials("basic", username=parts[0], password=parts[1])
+    elif scheme in ("soticket", "bearer") and 1 <= len(parts) <= 2 and parts[0]:
+        credentials = Credentials(scheme, token=parts[0], app_token=parts[1] if len(parts) == 2 else None)
+    else:
+        raise click.UsageError("--auth is basic:USER:PASSWORD, soticket:TICKET[:APPTOKEN] or bearer:TOKEN[:APPTOKEN]")
+    with ExitStack() as stack:
+        if receiver:
+            from contracts.receiver import Receiver
+
+            started = stack.enter_context(Receiver())
+            target_url = started.url
+            click.echo(f"receiver at {started.url} (CA: {started.ca_file}; start the mock with --ca-file so it trusts it)")
+        report = run_verify(
+            url, credentials=credentials, target_url=target_url, max_examples=max_examples,
+            min_interval=1.0 / rate if rate > 0 else 0.0, verify_tls=not insecure, checks=list(checks) or None,
+        )
+    click.echo(report.render())
+    if junit_file:
+        Path(junit_file).write_text(report.junit(), encoding="utf-8")
+    raise SystemExit(0 if report.ok else 1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

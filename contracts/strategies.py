@@ -16,14 +16,13 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from hypothesis import strategies as st
 
 from contracts.spec import Contract, load
-from contracts.wire import FORM_TYPE, XML_TYPES, WireFormats
+from contracts.wire import FORM_TYPE, XML_TYPES, WireFormats, without_xml_unrepresentable
 
 __all__ = [
     "Credentials",
@@ -37,7 +36,6 @@ __all__ = [
 ]
 
 SAVE = "/api/v1/Agents/Webhook/SaveWebhook"
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 REQUEST_TYPES = (
     "application/json",
     "text/json",
@@ -218,20 +216,9 @@ def _wire(contract: Contract) -> WireFormats:
     return WireFormats(contract)
 
 
-def _xml_safe(value: Any) -> Any:
-    """The value without the characters XML 1.0 cannot carry at all (F-063), so the body says it."""
-    if isinstance(value, str):
-        return _NOT_XML.sub("", value)
-    if isinstance(value, dict):
-        return {_xml_safe(k): _xml_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_xml_safe(v) for v in value]
-    return value
-
-
 def _request(contract: Contract, value: Any, content_type: str, credentials: Credentials, accept: str) -> WireRequest:
     if content_type in XML_TYPES:
-        value = _xml_safe(value)
+        value = without_xml_unrepresentable(value)  # so the body says exactly the value
     headers = {**credentials.headers(), "Content-Type": f"{content_type}; charset=utf-8", "Accept": accept}
     return WireRequest("POST", SAVE, headers, _encode(contract, content_type, value), value, content_type)
 

@@ -38,6 +38,8 @@ __all__ = [
     "format_datetime",
     "encode_json",
     "negotiate",
+    "without_xml_unrepresentable",
+    "xml_representable",
     "JSON_TYPES",
     "XML_TYPES",
     "WireError",
@@ -541,6 +543,28 @@ def _number(text: str, kind: type) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         detail = f"{text[:40]} ({len(text)} characters) cannot be read."
         raise WireError("A number in the body is out of range.", detail)
+    return value
+
+
+def xml_representable(value: Any) -> bool:
+    """Whether every text in ``value`` can be written in XML 1.0 as it is (F-063)."""
+    if isinstance(value, str):
+        return _NOT_XML.search(value) is None
+    if isinstance(value, dict):
+        return all(xml_representable(k) and xml_representable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(xml_representable(v) for v in value)
+    return True
+
+
+def without_xml_unrepresentable(value: Any) -> Any:
+    """``value`` with the characters XML 1.0 cannot carry left out of every text."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, dict):
+        return {without_xml_unrepresentable(k): without_xml_unrepresentable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_xml_unrepresentable(v) for v in value]
     return value
 
 
