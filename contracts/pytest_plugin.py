@@ -1,16 +1,26 @@
 """The ``sowebhook`` pytest plugin (entry point ``pytest11``): fixtures for testing webhook code.
 
+``sowebhook_mock``            a running mock of the Webhook agent (one per session, reset for every
+                              test): ``.url``, ``.app``, ``.journal()``, ``.expect(operation)``.
+                              At teardown every request the client under test sent that broke the
+                              contract fails the test, with which request, which field and which
+                              rule; so do unmet expectations and, with ``strict=True``, calls that
+                              nobody expected (as respx does).
 ``sowebhook_receiver``        an HTTPS receiver on loopback (``contracts.receiver.Receiver``) with a
                               throw-away CA (``.ca_file``) and the secret ``.secret``; it records,
                               validates and verifies every delivery and can fail, answer 410 or hang.
-``sowebhook_receiver_check``  ``check(target, secret)``: run the receiver-conformance checks against
-                              a URL or a WSGI app and fail the test with a readable report.
+``sowebhook_receiver_check``  ``check(target, secret)``: the receiver-conformance checks against a
+                              URL or a WSGI app; fails the test with a readable report.
+``sowebhook_verify``          ``verify()``: the server checks against ``--sowebhook-url`` (a real
+                              SuperOffice, with ``--sowebhook-auth``); fails the test on a failure.
 
 Everything heavy is imported inside the fixtures, so the plugin costs nothing when unused.
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -20,18 +30,117 @@ DEFAULT_SECRET = "sowebhook-test-secret"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sowebhook", "SuperOffice webhook contracts")
+    group.addoption("--sowebhook-secret", default=DEFAULT_SECRET, help="secret of the sowebhook_receiver fixture (default: %(default)s)")
+    group.addoption("--sowebhook-url", default=None, help="a server for the sowebhook_verify fixture (a real SuperOffice, or a mock)")
     group.addoption(
-        "--sowebhook-secret",
-        default=DEFAULT_SECRET,
-        help="secret of the sowebhook_receiver fixture (default: %(default)s)",
+        "--sowebhook-auth", default="basic:tje0:Tje0",
+        help="credentials for --sowebhook-url: basic:USER:PASSWORD, soticket:TICKET[:APPTOKEN] or bearer:TOKEN[:APPTOKEN]",
     )
+    group.addoption("--sowebhook-target-url", default=None, help="an HTTPS URL that answers 200, for the registration ping")
+
+
+@dataclass
+class _Expectation:
+    operation: str
+    times: int | None
+
+
+@dataclass
+class MockServer:
+    """The mock as a test sees it."""
+
+    url: str
+    app: Any
+    expectations: list[_Expectation] = field(default_factory=list)
+    strict: bool = False
+
+    def journal(self) -> list[Any]:
+        from mockserver import state_of
+
+        return state_of(self.app).journal.entries()
+
+    def expect(self, operation: str, *, times: int | None = None) -> None:
+        """The test expects the client to call ``operation`` (``times`` exactly, or at least once)."""
+        self.expectations.append(_Expectation(operation, times))
+
+    def reset(self) -> None:
+        from mockserver import state_of
+
+        state = state_of(self.app)
+        state.store.reset()
+        state.journal.clear()
+        state.faults.clear()
+        self.expectations.clear()
+        self.strict = False
+
+    def problems(self) -> list[str]:
+        """Contract violations of the client's requests, unmet expectations, unexpected calls."""
+        found = []
+        for entry in self.journal():
+            if entry.verdict in ("invalid", "rejected") and entry.status not in (401, 403):
+                reasons = "\n      ".join(entry.violations) or f"answered {entry.status}"
+                found.append(f"request #{entry.id} {entry.method} {entry.path} ({entry.operation or 'no such operation'}) broke the contract:\n      {reasons}")
+        calls: dict[str, int] = {}
+        for entry in self.journal():
+            if entry.operation:
+                calls[entry.operation] = calls.get(entry.operation, 0) + 1
+        for expectation in self.expectations:
+            made = calls.get(expectation.operation, 0)
+            if (expectation.times is None and made == 0) or (expectation.times is not None and made != expectation.times):
+                wanted = "at least once" if expectation.times is None else f"{expectation.times} time(s)"
+                found.append(f"expected {expectation.operation} {wanted}, the client called it {made} time(s)")
+        if self.strict:
+            expected = {e.operation for e in self.expectations}
+            found += [f"unexpected call: {op} ({n} time(s))" for op, n in sorted(calls.items()) if op not in expected]
+        return found
+
+
+@pytest.fixture(scope="session")
+def _sowebhook_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
+    """One throw-away CA per session: the receivers' certificates, trusted by the mock."""
+    import trustme
+
+    ca = trustme.CA()
+    path = tmp_path_factory.mktemp("sowebhook-ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return ca, str(path)
+
+
+@pytest.fixture(scope="session")
+def _sowebhook_mock_server(_sowebhook_ca: tuple[Any, str]) -> Iterator[MockServer]:
+    from werkzeug.serving import make_server
+
+    from mockserver import MockConfig, create_app, state_of
+    from mockserver.config import DeliveryConfig
+
+    app = create_app(MockConfig(response_validation="report", delivery=DeliveryConfig(ca_file=_sowebhook_ca[1])))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="sowebhook-mock", daemon=True)
+    thread.start()
+    try:
+        yield MockServer(f"http://127.0.0.1:{server.server_port}", app)
+    finally:
+        server.shutdown()
+        server.server_close()
+        state_of(app).deliveries.close()
 
 
 @pytest.fixture
-def sowebhook_receiver(request: pytest.FixtureRequest) -> Iterator[Any]:
+def sowebhook_mock(_sowebhook_mock_server: MockServer) -> Iterator[MockServer]:
+    mock = _sowebhook_mock_server
+    mock.reset()
+    yield mock
+    problems = mock.problems()
+    if problems:
+        pytest.fail("the client under test broke the contract of SuperOffice's Webhook agent:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def sowebhook_receiver(request: pytest.FixtureRequest, _sowebhook_ca: tuple[Any, str]) -> Iterator[Any]:
     from contracts.receiver import Receiver
 
-    with Receiver(secret=request.config.getoption("--sowebhook-secret")) as receiver:
+    with Receiver(secret=request.config.getoption("--sowebhook-secret"), ca=_sowebhook_ca[0]) as receiver:
+        receiver.ca_file = _sowebhook_ca[1]
         yield receiver
 
 
@@ -50,3 +159,29 @@ def sowebhook_receiver_check() -> Callable[..., Any]:
         return report
 
     return check
+
+
+@pytest.fixture
+def sowebhook_verify(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    from contracts.runner import verify
+    from contracts.strategies import Credentials
+
+    url = request.config.getoption("--sowebhook-url")
+    auth = request.config.getoption("--sowebhook-auth")
+    target_url = request.config.getoption("--sowebhook-target-url")
+    if not url:
+        pytest.skip("no server to verify: pass --sowebhook-url")
+    scheme, _, rest = auth.partition(":")
+    parts = rest.split(":")
+    credentials = (
+        Credentials("basic", username=parts[0], password=parts[1]) if scheme == "basic"
+        else Credentials(scheme, token=parts[0], app_token=parts[1] if len(parts) > 1 else None)
+    )
+
+    def run(**options: Any) -> Any:
+        report = verify(url, credentials=credentials, target_url=target_url, **options)
+        if not report.ok:
+            pytest.fail(report.render(), pytrace=False)
+        return report
+
+    return run

@@ -85,9 +85,11 @@ class Delivery:
 class Receiver:
     """An HTTPS (or, with ``tls=False``, plain HTTP) receiver on 127.0.0.1, in a thread."""
 
-    def __init__(self, *, secret: str | None = None, tls: bool = True, path: str = "/webhook") -> None:
+    def __init__(self, *, secret: str | None = None, tls: bool = True, path: str = "/webhook", ca: Any = None) -> None:
+        """``ca`` (a ``trustme.CA``) issues the certificate; by default a new CA per receiver."""
         self.secret = secret
         self.tls = tls
+        self._ca = ca
         self.path = path
         self.deliveries: list[Delivery] = []
         self._lock = threading.Condition()
@@ -107,7 +109,7 @@ class Receiver:
         if self.tls:
             import trustme
 
-            ca = trustme.CA()
+            ca = self._ca or trustme.CA()
             cert = ca.issue_cert("127.0.0.1", "localhost")
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             cert.configure_cert(context)

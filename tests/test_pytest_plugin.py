@@ -34,7 +34,7 @@ def test_receiver_check_fixture_passes_a_good_receiver_and_fails_a_naive_one(pyt
             sowebhook_receiver_check(naive, "s3cret")
         """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*FAIL  accepts_unusual_serialisation*", "*7 passed, 1 failed*"])
 
@@ -64,10 +64,84 @@ def test_https_receiver_fixture_records_validates_and_verifies(pytester: pytest.
             assert sowebhook_receiver.wait_for(1)[0].violations  # {} is no valid delivery
         """
     )
-    result = pytester.runpytest("-p", "no:cacheprovider", "--sowebhook-secret", "from-the-command-line")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sowebhook-secret", "from-the-command-line")
     result.assert_outcomes(passed=2)
 
 
 def test_the_plugin_is_registered_and_prefixed(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--help")
+    result = pytester.runpytest_subprocess("--help")
     result.stdout.fnmatch_lines(["*--sowebhook-secret*"])
+
+
+CLIENTS = '''
+import requests
+
+AUTH = {"Authorization": "Basic dGplMDpUamUw"}
+
+def register(base_url, webhook, accept="application/json"):
+    answer = requests.post(base_url + "/api/v1/Agents/Webhook/SaveWebhook", json=webhook, headers={**AUTH, "Accept": accept})
+    return answer.json()
+'''
+
+
+def test_mock_fixture_passes_a_conforming_client_and_names_the_field_a_broken_one_breaks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(client=CLIENTS)
+    pytester.makepyfile(
+        test_user="""
+        from client import register
+
+        def test_good_client(sowebhook_mock):
+            sowebhook_mock.expect("SaveWebhook", times=1)
+            saved = register(sowebhook_mock.url, {"Name": "n", "Type": "crmscript", "TargetUrl": "12", "Events": ["contact.created"]})
+            assert saved["WebhookId"] > 0
+
+        def test_string_webhookid(sowebhook_mock):
+            register(sowebhook_mock.url, {"WebhookId": "0", "Name": "n"})
+
+        def test_client_that_ignores_xml(sowebhook_mock):
+            register(sowebhook_mock.url, {"Name": "n"}, accept="application/xml")
+
+        def test_unmet_expectation(sowebhook_mock):
+            sowebhook_mock.expect("DeleteWebhook")
+
+        def test_strict_mode_reports_unexpected_calls(sowebhook_mock):
+            sowebhook_mock.strict = True
+            register(sowebhook_mock.url, {"Name": "n"})
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=4, errors=3, failed=1)  # teardown verdicts are errors of passing tests
+    text = result.stdout.str()
+    assert "entity.WebhookId: '0' is not of type 'integer'" in text
+    assert "JSONDecodeError" in text or "Expecting value" in text  # the client parsed XML as JSON
+    assert "expected DeleteWebhook at least once, the client called it 0 time(s)" in text
+    assert "unexpected call: SaveWebhook (1 time(s))" in text
+
+
+def test_registration_flow_end_to_end_with_the_receiver_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(client=CLIENTS)
+    pytester.makepyfile(
+        test_user="""
+        import requests
+        from client import register, AUTH
+
+        def test_flow(sowebhook_mock, sowebhook_receiver):
+            saved = register(sowebhook_mock.url, {"Name": "flow", "Type": "webhook", "TargetUrl": sowebhook_receiver.url,
+                                                  "Secret": sowebhook_receiver.secret, "Events": ["contact.created"]})
+            assert saved["WebhookId"] > 0
+            requests.post(sowebhook_mock.url + "/api/v1/Agents/Webhook/SignalEvent",
+                          json={"EventName": "contact.created", "PrimaryKey": 7}, headers=AUTH)
+            ping, event = sowebhook_receiver.wait_for(2)
+            assert ping.is_test and event.json["PrimaryKey"] == 7
+            assert event.signature_valid and not event.violations
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_verify_fixture_skips_without_a_server(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_user="def test_server(sowebhook_verify):\n    sowebhook_verify()\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(["*pass --sowebhook-url*"])
