@@ -1,7 +1,8 @@
 """The ``sowebhook`` pytest plugin (entry point ``pytest11``): fixtures for testing webhook code.
 
 ``sowebhook_mock``            a running mock of the Webhook agent (one per session, reset for every
-                              test): ``.url``, ``.app``, ``.journal()``, ``.expect(operation)``.
+                              test): ``.url``, ``.app``, ``.journal()``, ``.expect(operation)``,
+                              ``.generated_responses(seed)``.
                               At teardown every request the client under test sent that broke the
                               contract fails the test, with which request, which field and which
                               rule; so do unmet expectations and, with ``strict=True``, calls that
@@ -63,10 +64,18 @@ class MockServer:
         """The test expects the client to call ``operation`` (``times`` exactly, or at least once)."""
         self.expectations.append(_Expectation(operation, times))
 
+    def generated_responses(self, seed: int = 0) -> None:
+        """Answer with any response the contract allows (reproducible from ``seed``), so the
+        client's parser meets every shape: null associates, a missing ErrorsEmail, the unset date."""
+        from mockserver import state_of
+
+        state_of(self.app).agent.generate_responses(seed)
+
     def reset(self) -> None:
         from mockserver import state_of
 
         state = state_of(self.app)
+        state.agent.generate_responses(None)
         state.store.reset()
         state.journal.clear()
         state.faults.clear()

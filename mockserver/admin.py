@@ -10,6 +10,8 @@ POST   /__mock__/events         raise an entity event: {"Event": "contact.create
                                 "FieldValues": {...}, "Changes": [...], "ChangedByAssociateId": 5}
 GET    /__mock__/deliveries     every delivery attempt (and recorded crmscript call), oldest first
 POST   /__mock__/deliveries/drain  wait until queued deliveries are done: {"idle": true|false}
+POST   /__mock__/responses      {"mode": "generated", "seed": 7}: answer with any response the contract
+                                allows, reproducibly; {"mode": "stateful"}: back to the real behaviour
 GET    /__mock__/faults         the active faults
 POST   /__mock__/faults         add a fault (see mockserver.faults.Fault)
 DELETE /__mock__/faults         clear them
@@ -73,6 +75,7 @@ def reset() -> Response:
     state.store.reset()
     state.journal.clear()
     state.faults.clear()
+    state.agent.generate_responses(None)
     return Response(status=204)
 
 
@@ -139,6 +142,17 @@ def drain() -> Response:
     except ValueError:
         raise bad_request("timeout is a number of seconds.") from None
     return jsonify({"idle": _state().deliveries.drain(timeout)})
+
+
+@blueprint.post("/responses")
+def responses_mode() -> Response:
+    body = _json_body()
+    mode = body.get("mode") if isinstance(body, dict) else None
+    seed = body.get("seed", 0) if isinstance(body, dict) else None
+    if mode not in ("generated", "stateful") or not isinstance(seed, int) or isinstance(seed, bool):
+        raise bad_request('Send {"mode": "generated", "seed": 7} or {"mode": "stateful"}.')
+    _state().agent.generate_responses(seed if mode == "generated" else None)
+    return jsonify({"mode": mode, "seed": seed if mode == "generated" else None})
 
 
 @blueprint.get("/faults")

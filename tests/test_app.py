@@ -627,3 +627,15 @@ def test_a_webhook_saved_in_each_content_type_reads_back_the_same_in_each_respon
             assert {name: got[name] for name in CLIENT_FIELDS} == expected, (content_type, accept)
             seen.append({k: v for k, v in got.items() if k != "WebhookId"})
     assert all(entity == seen[0] for entity in seen)
+
+
+def test_generated_responses_are_valid_varied_reproducible_and_switchable(client: FlaskClient) -> None:
+    assert client.post("/__mock__/responses", headers=JSON, data='{"mode": "generated", "seed": 3}').status_code == 200
+    first = [call(client, "GetWebhook", query="?webhookId=1").get_data() for _ in range(20)]  # each validated (raise mode)
+    assert len(set(first)) > 5
+    client.post("/__mock__/responses", headers=JSON, data='{"mode": "generated", "seed": 3}')
+    again = [call(client, "GetWebhook", query="?webhookId=1").get_data() for _ in range(20)]
+    assert again == first
+    client.post("/__mock__/responses", headers=JSON, data='{"mode": "stateful"}')
+    assert call(client, "GetWebhook", query="?webhookId=1").get_data() == b"null"
+    assert client.post("/__mock__/responses", headers=JSON, data='{"mode": "random"}').status_code == 400
