@@ -7,6 +7,7 @@ enum and length limit is the contract's; the rules JSON Schema cannot express (t
 the documented event names (``x-documented-events``) are read from the contract too.
 
     from_webhook(contract=None, *, webhook_type=..., target_url=...)      valid webhooks
+    from_response(operation_id, contract=None, *, status=..., media_type=...) response bodies
     from_save_request(contract=None, *, content_types=..., credentials=...)  wire requests
     from_invalid_save_request(contract=None, *, credentials=...)           labelled near-misses
 """
@@ -29,6 +30,7 @@ __all__ = [
     "InvalidRequest",
     "WireRequest",
     "from_invalid_save_request",
+    "from_response",
     "from_save_request",
     "from_webhook",
     "near_miss_rules",
@@ -289,6 +291,30 @@ def _documented_breakers(contract: Contract) -> list[tuple[str, str, Any, str]]:
             continue
         breakers.append((rid, name, bad, f"the server accepted a webhook that breaks '{rule['rule']}' ({name})"))
     return breakers
+
+
+def from_response(
+    operation_id: str,
+    contract: Contract | None = None,
+    *,
+    status: int | None = None,
+    media_type: str = "application/json",
+) -> st.SearchStrategy[Any]:
+    """Response bodies the contract allows for an operation (its success status by default)."""
+    import random
+
+    from contracts.generated import generate
+
+    contract = contract or load()
+    responses = contract.operation(operation_id)[2]["responses"]
+    code = str(status) if status is not None else min(c for c in responses if c.startswith("2"))
+    if code not in responses:
+        raise ValueError(f"{operation_id} declares no status {code}")
+    media = contract.resolve(responses[code]).get("content", {}).get(media_type)
+    if media is None:
+        raise ValueError(f"{operation_id} {code} has no {media_type} body in the contract")
+    schema = media["schema"]
+    return st.randoms(use_true_random=False).map(lambda rng: generate(contract, schema, random.Random(rng.getrandbits(64))))
 
 
 def near_miss_rules(contract: Contract | None = None) -> list[str]:

@@ -108,3 +108,21 @@ def test_options_are_checked() -> None:
     with pytest.raises(ValueError):
         from_save_request(content_types=["text/plain"])
     assert Credentials("soticket", token="7T:x", app_token="app").headers() == {"Authorization": "SOTicket 7T:x", "SO-AppToken": "app"}
+
+
+@pytest.mark.parametrize("operation", ["SaveWebhook", "GetWebhook", "GetAllWebhooks", "TestWebhook", "GetLastError", "CreateDefaultWebhook"])
+def test_generated_responses_validate_with_openapi_core(operation: str) -> None:
+    from conftest import wire_response
+    from contracts.strategies import from_response
+
+    contract = load()
+    path, _, _ = contract.operation(operation)
+    request = wire_request("POST", path, headers={"Authorization": "Basic dGplMDpUamUw"})
+
+    @settings(max_examples=25, deadline=None)
+    @given(from_response(operation))
+    def check(body: Any) -> None:
+        response = wire_response(200, headers={"Content-Type": "application/json"}, body=json.dumps(body))
+        assert contract.openapi.unmarshal_response(request, response).errors == []
+
+    check()
