@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import schemathesis
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 import contracts.schemathesis_adapter  # noqa: F401  (the agent's XML and form wire formats)
 from mockserver import MockConfig, create_app
@@ -45,4 +45,6 @@ def test_the_adapter_remembers_every_webhook_the_run_created_for_cleanup() -> No
 # The stateful phase: sequences of calls that follow the links schemathesis infers from the
 # contract (SaveWebhook's WebhookId into GetWebhook, DeleteWebhook, GetLastError).
 TestStateful = schema.as_state_machine().TestCase
-TestStateful.settings = settings(max_examples=15, stateful_step_count=6, deadline=None)
+TestStateful.settings = settings(
+    max_examples=15, stateful_step_count=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
