@@ -126,30 +126,27 @@ class Agent:
 
         self._registration_ping({**fields, "WebhookId": webhook_id}, associate["AssociateId"])
         if webhook_id:
-            existing = self.store.get(webhook_id)
-            if existing is not None and self._visible(existing, principal):
-                self._changeable(existing, principal)
+            before: dict[str, Any] = {}
 
-                def updated(current: StoredWebhook) -> dict[str, Any]:
-                    return self._ordered(
-                        {
-                            **fields,
-                            "WebhookId": current.webhook_id,
-                            "Registered": current.webhook["Registered"],
-                            "RegisteredAssociate": current.webhook["RegisteredAssociate"],
-                            "Updated": now,
-                            "UpdatedAssociate": associate,
-                        }
-                    )
+            def updated(current: StoredWebhook) -> dict[str, Any]:
+                # in the store's write transaction: another application's webhook is refused (403)
+                self._changeable(current, principal)
+                before["State"] = current.webhook.get("State")
+                return self._ordered(
+                    {
+                        **fields,
+                        "WebhookId": current.webhook_id,
+                        "Registered": current.webhook["Registered"],
+                        "RegisteredAssociate": current.webhook["RegisteredAssociate"],
+                        "Updated": now,
+                        "UpdatedAssociate": associate,
+                    }
+                )
 
-                row = self.store.update(webhook_id, updated)
-                if row is not None:
-                    self.deliveries.state_changed(
-                        webhook_id, existing.webhook.get("State"), row.webhook["State"], associate["AssociateId"]
-                    )
-                    return 200, row.webhook
-            elif existing is not None:
-                self._changeable(existing, principal)
+            row = self.store.update(webhook_id, updated)
+            if row is not None:
+                self.deliveries.state_changed(webhook_id, before["State"], row.webhook["State"], associate["AssociateId"])
+                return 200, row.webhook
             if self.config.unknown_webhook_id == "reject":
                 raise bad_request(
                     f"There is no webhook with WebhookId {webhook_id}.",

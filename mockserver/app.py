@@ -4,17 +4,24 @@ Every request goes through the same steps, in the order ASP.NET Web API takes th
 (404/405), authentication (401/403), media type (415), body (400), contract validation (400),
 then the operation. Every answer, error or not, is encoded in the negotiated media type, checked
 against the contract (``Seam.check_response``), journalled and logged in one line.
+
+Calls to the agent's operations take a lean WSGI path (werkzeug's request and response, without
+Flask's dispatch, which costs more than validating the call); Flask serves everything else: the
+admin endpoints, the contract, and the SuperOffice-shaped 404/405 of any other path.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wrappers import Request
 
 from contracts.spec import Contract, load
 from contracts.wire import WireFormats, encode_json, negotiate, parse_media_type
@@ -24,7 +31,7 @@ from mockserver.config import MockConfig
 from mockserver.delivery import Deliveries
 from mockserver.errors import AgentError, MockError, ResponseContractViolation
 from mockserver.faults import Faults
-from mockserver.journal import Journal, JournalEntry, mask_body
+from mockserver.journal import Journal, JournalEntry
 from mockserver.seam import Operation, Seam
 from mockserver.store import Store, open_store
 
@@ -56,6 +63,44 @@ def state_of(app: Flask) -> MockState:
     return app.extensions[EXTENSION]
 
 
+@dataclass
+class Answer:
+    """A response of the agent: status, headers and the encoded body."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def flask(self) -> Response:
+        response = Response(self.body, status=self.status, headers=self.headers)
+        if "Content-Type" not in self.headers:
+            del response.headers["Content-Type"]  # 204 carries no body, so no type (F-033)
+        return response
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        headers = list(self.headers.items())
+        if self.status != 204:
+            headers.append(("Content-Length", str(len(self.body))))
+        start_response(f"{self.status} {HTTP_STATUS_CODES.get(self.status, 'UNKNOWN')}", headers)
+        return [b"" if environ.get("REQUEST_METHOD") == "HEAD" else self.body]
+
+
+class _Cookies(Mapping[str, str]):
+    """The request's cookies, parsed only when read (only a session without Authorization needs them)."""
+
+    def __init__(self, req: Request) -> None:
+        self._req = req
+
+    def __getitem__(self, name: str) -> str:
+        return self._req.cookies[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._req.cookies)
+
+    def __len__(self) -> int:
+        return len(self._req.cookies)
+
+
 def create_app(config: MockConfig | None = None, *, store: Store | None = None) -> Flask:
     """A new, independent mock app. ``store`` overrides the store ``config.db_path`` names."""
     config = config or MockConfig()
@@ -68,7 +113,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
         config=config,
         contract=contract,
         wire=wire,
-        seam=Seam(contract, wire),
+        seam=Seam(contract, wire, config.validator),
         store=store,
         journal=Journal(config.limits.journal_entries),
         faults=Faults(sleep),
@@ -96,57 +141,97 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
 
     @app.route("/", defaults={"path": ""}, methods=_ALL_METHODS)
     @app.route("/<path:path>", methods=_ALL_METHODS)
-    def agent_call(path: str) -> Response:
-        return _answer(state)
+    def other_path(path: str) -> Response:  # no operation: the seam answers 404 (or 405 with Allow)
+        return _answer(state, request._get_current_object()).flask()
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         # Werkzeug's own refusals (a body over the limit, a malformed request line) in the agent's shape.
         if isinstance(error, MethodNotAllowed):  # a method no route lists: the seam says 405 with Allow
-            return _answer(state)
-        if isinstance(error, RequestEntityTooLarge):
-            failure = AgentError(
-                413,
-                "The request entity is too large.",
-                f"The body exceeds the limit of {config.limits.max_body_bytes} bytes.",
-            )
-        else:
-            failure = AgentError(error.code or 400, error.name, error.description)
-        return _error_response(state, failure, None, None)
+            return _answer(state, request._get_current_object()).flask()
+        return _http_error(state, error, request._get_current_object()).flask()
 
+    operation_paths = frozenset(state.seam.operations)
+    flask_app = app.wsgi_app
+
+    def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ.get("PATH_INFO") in operation_paths:
+            return _agent_call(state, environ, start_response)
+        return _buffered(flask_app(environ, start_response))
+
+    app.wsgi_app = wsgi_app  # type: ignore[method-assign]
     return app
 
 
-def _answer(state: MockState) -> Response:
-    started = time.perf_counter()
-    raw = request.get_data(cache=True)
-    entry = state.journal.begin(request.method, request.path, request.args, request.headers.items(), raw)
-    operation: Operation | None = None
-    accept = negotiate(request.headers.get("Accept"), parse_media_type(request.content_type)[0])
+def _agent_call(state: MockState, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    req = Request(environ)
+    req.max_content_length = state.config.limits.max_body_bytes
     try:
-        operation = state.seam.route(request.path, request.method)
+        answer = _answer(state, req)
+    except HTTPException as error:  # a body over the limit
+        answer = _http_error(state, error, req)
+    except Exception:
+        if state.config.response_validation == "raise":
+            raise  # a bug in the mock reaches the test that found it
+        log.exception("%s %s failed", req.method, req.path)
+        answer = _encode(state, 500, {"Message": "An error has occurred."}, _ERROR_SCHEMA, "application/json")
+    return answer.wsgi(environ, start_response)
+
+
+def _buffered(iterable: Any) -> list[bytes]:
+    """The whole body as one chunk: servers send a list in one call instead of iterating."""
+    try:
+        return [b"".join(iterable)]
+    finally:
+        close = getattr(iterable, "close", None)
+        if close is not None:
+            close()
+
+
+def _http_error(state: MockState, error: HTTPException, req: Request) -> Answer:
+    if isinstance(error, RequestEntityTooLarge):
+        failure = AgentError(
+            413,
+            "The request entity is too large.",
+            f"The body exceeds the limit of {state.config.limits.max_body_bytes} bytes.",
+        )
+    else:
+        failure = AgentError(error.code or 400, error.name, error.description)
+    return _error_response(state, failure, None, None, req)
+
+
+def _answer(state: MockState, req: Request) -> Answer:
+    started = time.perf_counter()
+    raw = req.get_data(cache=True)
+    entry = state.journal.begin(req.method, req.path, req.args, req.environ, raw)
+    operation: Operation | None = None
+    accept = negotiate(req.headers.get("Accept"), parse_media_type(req.content_type)[0])
+    try:
+        operation = state.seam.route(req.path, req.method)
         entry.operation = operation.operation_id
         injected = state.faults.before(operation.operation_id)
         if injected is not None:
             entry.verdict = "injected"
             response = _encode(state, injected.status, injected.body, _ERROR_SCHEMA, accept)
             return _finish(state, entry, response, started)
-        principal = state.auth.authenticate(request.headers, request.cookies)
+        cookies = _Cookies(req)
+        principal = state.auth.authenticate(req.headers, cookies)
         state.auth.authorize_agent(principal)
-        body, media_type = state.seam.read_body(operation, request.content_type, raw)
-        entry.body = mask_body(body) if media_type else entry.body
+        body, media_type = state.seam.read_body(operation, req.content_type, raw)
+        if media_type:
+            entry.decoded = body
         validated = state.seam.validate_request(
             operation,
-            path=request.path,
-            query=request.args,
-            headers=request.headers,
-            cookies=request.cookies,
+            path=req.path,
+            query=req.args,
+            headers=req.headers,
+            cookies=cookies,
             body=body,
             media_type=media_type,
         )
         entry.verdict = "valid"
         status, value = state.agent.handle(operation.operation_id, Call(principal, validated))
-        response = _ok_response(state, operation, status, value, accept, entry)
+        response = _ok_response(state, operation, status, value, accept, entry, req)
     except MockError as failure:
         entry.verdict = "rejected" if entry.verdict == "pending" else entry.verdict
         if failure.status == 400:
@@ -154,16 +239,16 @@ def _answer(state: MockState) -> Response:
             entry.violations = [f"{k}: {m}" for k, ms in failure.body.get("ModelState", {}).items() for m in ms] or [
                 str(failure.body.get("MessageDetail", failure))
             ]
-        response = _error_response(state, failure, operation, accept, entry)
+        response = _error_response(state, failure, operation, accept, req, entry)
     return _finish(state, entry, response, started)
 
 
 def _ok_response(
-    state: MockState, operation: Operation, status: int, value: Any, accept: str, entry: JournalEntry
-) -> Response:
+    state: MockState, operation: Operation, status: int, value: Any, accept: str, entry: JournalEntry, req: Request
+) -> Answer:
     schema = operation.response_schema(status, accept)
     response = _encode(state, status, value, schema, accept)
-    _check(state, operation, response, status, accept if status != 204 else None, value, entry)
+    _check(state, operation, response, status, accept if status != 204 else None, value, entry, req)
     return response
 
 
@@ -172,43 +257,42 @@ def _error_response(
     failure: MockError,
     operation: Operation | None,
     accept: str | None,
+    req: Request,
     entry: JournalEntry | None = None,
-) -> Response:
-    accept = accept or negotiate(request.headers.get("Accept"), parse_media_type(request.content_type)[0])
+) -> Answer:
+    accept = accept or negotiate(req.headers.get("Accept"), parse_media_type(req.content_type)[0])
     schema = operation.response_schema(failure.status, accept) if operation else None
     response = _encode(state, failure.status, failure.body, schema or _ERROR_SCHEMA, accept)
-    for name, value in failure.headers.items():
-        response.headers[name] = value
+    response.headers.update(failure.headers)
     if operation is not None and entry is not None:
-        _check(state, operation, response, failure.status, accept, failure.body, entry)
+        _check(state, operation, response, failure.status, accept, failure.body, entry, req)
     return response
 
 
-def _encode(state: MockState, status: int, value: Any, schema: Any, media_type: str) -> Response:
+def _encode(state: MockState, status: int, value: Any, schema: Any, media_type: str) -> Answer:
     if status == 204:
-        response = Response(status=204)
-        del response.headers["Content-Type"]  # 204 carries no body, so no type (F-033)
-        return response
+        return Answer(204)  # no body, so no type (F-033)
     if media_type in ("application/xml", "text/xml"):
         data = state.wire.encode_xml(value, schema)
     else:
         data = encode_json(value)
-    return Response(data, status=status, content_type=f"{media_type}; charset=utf-8")
+    return Answer(status, data, {"Content-Type": f"{media_type}; charset=utf-8"})
 
 
 def _check(
     state: MockState,
     operation: Operation,
-    response: Response,
+    response: Answer,
     status: int,
     media_type: str | None,
     value: Any,
     entry: JournalEntry,
+    req: Request,
 ) -> None:
     if state.config.response_validation == "off":
         return
     problems = state.seam.check_response(
-        operation, path=request.path, status=status, media_type=media_type, value=value, headers=response.headers
+        operation, path=req.path, status=status, media_type=media_type, value=value, headers=response.headers
     )
     if not problems:
         return
@@ -218,8 +302,8 @@ def _check(
     log.error("response of %s breaks the contract: %s", operation.operation_id, "; ".join(problems))
 
 
-def _finish(state: MockState, entry: JournalEntry, response: Response, started: float) -> Response:
-    entry.status = response.status_code
+def _finish(state: MockState, entry: JournalEntry, response: Answer, started: float) -> Answer:
+    entry.status = response.status
     entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
     if entry.verdict == "pending":
         entry.verdict = "rejected"

@@ -1,0 +1,62 @@
+"""Start one variant of the benchmark as a real process, served the way ``sowebhook mock`` serves.
+
+    python bench/serve.py {mock,unvalidated,bare} --port P [--workers N] [--threads T] [--db FILE]
+
+``mock`` is ``mockserver.server.serve`` with the configuration ``sowebhook mock`` builds (used when
+the installed CLI has no ``--workers`` option yet); ``unvalidated`` (bench/unvalidated.py) and
+``bare`` (bench/bare.py) run under the same server, workers, threads and logging, so that the
+differences between the three are the app's alone. Not part of the mock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mockserver.config import ENVIRONMENT_VARIABLE, MockConfig  # noqa: E402
+from mockserver.server import run_workers, serve  # noqa: E402
+
+TARGETS = {"unvalidated": "bench.unvalidated:app", "bare": "bench.bare:app"}
+
+
+def _load(target: str) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variant", choices=["mock", *TARGETS])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--db")
+    args = parser.parse_args()
+    config = MockConfig(response_validation="report", db_path=args.db)  # what `sowebhook mock --db` builds
+    if args.variant == "mock":
+        return serve(config, host="127.0.0.1", port=args.port, threads=args.threads, workers=args.workers)
+    os.environ[ENVIRONMENT_VARIABLE] = json.dumps(config.to_mapping())  # read by bench/unvalidated.py
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
+    target = TARGETS[args.variant]
+    if args.workers > 1:
+        loader = functools.partial(_load, target)
+        run_workers(loader, host="127.0.0.1", port=args.port, threads=args.threads, workers=args.workers, ready="ready", out=sys.stdout)
+        return 0
+    from waitress import serve as waitress_serve
+
+    waitress_serve(_load(target), host="127.0.0.1", port=args.port, threads=args.threads, _quiet=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""The mock with request and response validation off: the same routing, authentication, wire
+formats, state, journal and logging, configured like ``mockserver.wsgi`` (``SOWEBHOOK_MOCK_CONFIG``).
+What validation costs is the difference to ``mockserver.wsgi:app``. Not part of the mock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.app import create_app, state_of
+from mockserver.seam import Operation, Seam, ValidatedRequest, _items
+from mockserver.config import MockConfig
+
+
+class Unvalidated(Seam):
+    """A seam that routes and reads bodies but validates nothing."""
+
+    def validate_request(self, operation: Operation, *, query: Any, body: Any, media_type: str | None, **_: Any) -> ValidatedRequest:
+        return ValidatedRequest(operation, body, media_type, query=operation.cast_query(_items(query)))
+
+
+app = create_app(MockConfig.from_environment().evolve(response_validation="off"))
+state_of(app).seam = Unvalidated(state_of(app).contract, state_of(app).wire, "openapi-core")
