@@ -5,7 +5,7 @@
 ``mock`` is ``mockserver.server.serve`` with the configuration ``sowebhook mock`` builds (used when
 the installed CLI has no ``--workers`` option yet); ``unvalidated`` (bench/unvalidated.py) and
 ``bare`` (bench/bare.py) run under the same server, workers, threads and logging, so that the
-differences between the three are the app's alone. Not part of the mock.
+differences between the three are the apps' alone. Not part of the mock.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mockserver.config import ENVIRONMENT_VARIABLE, MockConfig  # noqa: E402
-from mockserver.server import run_workers, serve  # noqa: E402
+from mockserver.server import default_threads, run_workers, serve  # noqa: E402
 
 TARGETS = {"unvalidated": "bench.unvalidated:app", "bare": "bench.bare:app"}
 
@@ -39,7 +39,7 @@ def main() -> int:
     parser.add_argument("variant", choices=["mock", *TARGETS])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, help="threads per process [the mock's default]")
     parser.add_argument("--db")
     args = parser.parse_args()
     config = MockConfig(response_validation="report", db_path=args.db)  # what `sowebhook mock --db` builds
@@ -47,14 +47,9 @@ def main() -> int:
         return serve(config, host="127.0.0.1", port=args.port, threads=args.threads, workers=args.workers)
     os.environ[ENVIRONMENT_VARIABLE] = json.dumps(config.to_mapping())  # read by bench/unvalidated.py
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
-    target = TARGETS[args.variant]
-    if args.workers > 1:
-        loader = functools.partial(_load, target)
-        run_workers(loader, host="127.0.0.1", port=args.port, threads=args.threads, workers=args.workers, ready="ready", out=sys.stdout)
-        return 0
-    from waitress import serve as waitress_serve
-
-    waitress_serve(_load(target), host="127.0.0.1", port=args.port, threads=args.threads, _quiet=True)
+    loader = functools.partial(_load, TARGETS[args.variant])
+    threads = args.threads or default_threads(args.workers)
+    run_workers(loader, host="127.0.0.1", port=args.port, threads=threads, workers=args.workers, ready="ready")
     return 0
 
 

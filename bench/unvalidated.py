@@ -14,7 +14,9 @@ from mockserver.config import MockConfig
 class Unvalidated(Seam):
     """A seam that routes and reads bodies but validates nothing."""
 
-    def validate_request(self, operation: Operation, *, query: Any, body: Any, media_type: str | None, **_: Any) -> ValidatedRequest:
+    def validate_request(
+        self, operation: Operation, *, query: Any, body: Any, media_type: str | None, **_: Any
+    ) -> ValidatedRequest:
         return ValidatedRequest(operation, body, media_type, query=operation.cast_query(_items(query)))
 
 

@@ -244,7 +244,13 @@ def _answer(state: MockState, req: Request) -> Answer:
 
 
 def _ok_response(
-    state: MockState, operation: Operation, status: int, value: Any, accept: str, entry: JournalEntry, req: Request
+    state: MockState,
+    operation: Operation,
+    status: int,
+    value: Any,
+    accept: str,
+    entry: JournalEntry,
+    req: Request,
 ) -> Answer:
     schema = operation.response_schema(status, accept)
     response = _encode(state, status, value, schema, accept)

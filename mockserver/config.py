@@ -232,7 +232,8 @@ class MockConfig:
     def to_mapping(self) -> dict[str, Any]:
         """The fields as JSON values, as :meth:`from_mapping` reads them (``clock`` and ``sleep``,
         functions, are left out)."""
-        return {f.name: _jsonable(asdict(self)[f.name]) for f in fields(self) if f.name not in ("clock", "sleep")}
+        values = asdict(self)
+        return {f.name: _jsonable(values[f.name]) for f in fields(self) if f.name not in ("clock", "sleep")}
 
     @classmethod
     def from_environment(cls) -> MockConfig:

@@ -117,7 +117,9 @@ class _Compiler:
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
-        self._registry = jsonschema_rs.Registry([(_URN, _for_rust(document))], draft=jsonschema_rs.Draft202012)
+        self._registry = jsonschema_rs.Registry(
+            [(_URN, _for_rust(document))], draft=jsonschema_rs.Draft202012
+        )
         self._schemas: dict[str, _Schema] = {}
         self._reference_registry: Any = None
 
@@ -142,7 +144,7 @@ class _Compiler:
         return OAS31Validator(
             {"$ref": f"{_URN}#{pointer}"},
             registry=self._reference_registry,
-            format_checker=OAS30ReadValidator.FORMAT_CHECKER,  # the checker openapi-core's OAS 3.1 factory uses
+            format_checker=OAS30ReadValidator.FORMAT_CHECKER,  # as openapi-core's OAS 3.1 factory
         )
 
 
@@ -236,7 +238,9 @@ class CompiledOperation:
             text = first.get(parameter.name) if parameter.location == "query" else headers.get(parameter.name)
             if text is None:
                 if parameter.required:
-                    message = f"The parameters dictionary contains a null entry for parameter '{parameter.name}'."
+                    message = (
+                        f"The parameters dictionary contains a null entry for parameter '{parameter.name}'."
+                    )
                     model_state.append((parameter.name, message))
                 continue
             value, errors = parameter.read(text)
@@ -250,16 +254,18 @@ class CompiledOperation:
             schema = self.bodies.get(media_type)
             if schema is not None:
                 model_state += [
-                    (".".join([self.body_name, *map(str, where)]), message) for where, message in schema.errors(body)
+                    (".".join([self.body_name, *map(str, where)]), message)
+                    for where, message in schema.errors(body)
                 ]
         return model_state, values
 
-    def check_response(self, status: int, media_type: str, value: Any, headers: Mapping[str, str]) -> list[str]:
+    def check_response(
+        self, status: int, media_type: str, value: Any, headers: Mapping[str, str]
+    ) -> list[str]:
         """Every way the body and the declared headers of a response break the contract."""
         schema = self.responses.get((str(status), media_type))
-        problems = [] if schema is None else [
-            f"{'.'.join(map(str, where)) or '(body)'}: {message}" for where, message in schema.errors(value)
-        ]
+        errors = [] if schema is None else schema.errors(value)
+        problems = [f"{'.'.join(map(str, where)) or '(body)'}: {message}" for where, message in errors]
         for header in self.response_headers.get(str(status), ()):
             text = headers.get(header.name)
             if text is not None:
@@ -277,11 +283,15 @@ class FastPath:
         for path, item in document["paths"].items():
             for method, spec in item.items():
                 if isinstance(spec, dict) and "operationId" in spec:
-                    self.operations[spec["operationId"]] = self._operation(f"/paths/{_escape(path)}/{method}", spec)
+                    self.operations[spec["operationId"]] = self._operation(
+                        f"/paths/{_escape(path)}/{method}", spec
+                    )
 
     def _operation(self, pointer: str, spec: dict[str, Any]) -> CompiledOperation:
         compiled = CompiledOperation(spec["operationId"], body_name(spec))
-        parameters = [self._parameter(f"{pointer}/parameters/{i}") for i in range(len(spec.get("parameters", [])))]
+        parameters = [
+            self._parameter(f"{pointer}/parameters/{i}") for i in range(len(spec.get("parameters", [])))
+        ]
         compiled.parameters = tuple(parameters)
         if "requestBody" in spec:
             body, body_pointer = self._follow(f"{pointer}/requestBody")
@@ -319,7 +329,13 @@ class FastPath:
             raise Unsupported(f"parameter {name!r} ({location}, style {style}): use validator='openapi-core'")
         if kind not in ("string", "integer", "number", "boolean"):  # one value; explode changes nothing
             raise Unsupported(f"parameter {name!r} of type {kind!r}: use validator='openapi-core'")
-        return _Parameter(name, location, bool(spec.get("required", False)), kind, self._compiler.schema(f"{pointer}/schema"))
+        return _Parameter(
+            name,
+            location,
+            bool(spec.get("required", False)),
+            kind,
+            self._compiler.schema(f"{pointer}/schema"),
+        )
 
     def _follow(self, pointer: str) -> tuple[Any, str]:
         """The node at ``pointer``, through Reference Objects (``$ref`` of a parameter, body, response)."""

@@ -108,15 +108,17 @@ class Journal:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
-    def begin(self, method: str, path: str, query: Mapping[str, str], environ: Mapping[str, Any], raw: bytes) -> JournalEntry:
+    def begin(
+        self, method: str, path: str, query: Mapping[str, str], environ: Mapping[str, Any], raw: bytes
+    ) -> JournalEntry:
         """A new entry for a request (its headers as the WSGI ``environ`` holds them)."""
+        headers = [
+            (key, value)
+            for key, value in environ.items()
+            if key.startswith(_HEADER_KEYS) and isinstance(value, str) and (value or key[0] == "H")
+        ]
         entry = JournalEntry(
-            id=next(self._ids),
-            method=method,
-            path=path,
-            query=dict(query),
-            raw_headers=[(k, v) for k, v in environ.items() if k.startswith(_HEADER_KEYS) and isinstance(v, str) and (v or k[0] == "H")],
-            raw=raw[:4096],
+            id=next(self._ids), method=method, path=path, query=dict(query), raw_headers=headers, raw=raw[:4096]
         )
         with self._lock:
             self._entries.append(entry)

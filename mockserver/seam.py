@@ -191,7 +191,13 @@ class Seam:
             errors, values = compiled.check_request(query, headers, body, media_type)
         else:
             errors = self.reference_errors(
-                operation, path=path, query=query, headers=headers, cookies=cookies, body=body, media_type=media_type
+                operation,
+                path=path,
+                query=query,
+                headers=headers,
+                cookies=cookies,
+                body=body,
+                media_type=media_type,
             )
             values = {} if errors else operation.cast_query(query)
         if errors:
@@ -270,7 +276,8 @@ class Seam:
         if media_type not in content:
             return [f"media type {media_type!r} is not declared for status {status}"]
         if self.fast is not None:
-            return self.fast.operations[operation.operation_id].check_response(status, media_type, value, headers)
+            compiled = self.fast.operations[operation.operation_id]
+            return compiled.check_response(status, media_type, value, headers)
         return self.reference_response_problems(operation, path=path, status=status, value=value, headers=headers)
 
     def reference_response_problems(

@@ -1,16 +1,16 @@
-"""Serve a mock app standalone until SIGINT or SIGTERM.
+"""Serve the mock standalone, on granian, until SIGINT or SIGTERM.
 
-One process (the default): waitress, a production WSGI server in pure Python that runs on every
-platform. ``workers > 1``: granian, whose worker processes share the listening socket and keep
-their state in one SQLite file (``config.db_path``, or a temporary file removed at exit), so that
-every process sees every webhook and ids are never handed out twice. bench/README.md has the
-measurements behind the choice.
+granian runs the app in worker processes (one by default) that share the listening socket. With
+more than one they keep their state in one SQLite file (``config.db_path``, or a temporary file
+removed at exit), so that every process sees every webhook and ids are never handed out twice.
+bench/README.md has the measurements behind the choice of server, workers and threads.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
 import socket
 import sys
@@ -21,13 +21,20 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from contracts.spec import load
-from mockserver.app import create_app, state_of
+from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.store import open_store
 
-__all__ = ["ready_line", "run_workers", "serve"]
+__all__ = ["default_threads", "ready_line", "run_workers", "serve"]
 
 _LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
+# Threads per process. A process runs one request at a time (the GIL); more threads only contend
+# for it, which costs 15 to 40% under load (bench/README.md), but a request that waits on a webhook
+# target (the registration ping, TestWebhook) holds its thread until the target answers. One
+# process keeps a few so that a slow target does not stall the mock; with --workers, which is for
+# load, each worker has one.
+THREADS_ONE_PROCESS = 4
+THREADS_PER_WORKER = 1
 
 
 def ready_line(url: str, config: MockConfig) -> str:
@@ -59,97 +66,109 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 8080,
-    threads: int = 8,
+    threads: int | None = None,
     workers: int = 1,
+    quiet: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=_LOG_FORMAT)
-    if workers > 1:
-        return _serve_workers(config, host=host, port=port, threads=threads, workers=workers, out=out)
-    from waitress.server import create_server
-
-    app = create_app(config)
-    server: Any = create_server(app, host=host, port=port, threads=threads, ident="sowebhook-mock")
-
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(0)
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    url = f"http://{_url_host(host)}:{server.effective_port}"
-    print(ready_line(url, config), file=out, flush=True)
-    try:
-        server.run()
-    except (SystemExit, KeyboardInterrupt):
-        pass
-    finally:
-        server.close()
-        state_of(app).deliveries.close()
-        state_of(app).store.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    print("sowebhook mock stopped", file=out, flush=True)
-    return 0
-
-
-def _serve_workers(config: MockConfig, *, host: str, port: int, threads: int, workers: int, out: TextIO) -> int:
+    """Serve until SIGINT or SIGTERM with ``workers`` processes of ``threads`` threads each
+    (default: ``default_threads(workers)``). The ready line comes from a worker, on standard
+    output; ``out`` gets the closing line. ``quiet`` logs warnings and errors only, not one line
+    per request."""
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, stream=sys.stderr, format=_LOG_FORMAT)
+    threads = threads or default_threads(workers)
     with tempfile.TemporaryDirectory(prefix="sowebhook-") as scratch:
-        if config.db_path is None:  # processes share state only through SQLite
+        if workers > 1 and config.db_path is None:  # processes share state only through SQLite
             config = config.evolve(db_path=str(Path(scratch) / "state.sqlite3"))
         load()  # read once here; forked workers inherit it
-        open_store(config.db_path).close()  # fail here, once, on a file the workers could not open
-        port = port or _free_port(host)
-        url = f"http://{_url_host(host)}:{port}"
+        if config.db_path is not None:
+            open_store(config.db_path).close()  # fail here, once, on a file the workers could not open
+        port = _vacant_port(host, port)
+        ready = ready_line(f"http://{_url_host(host)}:{port}", config)
         # Each worker builds its own app (no SQLite connection crosses a fork) from this configuration.
-        loader = functools.partial(_worker_app, config.to_mapping())
-        run_workers(loader, host=host, port=port, threads=threads, workers=workers, ready=ready_line(url, config), out=out)
+        loader = functools.partial(_worker_app, config.to_mapping(), logging.getLogger().level)
+        run_workers(loader, host=host, port=port, threads=threads, workers=workers, ready=ready)
     print("sowebhook mock stopped", file=out, flush=True)
     return 0
+
+
+def default_threads(workers: int) -> int:
+    return THREADS_PER_WORKER if workers > 1 else THREADS_ONE_PROCESS
 
 
 def run_workers(
-    loader: Callable[[], Any], *, host: str, port: int, threads: int, workers: int, ready: str, out: TextIO
+    loader: Callable[[], Any], *, host: str, port: int, threads: int, workers: int, ready: str
 ) -> None:
     """Serve the WSGI app ``loader()`` builds in each of ``workers`` granian processes (``threads``
-    threads each) until SIGINT or SIGTERM; print ``ready`` once the port accepts connections.
-    ``loader`` must pickle where workers are spawned, not forked (a module function or partial)."""
+    threads each) until SIGINT or SIGTERM. Once every worker has built its app and the port
+    answers, one of them prints ``ready`` on standard output. ``loader`` must pickle where workers
+    are spawned rather than forked: a module-level function or a partial of one."""
     from granian.constants import Interfaces
     from granian.server import Server
 
-    server = Server(
-        "mockserver.wsgi:app",  # named in granian's logs; the loader builds the app
-        address=host,
-        port=port,
-        interface=Interfaces.WSGI,
-        workers=workers,
-        blocking_threads=threads,
-        log_enabled=False,
-    )
-    threading.Thread(target=_announce, args=(host, port, ready, out), daemon=True).start()
-    server.serve(target_loader=loader, wrap_loader=False)
+    with tempfile.TemporaryDirectory(prefix="sowebhook-") as scratch:
+        server = Server(
+            "mockserver.wsgi:app",  # named in granian's logs; the loader builds the app
+            address=host,
+            port=port,
+            interface=Interfaces.WSGI,
+            workers=workers,
+            blocking_threads=threads,
+            log_enabled=False,
+            workers_kill_timeout=10,  # a worker that ignores SIGTERM is killed
+        )
+        announcing = functools.partial(_announcing, loader, ready, scratch, workers, (host, port))
+        server.serve(target_loader=announcing, wrap_loader=False)
 
 
-def _worker_app(mapping: dict[str, Any]) -> Any:
-    if not logging.getLogger().handlers:  # a spawned (not forked) worker
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=_LOG_FORMAT)
-    return create_app(MockConfig.from_mapping(mapping))
+def _announcing(
+    loader: Callable[[], Any], ready: str, scratch: str, workers: int, address: tuple[str, int]
+) -> Any:
+    # Until granian installs its own handlers a worker would swallow SIGINT/SIGTERM with the
+    # handlers it inherited, and then never stop: the default (end the process) applies meanwhile.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    app = loader()
+    # The last worker to have its app says so, once the port answers (each worker listens itself,
+    # after this returns). No thread in the server process does: a thread running while it forks
+    # its workers can leave them a lock held forever (an import lock, stdout's).
+    Path(scratch, f"loaded-{os.getpid()}").touch()
+    if len(list(Path(scratch).glob("loaded-*"))) >= workers:
+        try:
+            os.close(os.open(Path(scratch, "announced"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return app
+        threading.Thread(target=_announce, args=(address, ready), daemon=True).start()
+    return app
 
 
-def _announce(host: str, port: int, line: str, out: TextIO) -> None:
-    """Print the ready line once the port accepts connections."""
+def _announce(address: tuple[str, int], ready: str) -> None:
     while True:
         try:
-            socket.create_connection((host, port), timeout=1).close()
+            socket.create_connection(address, timeout=1).close()
         except OSError:
-            time.sleep(0.01)
+            time.sleep(0.005)
             continue
-        print(line, file=out, flush=True)
+        print(ready, flush=True)
         return
 
 
-def _free_port(host: str) -> int:
+def _worker_app(mapping: dict[str, Any], level: int = logging.INFO) -> Any:
+    if not logging.getLogger().handlers:  # a spawned (not forked) worker
+        logging.basicConfig(level=level, stream=sys.stderr, format=_LOG_FORMAT)
+    return create_app(MockConfig.from_mapping(mapping))
+
+
+def _vacant_port(host: str, port: int) -> int:
+    """``port`` (any free one for 0), once nothing listens on it: granian's workers bind with
+    SO_REUSEPORT, which would let a second mock on the same port share its requests silently."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:
-        probe.bind((host, 0))
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT of a stopped server is fine
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OSError(error.errno, f"cannot listen on {host}:{port}: {error.strerror}") from None
         return int(probe.getsockname()[1])
 
 

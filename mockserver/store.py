@@ -221,7 +221,8 @@ class SqliteStore:
             text = json.dumps(webhook)
             with self._write_lock:  # one statement is its own transaction (autocommit)
                 changed = db.execute(
-                    "UPDATE webhook SET body = ? WHERE webhook_id = ? AND body = ?", (text, webhook_id, row[0])
+                    "UPDATE webhook SET body = ? WHERE webhook_id = ? AND body = ?",
+                    (text, webhook_id, row[0]),
                 ).rowcount
             if changed:
                 return replace(current, webhook=webhook)

@@ -5,7 +5,8 @@
 holds (unset: the defaults). Workers share their state only through SQLite, so give them a
 ``db_path``::
 
-    SOWEBHOOK_MOCK_CONFIG='{"db_path": "state.sqlite3"}' granian --interface wsgi --workers 2 mockserver.wsgi:app
+    export SOWEBHOOK_MOCK_CONFIG='{"db_path": "state.sqlite3"}'
+    granian --interface wsgi --workers 2 mockserver.wsgi:app
 
 ``sowebhook mock --workers N`` does this for you (``mockserver.server``).
 """
