@@ -30,7 +30,15 @@ def spec(as_json: bool) -> None:
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Keep state in this SQLite file.")
 @click.option("--profile", type=click.Choice(["onsite", "online"]), help="Authentication profile [default: onsite].")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="A JSON or TOML configuration.")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Worker threads.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+    help="Worker processes; more than one share state through SQLite (--db, else a temporary file).",
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 256),
+    help="Threads per process [default: 4 with one process, 1 per worker with --workers].",
+)
+@click.option("--quiet", is_flag=True, help="No log line per request (warnings and errors only).")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for webhook targets.")
 @click.option("--allow-network", "networks", multiple=True, help="Network deliveries may reach (repeatable) [default: loopback].")
 @click.option("--allow-http-targets", is_flag=True, help="Opt in: allow plain-HTTP TargetUrls.")
@@ -41,7 +49,9 @@ def mock(
     db_path: str | None,
     profile: str | None,
     config_file: str | None,
-    threads: int,
+    workers: int,
+    threads: int | None,
+    quiet: bool,
     ca_file: str | None,
     networks: tuple[str, ...],
     allow_http_targets: bool,
@@ -74,7 +84,7 @@ def mock(
         config = config.evolve(**changes)
     except (ConfigError, ValueError, OSError) as error:
         raise click.UsageError(str(error)) from None
-    raise SystemExit(serve(config, host=host, port=port, threads=threads))
+    raise SystemExit(serve(config, host=host, port=port, workers=workers, threads=threads, quiet=quiet))
 
 
 @main.command("receiver-check")

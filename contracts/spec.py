@@ -2,7 +2,8 @@
 
 Everything in this project reads the OpenAPI document through :func:`load`; nothing else opens
 the file. The document is read once per process and handed out as both the parsed dict and an
-``openapi_core.OpenAPI`` object built from it.
+``openapi_core.OpenAPI`` object built from it on first use (the mock's fast path never needs it,
+and importing openapi-core costs a process about 0.3 s and 30 MB: bench/README.md).
 
 In a source checkout (or an editable install) the document is ``openapi/webhook-agent.yaml`` at
 the top of the repository; in a built wheel it travels inside this package as
@@ -15,10 +16,12 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from openapi_core import OpenAPI
+
+if TYPE_CHECKING:
+    from openapi_core import OpenAPI
 
 __all__ = ["Contract", "DOCUMENT_NAME", "document_path", "load"]
 
@@ -39,7 +42,13 @@ class Contract:
     path: Path
     text: str
     document: dict[str, Any]
-    openapi: OpenAPI
+
+    @functools.cached_property
+    def openapi(self) -> OpenAPI:
+        """The ``openapi_core.OpenAPI`` object of the document, built on first use."""
+        from openapi_core import OpenAPI
+
+        return OpenAPI.from_dict(self.document)
 
     def __repr__(self) -> str:
         return f"Contract({str(self.path)!r})"
@@ -106,4 +115,4 @@ def load() -> Contract:
     path = document_path()
     text = path.read_text(encoding="utf-8")
     document = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader
-    return Contract(path=path, text=text, document=document, openapi=OpenAPI.from_dict(document))
+    return Contract(path=path, text=text, document=document)

@@ -412,9 +412,12 @@ def negotiate(accept: str | None, request_media_type: str | None = None) -> str:
     return "application/json"
 
 
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def encode_json(value: Any) -> bytes:
     """Compact UTF-8 JSON, as ASP.NET Web API writes it."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    return _JSON_ENCODER.encode(value).encode("utf-8")
 
 
 def _reject_constant(name: str) -> Any:
@@ -424,7 +427,9 @@ def _reject_constant(name: str) -> Any:
 def decode_json(text: str) -> Any:
     """JSON as RFC 8259 allows it: no NaN/Infinity, no lone surrogates."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        if text.startswith("\ufeff"):  # as json.loads words it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _JSON_DECODER.decode(text)
     except WireError:
         raise
     except json.JSONDecodeError as error:
@@ -433,8 +438,17 @@ def decode_json(text: str) -> Any:
         raise WireError("The JSON body has a number out of range.", str(error)) from None
     except RecursionError:
         raise WireError("The JSON body is nested too deeply.") from None
-    _check_strings(value)
+    if "\\u" in text or not _encodes(text):  # a lone surrogate comes from an escape or from the text
+        _check_strings(value)
     return value
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _finite_float(text: str) -> float:
@@ -444,26 +458,21 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
+
+
 def _check_strings(value: Any) -> None:
     stack = [value]
     while stack:
         node = stack.pop()
         if isinstance(node, str):
-            if _has_surrogate(node):
+            if not _encodes(node):
                 raise WireError("The JSON body is not valid Unicode.", "It contains an unpaired surrogate escape.")
         elif isinstance(node, dict):
             stack.extend(node.keys())
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
 
 
 def _text(body: bytes, charset: str) -> str:

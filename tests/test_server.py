@@ -91,6 +91,20 @@ def test_state_survives_a_restart_on_the_same_db(tmp_path: Path) -> None:
         process.communicate(timeout=20)
 
 
+def test_workers_from_the_command_line_share_state_and_quiet_drops_the_request_lines(tmp_path: Path) -> None:
+    auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
+    process, url = _start("--workers", "2", "--quiet", "--db", str(tmp_path / "state.sqlite3"))
+    try:
+        ids = [json.loads(_post(url, "/api/v1/Agents/Webhook/SaveWebhook", {"Name": f"w{n}"}, auth)[2])["WebhookId"] for n in range(6)]
+        _, _, listed = _post(url, "/api/v1/Agents/Webhook/GetAllWebhooks", headers=auth)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert len(set(ids)) == 6 and sorted(w["WebhookId"] for w in json.loads(listed)) == sorted(ids)
+    assert "SaveWebhook 200" not in err and "Traceback" not in err
+
+
 def test_a_bad_configuration_is_a_usage_error(tmp_path: Path) -> None:
     config = tmp_path / "mock.json"
     config.write_text('{"profile": "cloud"}')
