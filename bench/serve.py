@@ -24,14 +24,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mockserver.config import ENVIRONMENT_VARIABLE, MockConfig  # noqa: E402
-from mockserver.server import default_threads, run_workers, serve  # noqa: E402
+from mockserver.server import default_threads, run_workers, serve, settle  # noqa: E402
 
 TARGETS = {"unvalidated": "bench.unvalidated:app", "bare": "bench.bare:app"}
 
 
 def _load(target: str) -> Any:
     module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    app = getattr(importlib.import_module(module), name)
+    settle()  # as the mock's workers do
+    return app
 
 
 def main() -> int:

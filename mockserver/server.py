@@ -9,6 +9,7 @@ bench/README.md has the measurements behind the choice of server, workers and th
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import signal
@@ -25,7 +26,7 @@ from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.store import open_store
 
-__all__ = ["default_threads", "ready_line", "run_workers", "serve"]
+__all__ = ["default_threads", "ready_line", "run_workers", "serve", "settle"]
 
 _LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
 # Threads per process. A process runs one request at a time (the GIL); more threads only contend
@@ -156,7 +157,17 @@ def _announce(address: tuple[str, int], ready: str) -> None:
 def _worker_app(mapping: dict[str, Any], level: int = logging.INFO) -> Any:
     if not logging.getLogger().handlers:  # a spawned (not forked) worker
         logging.basicConfig(level=level, stream=sys.stderr, format=_LOG_FORMAT)
-    return create_app(MockConfig.from_mapping(mapping))
+    app = create_app(MockConfig.from_mapping(mapping))
+    settle()
+    return app
+
+
+def settle() -> None:
+    """Call once a worker has built its app. What it holds by then lives as long as the worker: out
+    of the collector's sight, a full collection no longer walks the 37,000 objects of the loaded app
+    and contract (20 ms, a pause that every request queued behind it would wait out)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _vacant_port(host: str, port: int) -> int:
