@@ -158,38 +158,55 @@ def _counted(current: StoredWebhook, error: str | None) -> StoredWebhook:
 
 
 class SqliteStore:
-    """SQLite in WAL mode; one connection per thread; writes in ``BEGIN IMMEDIATE`` transactions
-    so that concurrent processes neither lose updates nor hand out an id twice.
+    """SQLite in WAL mode; writes in ``BEGIN IMMEDIATE`` transactions so that concurrent processes
+    neither lose updates nor hand out an id twice.
 
     ``synchronous=NORMAL``: a commit survives the crash of any process that shares the file, not a
     power cut (what a mock needs; FULL would fsync every commit, about 2 ms each). Writers take
     turns before they ask SQLite for its write lock (:class:`_WriterLock`), so that none of them
     waits in SQLite's busy handler, which sleeps in steps of 1, 2, 5... ms.
+
+    Connections are lent from a pool for one operation and taken back, not kept per thread: the
+    server's threads come and go (granian ends one idle for 30 s and starts a new one on the next
+    burst), and a connection kept per thread stayed open, with its file descriptors, after its
+    thread had ended. The pool holds as many connections as threads used the store at once.
     """
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._write_lock = _WriterLock(path)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._pool_lock = threading.Lock()
+        self._closed = False
         with self._transaction() as db:
             db.execute(_SCHEMA)
 
-    def _connection(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            self._local.db = db
-            with self._connections_lock:
-                self._connections.append(db)
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=30000")
         return db
 
+    def _borrow(self) -> sqlite3.Connection:
+        with self._pool_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _give_back(self, db: sqlite3.Connection) -> None:
+        if not db.in_transaction:  # one a failed COMMIT left in a transaction is not lent again
+            with self._pool_lock:
+                if not self._closed:
+                    self._idle.append(db)
+                    return
+        db.close()
+
+    def _connection(self) -> _Lent:
+        return _Lent(self)
+
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._connection(), self._write_lock)
+        return _Transaction(self, self._write_lock)
 
     @staticmethod
     def _row(row: tuple[Any, ...] | None) -> StoredWebhook | None:
@@ -211,27 +228,29 @@ class SqliteStore:
     def update(self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]) -> StoredWebhook | None:
         """Read, build and write back, the write only if nobody changed the webhook in between
         (else again): the write lock is held for one statement, not for the whole build."""
-        db = self._connection()
-        while True:
-            row = db.execute(f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone()
-            current = self._row(row)
-            if current is None:
-                return None
-            webhook = build(current)
-            text = json.dumps(webhook)
-            with self._write_lock:  # one statement is its own transaction (autocommit)
-                changed = db.execute(
-                    "UPDATE webhook SET body = ? WHERE webhook_id = ? AND body = ?",
-                    (text, webhook_id, row[0]),
-                ).rowcount
-            if changed:
-                return replace(current, webhook=webhook)
+        with self._connection() as db:
+            while True:
+                row = db.execute(f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone()
+                current = self._row(row)
+                if current is None:
+                    return None
+                webhook = build(current)
+                text = json.dumps(webhook)
+                with self._write_lock:  # one statement is its own transaction (autocommit)
+                    changed = db.execute(
+                        "UPDATE webhook SET body = ? WHERE webhook_id = ? AND body = ?",
+                        (text, webhook_id, row[0]),
+                    ).rowcount
+                if changed:
+                    return replace(current, webhook=webhook)
 
     def get(self, webhook_id: int) -> StoredWebhook | None:
-        return self._select(self._connection(), webhook_id)
+        with self._connection() as db:
+            return self._select(db, webhook_id)
 
     def all(self) -> list[StoredWebhook]:
-        rows = self._connection().execute(f"SELECT {_COLUMNS} FROM webhook ORDER BY webhook_id").fetchall()
+        with self._connection() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM webhook ORDER BY webhook_id").fetchall()
         return [row for row in map(self._row, rows) if row is not None]
 
     def delete(self, webhook_id: int) -> bool:
@@ -269,11 +288,12 @@ class SqliteStore:
             db.execute("DELETE FROM webhook")
 
     def close(self) -> None:
-        with self._connections_lock:
-            for db in self._connections:
-                db.close()
-            self._connections.clear()
-        self._local = threading.local()
+        """Close the pooled connections (one lent at the moment is closed when it comes back)."""
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for db in idle:
+            db.close()
         self._write_lock.close()
 
 
@@ -313,17 +333,39 @@ class _WriterLock:
             self._file.close()
 
 
+class _Lent:
+    """A connection of the store's pool for the length of a ``with`` block."""
+
+    __slots__ = ("db", "store")
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db = self.store._borrow()
+        return self.db
+
+    def __exit__(self, *exc: object) -> None:
+        self.store._give_back(self.db)
+
+
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection, lock: _WriterLock) -> None:
-        self.db = db
+    """A pooled connection in a write transaction, the writer lock held."""
+
+    __slots__ = ("db", "lock", "store")
+
+    def __init__(self, store: SqliteStore, lock: _WriterLock) -> None:
+        self.store = store
         self.lock = lock
 
     def __enter__(self) -> sqlite3.Connection:
+        self.db = self.store._borrow()
         self.lock.acquire()
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except BaseException:
             self.lock.release()
+            self.store._give_back(self.db)
             raise
         return self.db
 
@@ -332,6 +374,7 @@ class _Transaction:
             self.db.execute("COMMIT" if kind is None else "ROLLBACK")
         finally:
             self.lock.release()
+            self.store._give_back(self.db)
 
 
 def open_store(db_path: str | None) -> Store:

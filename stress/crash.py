@@ -1,0 +1,173 @@
+"""Kill ``sowebhook mock --db FILE`` with SIGKILL mid write load, again and again: is every
+acknowledged save still there?
+
+    python stress/crash.py [--cycles 30] [--seconds 150] [--workers 1|2|mixed] [--clients 4]
+
+Each cycle starts the mock on the same file (after the last cycle's kill: stale WAL, shared memory
+and writer-lock files included), checks that the state is exactly what the clients were answered
+before the kill (the one request each had in flight may or may not have taken effect; nothing else
+may differ), that ``PRAGMA integrity_check`` is ok and that a new save gets an id above every id
+handed out before; then ``--clients`` threads create (distinct Names), update and delete until the
+one that receives a random N-th acknowledgement (20..200) SIGKILLs the mock and its workers. The
+last cycle ends with a final restart and check. Bounded by ``--cycles`` and ``--seconds``; only
+loopback. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from test_concurrency import HttpClient, MockProcess, by_id, highest_id_ever, integrity, sqlite_webhooks  # noqa: E402
+from test_crash import CrashLoad, crash_problems, stale_files, write_until_killed  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=30, help="kill/restart cycles (at most 1000)")
+    parser.add_argument(
+        "--seconds", type=float, default=150.0, help="stop earlier after this many seconds (at most 3600)"
+    )
+    parser.add_argument(
+        "--workers", default="mixed", choices=["1", "2", "3", "mixed"], help="worker processes per start"
+    )
+    parser.add_argument("--clients", type=int, default=4, help="writer threads")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not (1 <= args.cycles <= 1000 and 1 <= args.seconds <= 3600 and 1 <= args.clients <= 32):
+        parser.error("keep it bounded: --cycles 1..1000, --seconds 1..3600, --clients 1..32")
+    rng = random.Random(args.seed)
+
+    problems: list[str] = []
+    restarts: list[float] = []
+    totals = dict.fromkeys(
+        [
+            "acks",
+            "saves acknowledged",
+            "found",
+            "changed by the request in flight",
+            "missing",
+            "in flight",
+            "took effect",
+            "integrity ok",
+        ],
+        0,
+    )
+    cycles = 0
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="sowebhook-crash-") as scratch:
+        db = str(Path(scratch) / "state.sqlite3")
+        baseline: dict[int, dict[str, Any]] = {}  # what the last check found: later cycles must not change it
+        highest = 0
+        load: CrashLoad | None = None
+        while True:
+            last = cycles >= args.cycles or time.monotonic() - started > args.seconds
+            workers = rng.choice([1, 2]) if args.workers == "mixed" else int(args.workers)
+            if load is not None:
+                missing = {"state.sqlite3-wal", "state.sqlite3-writer.lock"} - set(stale_files(db))
+                if missing:
+                    problems.append(f"cycle {cycles}: the kill left no {sorted(missing)} (not a crash?)")
+            began = time.monotonic()
+            mock = MockProcess(db, workers=workers)
+            restarts.append(time.monotonic() - began)
+            try:
+                status, listed = HttpClient(mock.port, fresh=True).call("GetAllWebhooks")
+                stored = by_id(listed) if status == 200 else {}
+                if status != 200:
+                    problems.append(f"cycle {cycles}: GetAllWebhooks answered {status} after the restart")
+                if stored != sqlite_webhooks(db):
+                    problems.append(f"cycle {cycles}: the API and the file disagree")
+                for webhook_id, webhook in baseline.items():
+                    if stored.get(webhook_id) != webhook:
+                        problems.append(
+                            f"cycle {cycles}: webhook {webhook_id} of an earlier cycle changed or vanished"
+                        )
+                if load is not None:
+                    new = {k: v for k, v in stored.items() if k not in baseline}
+                    problems += [f"cycle {cycles}: {p}" for p in crash_problems(load, new)]
+                    totals["saves acknowledged"] += len(load.live)
+                    totals["found"] += sum(1 for k, v in load.live.items() if new.get(k) == v)
+                    totals["changed by the request in flight"] += sum(
+                        1 for k, v in load.live.items() if new.get(k) not in (v, None)
+                    )
+                    totals["missing"] += sum(1 for k in load.live if k not in new)
+                    totals["in flight"] += len(load.in_flight)
+                    totals["took effect"] += _took_effect(load, new)
+                    totals["acks"] += load.acks
+                check = integrity(db)
+                totals["integrity ok"] += check == "ok"
+                if check != "ok":
+                    problems.append(f"cycle {cycles}: integrity_check: {check}")
+                highest = max([highest, *stored])
+                status, probe = HttpClient(mock.port, fresh=True).call(
+                    "SaveWebhook", {"Name": f"probe {cycles}"}
+                )
+                if status != 200 or probe["WebhookId"] <= highest:
+                    problems.append(f"cycle {cycles}: a new save got {probe} (highest id so far {highest})")
+                else:
+                    highest = probe["WebhookId"]
+                    stored[highest] = probe
+                baseline = stored
+                if last:
+                    exit_status = mock.stop()
+                    if exit_status != 0:
+                        problems.append(f"the final stop exited {exit_status}")
+                    break
+                load = write_until_killed(
+                    mock, clients=args.clients, kill_after=rng.randint(20, 200), seed=rng.random()
+                )
+                highest = max([highest, *load.created])
+                cycles += 1
+            finally:
+                mock.kill() if mock.process.poll() is None else None
+        stderr = mock.stderr()
+        sequence = highest_id_ever(db)
+
+    elapsed = time.monotonic() - started
+    print(
+        f"crash: {cycles} SIGKILL/restart cycles in {elapsed:.1f} s, {args.clients} writer threads, workers {args.workers}"
+    )
+    print(
+        f"requests acknowledged before the kills: {totals['acks']}; acknowledged webhooks expected after the restarts: "
+        f"{totals['saves acknowledged']}, found with the acknowledged content: {totals['found']}, changed by the "
+        f"request in flight at the kill: {totals['changed by the request in flight']}, missing (deleted by the "
+        f"request in flight, else a problem): {totals['missing']}"
+    )
+    print(
+        f"requests in flight at the kills: {totals['in flight']}, of which took effect: {totals['took effect']}"
+    )
+    print(
+        f"integrity_check ok: {totals['integrity ok']} of {cycles + 1} starts; highest id {highest} (sqlite_sequence "
+        f"{sequence}); restart to ready: median {statistics.median(restarts):.2f} s, max {max(restarts):.2f} s"
+    )
+    print(f"tracebacks in the mock's stderr: {stderr.count('Traceback')}")
+    print(f"problems: {len(problems)}")
+    for problem in problems[:20]:
+        print("  " + problem)
+    return 0 if not problems and "Traceback" not in stderr else 1
+
+
+def _took_effect(load: CrashLoad, stored: dict[int, dict[str, Any]]) -> int:
+    """How many of the requests in flight at the kill had committed (they were never answered)."""
+    names = {w.get("Name") for w in stored.values()}
+    count = 0
+    for kind, name, webhook_id in load.in_flight.values():
+        if kind == "create":
+            count += name in names
+        elif kind == "update":
+            count += (stored.get(webhook_id) or {}).get("Name") == name
+        else:
+            count += webhook_id not in stored
+    return count
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
