@@ -1,5 +1,10 @@
 """Admin endpoints under the reserved prefix ``/__mock__`` (no SuperOffice path starts so: every
-WebAPI path is ``/api/...`` or ``/{tenant}/api/...``). They need the same credentials as the agent.
+WebAPI path is ``/api/...`` or ``/{tenant}/api/...``). They need the same credentials as the agent
+(F-081), and in the Online profile an application reaches through them only what it reaches through
+the agent (F-131): its own webhooks and the shared ones (registered without an application), the
+journal entries its credentials made and the deliveries to its webhooks, besides the requests and
+deliveries no application can be told from. Faults, the response mode and raised events act on the
+whole mock, as the harness's switches.
 
 GET    /__mock__/journal        the journal, oldest first
 DELETE /__mock__/journal        clear it
@@ -19,13 +24,17 @@ DELETE /__mock__/faults         clear them
 
 from __future__ import annotations
 
+import base64
+import hmac
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from contracts.wire import WireError, decode_json
-from mockserver.errors import MockError, bad_request
+from mockserver.auth import Principal
+from mockserver.errors import AgentError, MockError, bad_request
 from mockserver.faults import Fault
+from mockserver.journal import JournalEntry, mask_secrets
 
 __all__ = ["blueprint"]
 
@@ -40,7 +49,40 @@ def _state() -> Any:
 
 @blueprint.before_request
 def _authenticate() -> None:
-    _state().auth.authenticate(request.headers, request.cookies)
+    state = _state()
+    principal = state.auth.authenticate(request.headers, request.cookies)
+    state.auth.authorize_agent(principal)  # Online Restricted holds here too
+    g.sowebhook_principal = principal
+
+
+def _principal() -> Principal:
+    principal: Principal = g.sowebhook_principal
+    return principal
+
+
+def _same_owner(owner: str | None, principal: Principal) -> bool:
+    """Whether ``owner`` (an application token, or None: shared) is visible to ``principal``."""
+    if principal.application is None or owner is None:
+        return True
+    return hmac.compare_digest(owner.encode("utf-8", "surrogateescape"), principal.application.app_token.encode("utf-8"))
+
+
+_NOBODY = object()
+
+
+def _entry_owner(entry: JournalEntry) -> Any:
+    """The application whose credentials the entry's request carried; ``_NOBODY`` if none did."""
+    try:
+        return _state().auth.authenticate(entry.request_headers(), {}).owner
+    except MockError:
+        return _NOBODY
+
+
+def _entry_visible(entry: JournalEntry, principal: Principal) -> bool:
+    if principal.application is None:
+        return True
+    owner = _entry_owner(entry)
+    return owner is _NOBODY or _same_owner(owner, principal)
 
 
 @blueprint.errorhandler(MockError)
@@ -58,22 +100,58 @@ def _json_body() -> Any:
         raise bad_request(f"The admin request body is not JSON: {error}") from None
 
 
+def _configured_secrets() -> list[str]:
+    """Every credential the configuration holds, and the Basic header value of each password."""
+    config = _state().config
+    found: list[str] = []
+    for user in config.users:
+        if user.password:
+            found += [user.password, base64.b64encode(f"{user.username}:{user.password}".encode()).decode()]
+        found += [*user.tickets, *user.bearer_tokens, *user.xsrf_tokens]
+    for application in config.applications:
+        found += [application.app_token, *application.bearer_tokens]
+    return [secret for secret in found if secret]
+
+
+def _without(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return mask_secrets(value, secrets)
+    if isinstance(value, dict):
+        return {key: _without(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without(item, secrets) for item in value]
+    return value
+
+
 @blueprint.get("/journal")
 def journal() -> Response:
-    return jsonify([entry.to_json() for entry in _state().journal.entries()])
+    """The journal: credential headers and Secret values are masked by the journal itself; a
+    configured credential sent anywhere else (another header, the query, a body) is masked here."""
+    principal = _principal()
+    secrets = sorted(set(_configured_secrets()), key=len, reverse=True)
+    entries = [entry.to_json() for entry in _state().journal.entries() if _entry_visible(entry, principal)]
+    return jsonify(_without(entries, secrets))
 
 
 @blueprint.delete("/journal")
 def clear_journal() -> Response:
-    _state().journal.clear()
+    principal = _principal()
+    _state().journal.clear(None if principal.application is None else lambda e: _entry_visible(e, principal))
     return Response(status=204)
 
 
 @blueprint.post("/reset")
 def reset() -> Response:
     state = _state()
-    state.store.reset()
-    state.journal.clear()
+    principal = _principal()
+    if principal.application is None:
+        state.store.reset()
+        state.journal.clear()
+    else:  # Online: the caller's webhooks and the shared ones, never another application's
+        for row in state.store.all():
+            if _same_owner(row.owner, principal):
+                state.store.delete(row.webhook_id)
+        state.journal.clear(lambda e: _entry_visible(e, principal))
     state.faults.clear()
     state.agent.generate_responses(None)
     return Response(status=204)
@@ -81,7 +159,8 @@ def reset() -> Response:
 
 @blueprint.get("/webhooks")
 def webhooks() -> Response:
-    rows = _state().store.all()
+    principal = _principal()
+    rows = [r for r in _state().store.all() if _same_owner(r.owner, principal)]
     return jsonify([{"webhook": r.webhook, "owner": r.owner, "last_error": r.last_error} for r in rows])
 
 
@@ -101,6 +180,13 @@ def seed() -> Response:
     if problems:
         raise bad_request("A seeded webhook breaks the contract.", problems)
     owner = request.args.get("owner")
+    principal = _principal()
+    if owner is not None and principal.application is not None and not _same_owner(owner, principal):
+        raise AgentError(
+            403,
+            "An application can only seed webhooks for itself.",
+            "Leave out ?owner= (a shared webhook) or give the caller's own SO-AppToken.",
+        )
     stored = []
     for webhook in body:
         stored.append(state.store.create(lambda new_id, w=webhook: {**w, "WebhookId": new_id}, owner).webhook)
@@ -132,7 +218,9 @@ def raise_event() -> Response:
 
 @blueprint.get("/deliveries")
 def deliveries() -> Response:
-    return jsonify([record.to_json() for record in _state().deliveries.history()])
+    principal = _principal()
+    records = _state().deliveries.history()
+    return jsonify([record.to_json() for record in records if _same_owner(record.owner, principal)])
 
 
 @blueprint.post("/deliveries/drain")

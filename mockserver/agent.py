@@ -124,7 +124,7 @@ class Agent:
                 }
             )
 
-        self._registration_ping({**fields, "WebhookId": webhook_id}, associate["AssociateId"])
+        self._registration_ping({**fields, "WebhookId": webhook_id}, associate["AssociateId"], principal.owner)
         if webhook_id:
             before: dict[str, Any] = {}
 
@@ -208,7 +208,8 @@ class Agent:
         kind = webhook.get("Type")
         if (kind or "").casefold() != "webhook":
             return 200, _result(False, f"Only webhooks of type 'webhook' are tested with a POST; this one has type {kind!r}.")
-        outcome = self.deliveries.ping(webhook, call.principal.user.associate.associate_id)
+        principal = call.principal
+        outcome = self.deliveries.ping(webhook, principal.user.associate.associate_id, principal.owner)
         return 200, _result(outcome.ok, outcome.message)
 
     def signal_event(self, call: Call) -> tuple[int, Any]:
@@ -224,8 +225,9 @@ class Agent:
             )
         return 204, None
 
-    def _registration_ping(self, webhook: dict[str, Any], changed_by: int) -> None:
-        """A `webhook`-type definition is saved only if its TargetUrl answers the test event with 200."""
+    def _registration_ping(self, webhook: dict[str, Any], changed_by: int, owner: str | None) -> None:
+        """A `webhook`-type definition is saved only if its TargetUrl answers the test event with 200;
+        the record of the ping belongs to ``owner`` (the calling application in Online)."""
         if (webhook.get("Type") or "").casefold() != "webhook":
             return
         settings = self.config.delivery
@@ -234,7 +236,7 @@ class Agent:
             if not (url.lower().startswith("https://") or (settings.allow_http and url.lower().startswith("http://"))):
                 raise bad_request("TargetUrl must be HTTPS.", {"entity.TargetUrl": ["TargetUrl must be HTTPS."]})
             return
-        outcome = self.deliveries.ping(webhook, changed_by)
+        outcome = self.deliveries.ping(webhook, changed_by, owner)
         if not outcome.ok:
             raise bad_request(
                 "The TargetUrl did not answer the test event with 200 OK; nothing was saved.",

@@ -3,7 +3,8 @@
 onsite (default)  Basic (configured users), SOTicket, Bearer, or X-XSRF-TOKEN matched with its
                   ``XSRF-TOKEN`` cookie. SO-AppToken is not checked ("ApplicationTokens are not
                   checked for on-site installations", the SOAP SaveWebhook page).
-online            Bearer, or SOTicket with SO-AppToken; no Basic (api/authentication pages).
+online            Bearer, or SOTicket with SO-AppToken; no Basic and no XSRF session (api/authentication
+                  pages; F-130): every caller is an application.
                   The application must have been granted the Webhook agent ("Online
                   Restricted"), else 403.
 
@@ -117,6 +118,10 @@ class Authenticator:
         return application
 
     def _session(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal:
+        if self.online:
+            # Online knows applications, not browser sessions: a session would belong to no
+            # application and so see every application's webhooks (F-130).
+            raise self.deny("Online requires an Authorization header: Bearer, or SOTicket with SO-AppToken.")
         token = headers.get("X-XSRF-TOKEN")
         if not token:
             raise self.deny("Send an Authorization header, or X-XSRF-TOKEN with the session's XSRF-TOKEN cookie.")

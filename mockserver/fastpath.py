@@ -32,6 +32,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import jsonschema_rs
 
+from mockserver.journal import MASK, mask_body
+
 __all__ = ["CompiledOperation", "FastPath", "Unsupported", "body_name", "describe"]
 
 _URN = "urn:superoffice-webhook-contracts:contract"
@@ -362,9 +364,12 @@ def _at(document: Any, pointer: str) -> Any:
 
 
 def describe(error: Any) -> str:
-    """jsonschema's message, without echoing a long value back in full."""
+    """jsonschema's message, without echoing a long value back in full, nor a webhook's Secret
+    (masked as the journal masks it: F-133)."""
     kind, limit = error.validator, error.validator_value
-    value = _short(repr(error.instance), 60)
+    secret = any(isinstance(part, str) and part.lower() == "secret" for part in error.absolute_path)
+    shown = MASK if secret else mask_body(error.instance)
+    value = _short(repr(shown), 60)
     if kind == "maxLength":
         return f"{value} is too long ({len(error.instance)} characters; at most {limit})"
     if kind == "minLength":
@@ -372,7 +377,7 @@ def describe(error: Any) -> str:
     if kind == "maxItems":
         return f"has too many items ({len(error.instance)}; at most {limit})"
     message: str = error.message
-    if len(message) > 300:
+    if len(message) > 300 or shown != error.instance:
         message = message.replace(repr(error.instance), value)
     return _short(message, 300)
 
