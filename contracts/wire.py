@@ -10,6 +10,11 @@ Decoding is guided by the schema so that ``<WebhookId>419</WebhookId>`` and ``We
 become the integer 419; text that is not a number stays text, so that validation then names the
 field ("'abc' is not of type 'integer'") instead of the decoder failing vaguely.
 
+Bodies are read as ASP.NET Web API's formatters read them (docs/fidelity.md F-110 to F-113): text
+in UTF-8, or UTF-16 when the charset says so (any other charset falls back to UTF-8); a JSON body
+may start with a byte order mark; containers nest at most ``MAX_DEPTH`` (256) levels deep in
+JSON and elements in XML; of duplicate JSON keys the last value counts.
+
 Errors::
 
     WireError                      the body cannot be read as its content type claims
@@ -17,14 +22,16 @@ Errors::
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 from datetime import datetime, timezone
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
-from xml.etree.ElementTree import Element, SubElement, tostring
+from urllib.parse import unquote_to_bytes, urlencode
+from xml.etree.ElementTree import Element, SubElement, TreeBuilder, tostring
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
@@ -41,6 +48,7 @@ __all__ = [
     "without_xml_unrepresentable",
     "xml_representable",
     "JSON_TYPES",
+    "MAX_DEPTH",
     "XML_TYPES",
     "WireError",
     "WireFormats",
@@ -59,6 +67,17 @@ _XSI_NIL = f"{{{XSI}}}nil"
 _JSON_STARTS = frozenset('{["-0123456789')
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+# How deeply a body's containers (JSON) or elements (XML) may nest: the MaxDepth of ASP.NET Web API's
+# JsonMediaTypeFormatter, XmlMediaTypeFormatter and FormUrlEncodedMediaTypeFormatter (F-111).
+MAX_DEPTH = 256
+# Byte order marks as .NET's StreamReader detects them (UTF-32 LE before UTF-16 LE: it starts alike).
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 # Characters XML 1.0 cannot carry at all (not even as character references).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -157,14 +176,18 @@ class WireFormats:
         if media_type in XML_TYPES:
             return self.decode_xml(body, schema)
         if media_type in JSON_TYPES:
-            return decode_json(_text(body, charset))
+            return decode_json(_text(body, charset, byte_order_mark=True))
         if media_type == FORM_TYPE:
             return self.decode_form(_text(body, charset), schema)
         raise WireError(f"The media type '{media_type}' cannot be read.")
 
     def decode_xml(self, body: bytes, schema: Any) -> Any:
+        parser = SafeET.DefusedXMLParser(
+            target=_DepthLimitedBuilder(), forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
         try:
-            root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+            parser.feed(body)
+            root = parser.close()
         except DefusedXmlException as error:
             raise WireError("The XML body is refused.", f"{type(error).__name__}: DTDs and entities are not accepted.") from None
         except SafeET.ParseError as error:
@@ -236,7 +259,7 @@ class WireFormats:
         ``Name[key]=value`` pairs or one JSON text (F-062). A single value of an array or object
         field that starts like JSON (``{ [ " - 0-9``, true, false, null) is read as JSON."""
         try:
-            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
+            pairs = _form_pairs(text)
         except (ValueError, UnicodeDecodeError) as error:
             raise WireError("The form body is not valid application/x-www-form-urlencoded.", str(error)) from None
         shape = self.shape(schema)
@@ -434,13 +457,87 @@ def decode_json(text: str) -> Any:
         raise
     except json.JSONDecodeError as error:
         raise WireError("The JSON body is not valid JSON.", f"{error.msg} at line {error.lineno} column {error.colno}.") from None
-    except ValueError as error:  # an integer longer than int() reads (sys.get_int_max_str_digits)
-        raise WireError("The JSON body has a number out of range.", str(error)) from None
+    except ValueError:  # an integer longer than int() reads (sys.get_int_max_str_digits)
+        raise WireError(
+            "The JSON body has a number out of range.",
+            f"A number has more than {getattr(sys, 'get_int_max_str_digits', lambda: 4300)()} digits.",
+        ) from None
     except RecursionError:
-        raise WireError("The JSON body is nested too deeply.") from None
+        raise _too_deeply_nested() from None
+    if _too_deep(value):
+        raise _too_deeply_nested()
     if "\\u" in text or not _encodes(text):  # a lone surrogate comes from an escape or from the text
         _check_strings(value)
     return value
+
+
+def _form_pairs(text: str) -> list[tuple[str, str]]:
+    """``parse_qsl(text, keep_blank_values=True, strict_parsing=True, errors="strict")``, unquoting
+    in slices: parse_qsl splits a value at every '%', so that a 1 MiB body of escapes costs some
+    80 MB while it is read."""
+    pairs = []
+    for item in text.split("&") if text else ():
+        name, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError(f"bad query field: {item[:40]!r}")
+        pairs.append((_unquote_plus(name), _unquote_plus(value)))
+    return pairs
+
+
+def _unquote_plus(text: str) -> str:
+    text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    data = text.encode("utf-8")
+    out = bytearray()
+    start = 0
+    while start < len(data):
+        end = min(start + 65536, len(data))
+        if end < len(data):
+            cut = data.rfind(b"%", end - 2, end)  # an escape cut in two moves to the next slice
+            end = cut if cut > start else end
+        out += unquote_to_bytes(data[start:end])
+        start = end
+    return out.decode("utf-8")
+
+
+def _too_deeply_nested() -> WireError:
+    return WireError("The JSON body is nested too deeply.", f"It nests more than {MAX_DEPTH} levels deep.")
+
+
+def _too_deep(value: Any) -> bool:
+    """Whether arrays and objects nest more than MAX_DEPTH levels (the outermost is level 1)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
+
+
+class _DepthLimitedBuilder(TreeBuilder):
+    """ElementTree's tree builder, refusing elements nested more than MAX_DEPTH deep as they are
+    parsed: a deep body fails at its 257th level, before it is built into a tree."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._depth = 0
+
+    def start(self, tag: Any, attrs: Any) -> Element:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            detail = f"Its elements nest more than {MAX_DEPTH} levels deep."
+            raise WireError("The XML body is nested too deeply.", detail)
+        return super().start(tag, attrs)
+
+    def end(self, tag: Any) -> Element:
+        self._depth -= 1
+        return super().end(tag)
 
 
 def _encodes(text: str) -> bool:
@@ -475,11 +572,22 @@ def _check_strings(value: Any) -> None:
             stack.extend(node)
 
 
-def _text(body: bytes, charset: str) -> str:
+def _text(body: bytes, charset: str, *, byte_order_mark: bool = False) -> str:
+    """The body as text, as ASP.NET Web API's formatters read it (F-110): UTF-16 (little-endian,
+    .NET's ``utf-16``) when the charset names it, else UTF-8, whatever other charset is named
+    (MediaTypeFormatter.SelectCharacterEncoding falls back to the formatter's first encoding).
+    With ``byte_order_mark`` a leading BOM chooses the encoding and is skipped, as .NET's
+    StreamReader does for the JSON formatter."""
+    encoding = "utf-16-le" if charset.strip().lower() == "utf-16" else "utf-8"
+    if byte_order_mark:
+        for mark, marked in _BOMS:
+            if body.startswith(mark):
+                body, encoding = body[len(mark):], marked
+                break
     try:
-        return body.decode(charset or "utf-8")
-    except (LookupError, UnicodeDecodeError) as error:
-        raise WireError(f"The body is not valid {charset or 'utf-8'} text.", str(error)) from None
+        return body.decode(encoding)
+    except UnicodeError as error:
+        raise WireError(f"The body is not valid {encoding} text.", str(error)) from None
 
 
 _XSI_KINDS = frozenset(

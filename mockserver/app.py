@@ -8,13 +8,22 @@ against the contract (``Seam.check_response``), journalled and logged in one lin
 Calls to the agent's operations take a lean WSGI path (werkzeug's request and response, without
 Flask's dispatch, which costs more than validating the call); Flask serves everything else: the
 admin endpoints, the contract, and the SuperOffice-shaped 404/405 of any other path.
+
+A body the server does not measure out (chunked, or one granian hands over as it arrives) is read
+whole before routing: over ``limits.max_body_bytes`` it is 413, short of its Content-Length 400
+(docs/fidelity.md F-112). ``BufferedRSGI`` serves the app on granian's RSGI interface, where a
+body that stalls holds no thread and is answered 408 (F-114).
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
+import sys
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,25 +31,32 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
+from werkzeug.wsgi import get_content_length
 
 from contracts.spec import Contract, load
 from contracts.wire import WireFormats, encode_json, negotiate, parse_media_type
 from mockserver.agent import Agent, Call
 from mockserver.auth import Authenticator
-from mockserver.config import MockConfig
+from mockserver.config import Limits, MockConfig
 from mockserver.delivery import Deliveries
-from mockserver.errors import AgentError, MockError, ResponseContractViolation
+from mockserver.errors import AgentError, MockError, ResponseContractViolation, bad_request
 from mockserver.faults import Faults
-from mockserver.journal import Journal, JournalEntry
+from mockserver.journal import Journal, JournalEntry, mask_body
 from mockserver.seam import Operation, Seam
 from mockserver.store import Store, open_store
 
-__all__ = ["MockState", "create_app", "state_of"]
+__all__ = ["BODY_TIMEOUT_SECONDS", "BufferedRSGI", "MockState", "create_app", "state_of"]
 
 log = logging.getLogger("sowebhook.mock")
 EXTENSION = "sowebhook"
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 _ERROR_SCHEMA = {"$ref": "#/components/schemas/AgentError"}
+# The journal keeps the decoded value of a body up to this size; of a larger body, the value as
+# JSON text, secrets masked, cut to this many characters. A 1 MiB body can decode to some 50 MB of
+# Python objects, and the journal keeps ``limits.journal_entries`` entries.
+JOURNAL_VALUE_BYTES = 4096
+# Set in the environ by a server that saw the connection fail before the body was complete.
+BODY_INCOMPLETE = "sowebhook.body_incomplete"
 
 
 @dataclass
@@ -155,6 +171,10 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     flask_app = app.wsgi_app
 
     def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if environ.get("wsgi.input_terminated"):
+            refused = _buffer_body(state, environ)
+            if refused is not None:
+                return refused.wsgi(environ, start_response)
         if environ.get("PATH_INFO") in operation_paths:
             return _agent_call(state, environ, start_response)
         return _buffered(flask_app(environ, start_response))
@@ -176,6 +196,48 @@ def _agent_call(state: MockState, environ: dict[str, Any], start_response: Any) 
         log.exception("%s %s failed", req.method, req.path)
         answer = _encode(state, 500, {"Message": "An error has occurred."}, _ERROR_SCHEMA, "application/json")
     return answer.wsgi(environ, start_response)
+
+
+def _buffer_body(state: MockState, environ: dict[str, Any]) -> Answer | None:
+    """Read a body the server terminates (``wsgi.input_terminated``: granian) whole, before the
+    request is routed; the answer when it is refused. werkzeug would cut a body without
+    Content-Length (chunked) at the limit and read it as if that were all of it, and would take
+    a body that ends before its Content-Length (the client went away) as whole: here the first is
+    413 and the second 400, and neither reaches an operation."""
+    limit = state.config.limits.max_body_bytes
+    declared = get_content_length(environ)
+    if declared is not None and declared > limit:
+        return None  # werkzeug refuses it by its Content-Length (413), unread
+    stream = environ["wsgi.input"]
+    body = bytearray()
+    incomplete = bool(environ.get(BODY_INCOMPLETE))
+    while True:
+        try:
+            chunk = stream.read(65536)
+        except (OSError, ValueError):  # the connection failed mid-body
+            incomplete = True
+            break
+        if not chunk:
+            break
+        body += chunk
+        if len(body) > limit:
+            return _http_error(state, RequestEntityTooLarge(), Request(environ))
+    if incomplete or (declared is not None and len(body) < declared):
+        expected = f" of the {declared} its Content-Length announces" if declared is not None else ""
+        failure = bad_request(f"The body ended after {len(body)} bytes{expected}: the request is incomplete.")
+        return _error_response(state, failure, None, None, Request(environ))
+    environ["wsgi.input"] = io.BytesIO(bytes(body))
+    if body or declared is not None:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    return None
+
+
+def _journal_text(body: Any) -> str:
+    """What the journal keeps of a large decoded body, once the request is answered (its
+    violations, masked with the body's secrets, are recorded by then): its JSON text with
+    secrets masked, cut to JOURNAL_VALUE_BYTES characters."""
+    text = encode_json(mask_body(body)).decode("utf-8")
+    return text if len(text) <= JOURNAL_VALUE_BYTES else text[:JOURNAL_VALUE_BYTES] + "…"
 
 
 def _buffered(iterable: Any) -> list[bytes]:
@@ -205,6 +267,7 @@ def _answer(state: MockState, req: Request) -> Answer:
     raw = req.get_data(cache=True)
     entry = state.journal.begin(req.method, req.path, req.args, req.environ, raw)
     operation: Operation | None = None
+    media_type: str | None = None
     accept = negotiate(req.headers.get("Accept"), parse_media_type(req.content_type)[0])
     try:
         operation = state.seam.route(req.path, req.method)
@@ -240,6 +303,8 @@ def _answer(state: MockState, req: Request) -> Answer:
                 str(failure.body.get("MessageDetail", failure))
             ]
         response = _error_response(state, failure, operation, accept, req, entry)
+    if media_type and len(raw) > JOURNAL_VALUE_BYTES:
+        entry.decoded = _journal_text(entry.decoded)
     return _finish(state, entry, response, started)
 
 
@@ -316,3 +381,145 @@ def _finish(state: MockState, entry: JournalEntry, response: Answer, started: fl
     detail = f": {'; '.join(entry.violations)}" if entry.violations else ""
     log.info("%s %s %s %s %.1fms%s", entry.method, entry.path, entry.status, entry.verdict, entry.duration_ms, detail)
     return response
+
+
+# -- serving on granian's RSGI interface --------------------------------------------------------
+
+# How long a request's body may take to arrive, headers excluded (docs/fidelity.md F-114).
+BODY_TIMEOUT_SECONDS = 10.0
+
+
+class BufferedRSGI:
+    """A WSGI app (the mock's, or any) as an RSGI application (granian's native interface): each
+    request's body is read on the event loop, at most ``max_body_bytes`` of it (the mock's
+    ``limits.max_body_bytes``) and within ``body_timeout`` seconds, and only then does one of
+    ``threads`` threads run the WSGI app on it.
+
+    Under granian's WSGI interface the app is called once the headers are in, and a thread that
+    reads ``wsgi.input`` waits for as long as the client takes: granian has no timeout for a body
+    (its ``header_read_timeout`` covers headers only). A few clients that send headers and then
+    part of a body would hold every thread, and the mock would answer nobody. Here such a client
+    holds no thread; after ``body_timeout`` it is answered 408 and the connection closed.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        threads: int,
+        body_timeout: float = BODY_TIMEOUT_SECONDS,
+        max_body_bytes: int | None = None,
+    ) -> None:
+        self.app = app
+        self.state: MockState | None = app.extensions.get(EXTENSION) if isinstance(app, Flask) else None
+        limits = self.state.config.limits if self.state else Limits()
+        self.limit = max_body_bytes or limits.max_body_bytes
+        self.body_timeout = body_timeout
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="sowebhook-mock")
+
+    def __rsgi_init__(self, loop: Any) -> None:
+        pass
+
+    def __rsgi_del__(self, loop: Any) -> None:
+        self.executor.shutdown(wait=False)
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto != "http":
+            return
+        headers = scope.headers
+        declared = headers.get("content-length")
+        if declared == "0" or (declared is None and "transfer-encoding" not in headers):
+            body, complete = b"", True  # no body: nothing to wait for
+        else:
+            try:
+                body, complete = await asyncio.wait_for(self._body(proto, declared), self.body_timeout)
+            except asyncio.TimeoutError:
+                self._timed_out(scope, proto)
+                return
+        environ = self._environ(scope, body, complete)
+        loop = asyncio.get_running_loop()
+        status, headers, data = await loop.run_in_executor(self.executor, self._call, environ)
+        proto.response_bytes(status, headers, data)
+
+    async def _body(self, proto: Any, declared: str | None) -> tuple[bytes, bool]:
+        """The body, at most one byte over the limit, and whether the connection held until its
+        end. A body refused by its Content-Length is not read; one within it is read at once."""
+        if declared is not None and declared.strip().isdigit():
+            if int(declared) > self.limit:
+                return b"", True
+            try:
+                return await proto(), True  # the app compares it with its Content-Length
+            except Exception:  # the connection failed mid-body
+                return b"", False
+        body = bytearray()
+        try:
+            async for chunk in proto:
+                body += chunk
+                if len(body) > self.limit:
+                    break
+        except Exception:  # the connection failed mid-body
+            return bytes(body), False
+        return bytes(body), True
+
+    def _environ(self, scope: Any, body: bytes, complete: bool) -> dict[str, Any]:
+        """The WSGI environ of the request (PEP 3333), its body in memory; the app checks the body
+        against the limit and the Content-Length as with any server that terminates its input."""
+        host, _, port = scope.server.rpartition(":")
+        client, _, client_port = scope.client.rpartition(":")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": scope.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"),  # a WSGI string
+            "QUERY_STRING": scope.query_string,
+            "SERVER_NAME": host,
+            "SERVER_PORT": port,
+            "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+            "REMOTE_ADDR": client,
+            "REMOTE_PORT": client_port,
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": scope.scheme,
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.input_terminated": True,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        if not complete:
+            environ[BODY_INCOMPLETE] = True
+        for name, value in scope.headers.items():
+            key = name.upper().replace("-", "_")
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = "HTTP_" + key
+            if key in environ:  # a repeated header: one value, as HTTP/1.1 folds them
+                value = f"{environ[key]}{'; ' if key == 'HTTP_COOKIE' else ','}{value}"
+            environ[key] = value
+        return environ
+
+    def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            started[:] = [status, headers]
+
+        result = self.app(environ, start_response)
+        try:
+            data = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status, headers = started
+        return int(status.split(" ", 1)[0]), list(headers), data
+
+    def _timed_out(self, scope: Any, proto: Any) -> None:
+        headers = scope.headers
+        accept = negotiate(headers.get("accept"), parse_media_type(headers.get("content-type"))[0])
+        detail = f"The body did not arrive within {self.body_timeout:g} seconds."
+        error = {"Message": "The request timed out.", "MessageDetail": detail}
+        if self.state is not None:
+            answer = _encode(self.state, 408, error, _ERROR_SCHEMA, accept)
+        else:
+            answer = Answer(408, encode_json(error), {"Content-Type": "application/json; charset=utf-8"})
+        log.info("%s %s 408 rejected: %s", scope.method, scope.path, detail)
+        proto.response_bytes(408, [*answer.headers.items(), ("connection", "close")], answer.body)
