@@ -217,6 +217,7 @@ def mock_cli_has_workers() -> bool:
 def command(variant: str, port: int, db: Path, args: argparse.Namespace, use_cli: bool) -> list[str]:
     options = ["--port", str(port), "--db", str(db), "--workers", str(args.workers)]
     options += ["--threads", str(args.threads)] if args.threads else []
+    options += ["--stream-bodies"] if args.stream_bodies else []
     if variant == "mock" and use_cli:
         return [sys.executable, "-m", "contracts.cli", "mock", *options]
     return [sys.executable, str(ROOT / "bench" / "serve.py"), variant, *options]
@@ -436,6 +437,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, help="threads per process [the mock's default]")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--stream-bodies", action="store_true", help="every variant on granian's WSGI interface")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of one more, long run of the mock")
     parser.add_argument("--verbose", action="store_true", help="show the servers' stderr")
     args = parser.parse_args()

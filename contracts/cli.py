@@ -39,6 +39,10 @@ def spec(as_json: bool) -> None:
     help="Threads per process [default: 4 with one process, 1 per worker with --workers].",
 )
 @click.option("--quiet", is_flag=True, help="No log line per request (warnings and errors only).")
+@click.option(
+    "--stream-bodies", is_flag=True,
+    help="Hand request bodies to the app as they arrive (granian WSGI): faster, but a client that stalls mid-body holds a thread.",
+)
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for webhook targets.")
 @click.option("--allow-network", "networks", multiple=True, help="Network deliveries may reach (repeatable) [default: loopback].")
 @click.option("--allow-http-targets", is_flag=True, help="Opt in: allow plain-HTTP TargetUrls.")
@@ -52,6 +56,7 @@ def mock(
     workers: int,
     threads: int | None,
     quiet: bool,
+    stream_bodies: bool,
     ca_file: str | None,
     networks: tuple[str, ...],
     allow_http_targets: bool,
@@ -84,7 +89,9 @@ def mock(
         config = config.evolve(**changes)
     except (ConfigError, ValueError, OSError) as error:
         raise click.UsageError(str(error)) from None
-    raise SystemExit(serve(config, host=host, port=port, workers=workers, threads=threads, quiet=quiet))
+    raise SystemExit(serve(
+        config, host=host, port=port, workers=workers, threads=threads, quiet=quiet, stream_bodies=stream_bodies
+    ))
 
 
 @main.command("receiver-check")

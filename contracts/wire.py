@@ -464,7 +464,8 @@ def decode_json(text: str) -> Any:
         ) from None
     except RecursionError:
         raise _too_deeply_nested() from None
-    if _too_deep(value):
+    # a text with no more than MAX_DEPTH opening brackets (in strings or not) cannot nest deeper
+    if text.count("[") + text.count("{") > MAX_DEPTH and _too_deep(value):
         raise _too_deeply_nested()
     if "\\u" in text or not _encodes(text):  # a lone surrogate comes from an escape or from the text
         _check_strings(value)

@@ -137,7 +137,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
         deliveries=deliveries,
         agent=Agent(config, store, contract, deliveries),
     )
-    app = Flask("mockserver")
+    app = Flask("mockserver", static_folder=None)  # no static route: nothing answers without credentials but the contract
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
     # "raise": a response that breaks the contract (a bug in the mock) reaches the test that caused it
     app.config["PROPAGATE_EXCEPTIONS"] = config.response_validation == "raise"
@@ -370,7 +370,8 @@ def _check(
     entry.response_violations = problems
     if state.config.response_validation == "raise":
         raise ResponseContractViolation(operation.operation_id, status, problems)
-    log.error("response of %s breaks the contract: %s", operation.operation_id, "; ".join(problems))
+    # the entry keeps them masked (F-133): log that copy, not the raw problems
+    log.error("response of %s breaks the contract: %s", operation.operation_id, "; ".join(entry.response_violations))
 
 
 def _finish(state: MockState, entry: JournalEntry, response: Answer, started: float) -> Answer:

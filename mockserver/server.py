@@ -70,12 +70,14 @@ def serve(
     threads: int | None = None,
     workers: int = 1,
     quiet: bool = False,
+    stream_bodies: bool = False,
     out: TextIO = sys.stdout,
 ) -> int:
     """Serve until SIGINT or SIGTERM with ``workers`` processes of ``threads`` threads each
     (default: ``default_threads(workers)``). The ready line comes from a worker, on standard
     output; ``out`` gets the closing line. ``quiet`` logs warnings and errors only, not one line
-    per request."""
+    per request. ``stream_bodies``: granian's WSGI interface, which hands the app a body as it
+    arrives (faster, but a client that stalls mid-body holds a thread: see :func:`run_workers`)."""
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, stream=sys.stderr, format=_LOG_FORMAT)
     threads = threads or default_threads(workers)
     with tempfile.TemporaryDirectory(prefix="sowebhook-") as scratch:
@@ -88,7 +90,9 @@ def serve(
         ready = ready_line(f"http://{_url_host(host)}:{port}", config)
         # Each worker builds its own app (no SQLite connection crosses a fork) from this configuration.
         loader = functools.partial(_worker_app, config.to_mapping(), logging.getLogger().level)
-        run_workers(loader, host=host, port=port, threads=threads, workers=workers, ready=ready)
+        run_workers(
+            loader, host=host, port=port, threads=threads, workers=workers, ready=ready, stream_bodies=stream_bodies
+        )
     print("sowebhook mock stopped", file=out, flush=True)
     return 0
 
@@ -98,12 +102,25 @@ def default_threads(workers: int) -> int:
 
 
 def run_workers(
-    loader: Callable[[], Any], *, host: str, port: int, threads: int, workers: int, ready: str
+    loader: Callable[[], Any],
+    *,
+    host: str,
+    port: int,
+    threads: int,
+    workers: int,
+    ready: str,
+    stream_bodies: bool = False,
 ) -> None:
     """Serve the WSGI app ``loader()`` builds in each of ``workers`` granian processes (``threads``
     threads each) until SIGINT or SIGTERM. Once every worker has built its app and the port
     answers, one of them prints ``ready`` on standard output. ``loader`` must pickle where workers
-    are spawned rather than forked: a module-level function or a partial of one."""
+    are spawned rather than forked: a module-level function or a partial of one.
+
+    By default the app runs behind :class:`mockserver.app.BufferedRSGI` on granian's RSGI
+    interface: a body is read whole on the event loop, within a deadline, before a thread takes
+    the request, so clients that stall mid-body hold no thread and get 408 (F-114). granian's WSGI
+    interface (``stream_bodies``) calls the app once the headers are in and has no body timeout:
+    a few stalled bodies would hold every thread, and nobody would be answered."""
     from granian.constants import Interfaces
     from granian.server import Server
 
@@ -112,14 +129,22 @@ def run_workers(
             "mockserver.wsgi:app",  # named in granian's logs; the loader builds the app
             address=host,
             port=port,
-            interface=Interfaces.WSGI,
+            interface=Interfaces.WSGI if stream_bodies else Interfaces.RSGI,
             workers=workers,
-            blocking_threads=threads,
+            blocking_threads=threads if stream_bodies else 1,  # RSGI: the bridge has its threads
             log_enabled=False,
             workers_kill_timeout=10,  # a worker that ignores SIGTERM is killed
         )
+        if not stream_bodies:
+            loader = functools.partial(_buffered, loader, threads)
         announcing = functools.partial(_announcing, loader, ready, scratch, workers, (host, port))
         server.serve(target_loader=announcing, wrap_loader=False)
+
+
+def _buffered(loader: Callable[[], Any], threads: int) -> Any:
+    from mockserver.app import BufferedRSGI
+
+    return BufferedRSGI(loader(), threads=threads)
 
 
 def _announcing(

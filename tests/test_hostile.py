@@ -528,7 +528,7 @@ def mock_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
 
 
 # Serves create_app() through mockserver.app.BufferedRSGI on granian's RSGI interface, as
-# mockserver.server will once it uses the bridge (see the xfail test below); prints a ready line.
+# mockserver.server does, with a short body deadline; prints a ready line.
 _BRIDGE = """
 import socket, sys, threading
 from granian.constants import Interfaces
@@ -569,15 +569,6 @@ def _trickle(port: int, count: int) -> list[socket.socket]:
     return slow
 
 
-@pytest.mark.xfail(
-    reason="granian's WSGI interface calls the app once the headers are in and has no body timeout "
-    "(emmett-framework/granian#728, wontfix): 4 stalled bodies hold the 4 threads of `sowebhook mock` "
-    "and nobody is answered. Passes once mockserver.server serves mockserver.app.BufferedRSGI on the "
-    "RSGI interface (as test_the_rsgi_bridge_answers_others_while_bodies_trickle_in... does); then "
-    "remove this marker. Not strict: a save sent before the stalled requests reach their threads "
-    "may still be answered.",
-    raises=TimeoutError,
-)
 def test_others_are_answered_while_bodies_trickle_in_to_sowebhook_mock(mock_process: tuple[subprocess.Popen[str], int]) -> None:
     _, port = mock_process
     slow = _trickle(port, 6)  # more than the mock's threads

@@ -91,9 +91,12 @@ def test_state_survives_a_restart_on_the_same_db(tmp_path: Path) -> None:
         process.communicate(timeout=20)
 
 
-def test_workers_from_the_command_line_share_state_and_quiet_drops_the_request_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bodies", [(), ("--stream-bodies",)], ids=["buffered", "streamed"])
+def test_workers_from_the_command_line_share_state_and_quiet_drops_the_request_lines(
+    tmp_path: Path, bodies: tuple[str, ...]
+) -> None:
     auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
-    process, url = _start("--workers", "2", "--quiet", "--db", str(tmp_path / "state.sqlite3"))
+    process, url = _start("--workers", "2", "--quiet", "--db", str(tmp_path / "state.sqlite3"), *bodies)
     try:
         ids = [json.loads(_post(url, "/api/v1/Agents/Webhook/SaveWebhook", {"Name": f"w{n}"}, auth)[2])["WebhookId"] for n in range(6)]
         _, _, listed = _post(url, "/api/v1/Agents/Webhook/GetAllWebhooks", headers=auth)
