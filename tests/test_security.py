@@ -231,9 +231,6 @@ PUBLIC = {
     "/openapi.yaml": "the contract, which holds no state (as `sowebhook spec`)",
     "/": "no operation: routing answers 404/405 before authentication, as ASP.NET Web API does (F-037)",
     "/<path:path>": "no operation: routing answers 404/405 before authentication, as ASP.NET Web API does (F-037)",
-    # Flask's default static route; mockserver/ has no static folder, so it answers 404 and serves
-    # nothing. Proposed in the report: Flask("mockserver", static_folder=None), which drops it.
-    "/static/<path:filename>": "Flask's default static route, with nothing to serve (404)",
 }
 # A body for each route that would change state, were it ever processed without credentials.
 BODIES: dict[str, Any] = {
