@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from werkzeug.wrappers import Response
 
 import contracts.schemathesis_adapter  # noqa: F401  (the agent's XML and form wire formats)
+from contracts.wire import XML_TYPES
 from mockserver import MockConfig, create_app
+from mockserver.config import DeliveryConfig
 
 AUTH = {"Authorization": "Basic dGplMDpUamUw"}
 
-schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app(MockConfig()))
+# No registration ping: the tenant guard points every TargetUrl at .invalid (no SOWEBHOOK_TARGET_URL here).
+schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app(MockConfig(delivery=DeliveryConfig(registration_ping=False))))
 schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
 
 
@@ -38,8 +46,38 @@ def test_the_adapter_remembers_every_webhook_the_run_created_for_cleanup() -> No
     rows = state_of(schema.app).store.all()
     assert rows, "the parametrized run above saved webhooks"
     assert {row.webhook_id for row in rows} <= set(created_webhooks())  # the exit hook deletes them all
-    # generated (fuzzed) bodies carry the run tag; the coverage phase builds its bodies without hooks
-    assert any((row.webhook.get("Name") or "").startswith(RUN_TAG) for row in rows)
+    # every webhook the run saved carries the run tag, whatever phase generated it
+    assert all((row.webhook.get("Name") or "").startswith(RUN_TAG) for row in rows)
+
+
+def _corrupt_xml(app: Any) -> Any:
+    """The mock, except that every XML answer names its webhook with text where a number belongs."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
+        response = Response.from_app(app, environ)
+        if response.mimetype in XML_TYPES:
+            response.set_data(re.sub(rb"<WebhookId>\d+</WebhookId>", b"<WebhookId>none</WebhookId>", response.get_data()))
+        return response(environ, start_response)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("media_type", sorted(XML_TYPES))
+def test_xml_answers_are_read_so_schemathesis_judges_them(media_type: str) -> None:
+    from schemathesis.core.failures import FailureGroup
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    for app, breaks in ((create_app(MockConfig()), False), (_corrupt_xml(create_app(MockConfig())), True)):
+        operation = schemathesis.openapi.from_wsgi("/openapi.json", app)["/api/v1/Agents/Webhook/CreateDefaultWebhook"]["POST"]
+        case = operation.Case(headers={**AUTH, "Accept": media_type})
+        response = case.call()
+        content_type = {k.lower(): v for k, v in response.headers.items()}["content-type"]
+        assert response.status_code == 200 and str(content_type).find(media_type) >= 0
+        if breaks:
+            with pytest.raises(FailureGroup, match="Response violates schema"):
+                case.validate_response(response, checks=[response_schema_conformance])
+        else:
+            case.validate_response(response, checks=[response_schema_conformance])
 
 
 # The stateful phase: sequences of calls that follow the links schemathesis infers from the
