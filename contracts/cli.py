@@ -47,6 +47,10 @@ def spec(as_json: bool) -> None:
 @click.option("--allow-network", "networks", multiple=True, help="Network deliveries may reach (repeatable) [default: loopback].")
 @click.option("--allow-http-targets", is_flag=True, help="Opt in: allow plain-HTTP TargetUrls.")
 @click.option("--no-registration-ping", is_flag=True, help="Opt in: save webhooks without pinging their TargetUrl.")
+@click.option(
+    "--unknown-properties", type=click.Choice(["ignore", "reject"]),
+    help="A body member the contract does not know: ignored as the server does (journalled), or refused with 400 [default: ignore].",
+)
 def mock(
     host: str,
     port: int,
@@ -61,6 +65,7 @@ def mock(
     networks: tuple[str, ...],
     allow_http_targets: bool,
     no_registration_ping: bool,
+    unknown_properties: str | None,
 ) -> None:
     """Run the mock of the Webhook agent until SIGINT or SIGTERM."""
     from dataclasses import replace
@@ -75,6 +80,8 @@ def mock(
             changes["db_path"] = db_path
         if profile:
             changes["profile"] = profile
+        if unknown_properties:
+            changes["unknown_properties"] = unknown_properties
         delivery: dict[str, object] = {}
         if ca_file:
             delivery["ca_file"] = ca_file

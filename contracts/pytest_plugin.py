@@ -5,8 +5,10 @@
                               ``.generated_responses(seed)``.
                               At teardown every request the client under test sent that broke the
                               contract fails the test, with which request, which field and which
-                              rule; so do unmet expectations and, with ``strict=True``, calls that
-                              nobody expected (as respx does).
+                              rule (a misspelt member the server ignores too); so do unmet
+                              expectations and, with ``strict=True``, calls that nobody expected
+                              (as respx does); with ``--sowebhook-fail-on-warnings`` also requests
+                              the server reads only leniently.
 ``sowebhook_receiver``        an HTTPS receiver on loopback (``contracts.receiver.Receiver``) with a
                               throw-away CA (``.ca_file``) and the secret ``.secret``; it records,
                               validates and verifies every delivery and can fail, answer 410 or hang.
@@ -14,6 +16,9 @@
                               URL or a WSGI app; fails the test with a readable report.
 ``sowebhook_verify``          ``verify()``: the server checks against ``--sowebhook-url`` (a real
                               SuperOffice, with ``--sowebhook-auth``); fails the test on a failure.
+                              A warning never fails it: an assumed check, or properties a newer
+                              server answers that the contract does not know (F-190); the returned
+                              report's outcomes say ``warned`` and name them.
 
 Everything heavy is imported inside the fixtures, so the plugin costs nothing when unused.
 """
@@ -38,6 +43,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="credentials for --sowebhook-url: basic:USER:PASSWORD, soticket:TICKET[:APPTOKEN] or bearer:TOKEN[:APPTOKEN]",
     )
     group.addoption("--sowebhook-target-url", default=None, help="an HTTPS URL that answers 200, for the registration ping")
+    group.addoption(
+        "--sowebhook-fail-on-warnings", action="store_true", default=False,
+        help="sowebhook_mock also fails a test whose requests the server reads only leniently (\"42\" for an integer, a wrong-case enum name)",
+    )
 
 
 @dataclass
@@ -54,6 +63,7 @@ class MockServer:
     app: Any
     expectations: list[_Expectation] = field(default_factory=list)
     strict: bool = False
+    fail_on_warnings: bool = False  # --sowebhook-fail-on-warnings
 
     def journal(self) -> list[Any]:
         from mockserver import state_of
@@ -89,6 +99,9 @@ class MockServer:
             if entry.verdict in ("invalid", "rejected") and entry.status not in (401, 403):
                 reasons = "\n      ".join(entry.violations) or f"answered {entry.status}"
                 found.append(f"request #{entry.id} {entry.method} {entry.path} ({entry.operation or 'no such operation'}) broke the contract:\n      {reasons}")
+            elif self.fail_on_warnings and entry.warnings:
+                lenient = "\n      ".join(entry.warnings)
+                found.append(f"request #{entry.id} {entry.method} {entry.path} ({entry.operation}) was read only leniently:\n      {lenient}")
         calls: dict[str, int] = {}
         for entry in self.journal():
             if entry.operation:
@@ -135,9 +148,10 @@ def _sowebhook_mock_server(_sowebhook_ca: tuple[Any, str]) -> Iterator[MockServe
 
 
 @pytest.fixture
-def sowebhook_mock(_sowebhook_mock_server: MockServer) -> Iterator[MockServer]:
+def sowebhook_mock(request: pytest.FixtureRequest, _sowebhook_mock_server: MockServer) -> Iterator[MockServer]:
     mock = _sowebhook_mock_server
     mock.reset()
+    mock.fail_on_warnings = request.config.getoption("--sowebhook-fail-on-warnings")
     yield mock
     problems = mock.problems()
     if problems:

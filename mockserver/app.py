@@ -42,7 +42,7 @@ from mockserver.delivery import Deliveries
 from mockserver.errors import AgentError, MockError, ResponseContractViolation, bad_request
 from mockserver.faults import Faults
 from mockserver.journal import Journal, JournalEntry, mask_body
-from mockserver.seam import Operation, Seam
+from mockserver.seam import InvalidRequest, Operation, Seam
 from mockserver.store import Store, open_store
 
 __all__ = ["BODY_TIMEOUT_SECONDS", "BufferedRSGI", "MockState", "create_app", "state_of"]
@@ -129,7 +129,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
         config=config,
         contract=contract,
         wire=wire,
-        seam=Seam(contract, wire, config.validator),
+        seam=Seam(contract, wire, config.validator, config.unknown_properties),
         store=store,
         journal=Journal(config.limits.journal_entries),
         faults=Faults(sleep),
@@ -283,29 +283,45 @@ def _answer(state: MockState, req: Request) -> Answer:
         body, media_type = state.seam.read_body(operation, req.content_type, raw)
         if media_type:
             entry.decoded = body
-        validated = state.seam.validate_request(
-            operation,
-            path=req.path,
-            query=req.args,
-            headers=req.headers,
-            cookies=cookies,
-            body=body,
-            media_type=media_type,
-        )
-        entry.verdict = "valid"
+        try:
+            validated = state.seam.validate_request(
+                operation,
+                path=req.path,
+                query=req.args,
+                headers=req.headers,
+                cookies=cookies,
+                body=body,
+                media_type=media_type,
+            )
+        except InvalidRequest as refused:
+            _bound(entry, refused.violations, refused.warnings)
+            raise
+        _bound(entry, validated.violations, validated.warnings)
+        # a member the server ignores breaks the contract; the answer is the server's all the same
+        entry.verdict = "invalid" if validated.violations else "valid"
         status, value = state.agent.handle(operation.operation_id, Call(principal, validated))
         response = _ok_response(state, operation, status, value, accept, entry, req)
     except MockError as failure:
         entry.verdict = "rejected" if entry.verdict == "pending" else entry.verdict
         if failure.status == 400:
             entry.verdict = "invalid"
-            entry.violations = [f"{k}: {m}" for k, ms in failure.body.get("ModelState", {}).items() for m in ms] or [
+            reasons = [f"{k}: {m}" for k, ms in failure.body.get("ModelState", {}).items() for m in ms] or [
                 str(failure.body.get("MessageDetail", failure))
             ]
+            entry.violations = [*entry.violations, *reasons]
         response = _error_response(state, failure, operation, accept, req, entry)
     if media_type and len(raw) > JOURNAL_VALUE_BYTES:
         entry.decoded = _journal_text(entry.decoded)
     return _finish(state, entry, response, started)
+
+
+def _bound(entry: JournalEntry, violations: list[str], warnings: list[str]) -> None:
+    """What binding did (``contracts.binding``), into the journal: ignored members as violations,
+    conversions as warnings."""
+    if violations:
+        entry.violations = violations
+    if warnings:
+        entry.warnings = warnings
 
 
 def _ok_response(
@@ -379,7 +395,8 @@ def _finish(state: MockState, entry: JournalEntry, response: Answer, started: fl
     entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
     if entry.verdict == "pending":
         entry.verdict = "rejected"
-    detail = f": {'; '.join(entry.violations)}" if entry.violations else ""
+    noted = [*entry.violations, *(f"(warning) {w}" for w in entry.warnings)]
+    detail = f": {'; '.join(noted)}" if noted else ""
     log.info("%s %s %s %s %.1fms%s", entry.method, entry.path, entry.status, entry.verdict, entry.duration_ms, detail)
     return response
 

@@ -163,6 +163,9 @@ class MockConfig:
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     # What SaveWebhook does with a WebhookId that does not exist (docs/fidelity.md F-070).
     unknown_webhook_id: Literal["create", "reject"] = "create"
+    # A body member the contract does not know (a typo: "Nmae"): ignored, as the server ignores
+    # it (the journal records a violation), or refused with 400 naming it (docs/fidelity.md F-015).
+    unknown_properties: Literal["ignore", "reject"] = "ignore"
     # What happens when a response of the mock breaks the contract: raise (tests), report
     # (log and journal it, standalone) or off.
     response_validation: Literal["raise", "report", "off"] = "raise"
@@ -179,6 +182,8 @@ class MockConfig:
             raise ConfigError(f"profile must be 'onsite' or 'online', not {self.profile!r}")
         if self.unknown_webhook_id not in ("create", "reject"):
             raise ConfigError("unknown_webhook_id must be 'create' or 'reject'")
+        if self.unknown_properties not in ("ignore", "reject"):
+            raise ConfigError("unknown_properties must be 'ignore' or 'reject'")
         if self.response_validation not in ("raise", "report", "off"):
             raise ConfigError("response_validation must be 'raise', 'report' or 'off'")
         if self.validator not in ("fast", "openapi-core"):

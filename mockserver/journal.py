@@ -8,7 +8,8 @@ nothing the journal hands out holds a secret. Of a body that was not read (not v
 content type) the first 4096 bytes are kept, as text, with the value of every ``Secret`` key
 masked in its JSON, XML or form spelling; a text that still names a secret after that is not
 shown at all. A violation (which may quote the value it judges) is stored with the request's
-secrets and credentials masked, so that neither the journal nor the log line carries them.
+secrets and credentials masked, so that neither the journal nor the log line carries them; so is
+a warning (a conversion binding made, ``contracts.binding``, which may quote the value too).
 """
 
 from __future__ import annotations
@@ -212,6 +213,7 @@ class JournalEntry:
     status: int | None = None
     verdict: str = "pending"  # valid | invalid | rejected | injected | error
     violations: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what binding converted (contracts.binding)
     response_violations: list[str] = field(default_factory=list)
     duration_ms: float | None = None
     raw: bytes = field(default=b"", repr=False)  # the first 4096 bytes of the body, as sent
@@ -219,7 +221,7 @@ class JournalEntry:
 
     def __setattr__(self, name: str, value: Any) -> None:
         # a violation may quote the value it judges: no secret of the request is kept in one
-        if name in ("violations", "response_violations") and value:
+        if name in ("violations", "warnings", "response_violations") and value:
             secrets = self._secrets()
             value = [mask_secrets(str(v), secrets) for v in value] if secrets else value
         object.__setattr__(self, name, value)
@@ -261,6 +263,7 @@ class JournalEntry:
             "status": self.status,
             "verdict": self.verdict,
             "violations": list(self.violations),
+            "warnings": list(self.warnings),
             "response_violations": list(self.response_violations),
             "duration_ms": self.duration_ms,
         }

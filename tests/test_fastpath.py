@@ -6,9 +6,10 @@ through ``contracts.wire`` as the seam reads them; query strings and headers; an
 every status and media type. Values are built from the contract's own schemas with near-misses
 mixed in: a wrong type, one character too many, an int32 bound, an integer-valued float, a
 pattern's trailing newline or leading separator, a wrong-case enum value, an unknown property, a
-missing required one, text that ``int()`` reads (``" 7"``, ``"1_000"``, ``"٣"``). Both seams must
-accept the same requests and responses and, for the others, name the same fields with the same
-messages. jsonschema-rs's own verdict is checked too: it must never accept what openapi-core
+missing required one, text that ``int()`` reads (``" 7"``, ``"1_000"``, ``"٣"``). Both seams bind a
+request first (``contracts.binding``: names in any casing, Json.NET's conversions, unknown members
+dropped), once, and validate the bound value; both must accept the same requests and responses
+and, for the others, name the same fields with the same messages. jsonschema-rs's own verdict is checked too: it must never accept what openapi-core
 rejects. It may be stricter (it bounds int32 fields for floats too, where OpenAPI's format check
 lets ``3e9`` pass), because where it says "invalid" the reference decides.
 
@@ -269,7 +270,9 @@ def same_body_verdict(operation: Operation, media_type: str, raw: bytes) -> None
     )
     assert fast == reference, case
     if media is not None and reference[0]:
-        verdict = FAST.fast.operations[operation.operation_id].bodies[media].fast_verdict(body)
+        bound = FAST.bind(operation, body, media)  # what both validators judged
+        value = body if bound is None else bound.value
+        verdict = FAST.fast.operations[operation.operation_id].bodies[media].fast_verdict(value)
         assert verdict is not True, f"jsonschema-rs alone accepts what openapi-core rejects: {case}"
 
 
@@ -313,6 +316,13 @@ TRICKY_SAVES = [
     {**SEED, "Events": "contact.created"},
     None,
     [],
+    # bound before either validator sees them (contracts.binding): names in any casing, Json.NET's
+    # conversions, enums by number, a member in two casings, members the contract does not know
+    {key[:1].lower() + key[1:]: value for key, value in SEED.items()},
+    {key.upper(): value for key, value in SEED.items()},
+    {**{key.lower(): str(value) for key, value in SEED.items() if isinstance(value, int)}, "Nmae": 1},
+    {**SEED, "State": 1, "NAME": 5, "name": "x" * 401},
+    {**SEED, "State": "2", "Events": [1, True, None]},
 ]
 
 
@@ -323,6 +333,24 @@ def test_tricky_savewebhook_bodies_get_the_same_verdict(media_type: str) -> None
         raw = encode(media_type, value, operation.body_content[media_type]["schema"])
         if raw is not None:
             same_body_verdict(operation, media_type, raw)
+
+
+def _recased(value: Any, data: st.DataObject) -> Any:
+    """``value`` with the keys of its objects, at any depth, in a casing drawn for each."""
+    casings = st.sampled_from([str.lower, str.upper, str.swapcase, str])
+    if isinstance(value, dict):
+        return {data.draw(casings)(key): _recased(item, data) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_recased(item, data) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("operation_id", sorted(BODIES))
+@given(data=st.data())
+def test_bodies_in_any_casing_get_the_same_verdict(operation_id: str, data: st.DataObject) -> None:
+    operation = OPERATIONS[operation_id]
+    value = _recased(data.draw(BODIES[operation_id]["application/json"], label="value"), data)
+    same_body_verdict(operation, "application/json", json.dumps(value).encode("utf-8"))
 
 
 def _parameter_values(parameter: dict[str, Any]) -> st.SearchStrategy[str]:

@@ -12,5 +12,5 @@ def test_in_process_mock():
     got = client.post(f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}",
                       headers={**auth, "Accept": "application/xml"})
     assert got.headers["Content-Type"] == "application/xml; charset=utf-8"
-    bad = client.post("/api/v1/Agents/Webhook/SaveWebhook", headers=auth, json={"WebhookId": "0"})
+    bad = client.post("/api/v1/Agents/Webhook/SaveWebhook", headers=auth, json={"WebhookId": "abc"})
     assert bad.status_code == 400 and "entity.WebhookId" in bad.json["ModelState"]
