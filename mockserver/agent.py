@@ -2,8 +2,9 @@
 
 Each handler takes the validated call and answers ``(status, value)``; the app encodes the value
 in the negotiated media type. Which fields the server sets (``readOnly`` in the contract), what a
-new webhook looks like (the contract's documented default webhook) and which fields may be null
-are read from the contract, not restated here.
+new webhook looks like (the contract's default webhook), which fields may be null, which fields
+are the webhook_usage statistics (``x-webhook-usage``) and which obsolete field mirrors which
+(``x-replaced-by``) are read from the contract, not restated here.
 """
 
 from __future__ import annotations
@@ -47,8 +48,19 @@ class Agent:
         webhook = contract.document["components"]["schemas"]["Webhook"]
         self.fields = list(webhook["properties"])
         self.server_set = {name for name, s in webhook["properties"].items() if s.get("readOnly")}
-        self.nullable = {name for name, s in webhook["properties"].items() if _allows_null(contract, s)}
-        self.default = copy.deepcopy(contract.document["components"]["examples"]["DocumentedDefaultWebhook"]["value"])
+        # flags enums (x-flags) may be sent as null, but a .NET enum is a value: null is stored and
+        # answered as the default (None), and $select does not null them out (F-144)
+        self.flags = {name for name, s in webhook["properties"].items() if "x-flags" in contract.resolve(s)}
+        self.nullable = {name for name, s in webhook["properties"].items() if _allows_null(contract, s)} - self.flags
+        self.default = copy.deepcopy(contract.document["components"]["examples"]["DefaultWebhook"]["value"])
+        # the webhook_usage columns a webhook answers (F-146, F-147): field -> StoredWebhook attribute
+        self.usage = {name: s["x-webhook-usage"] for name, s in webhook["properties"].items() if "x-webhook-usage" in s}
+        # obsolete field -> (the field that replaces it, separator, maxLength of the obsolete one) (F-141)
+        self.replaced = {
+            name: (s["x-replaced-by"]["property"], s["x-replaced-by"]["separator"], contract.resolve(s).get("maxLength"))
+            for name, s in webhook["properties"].items()
+            if "x-replaced-by" in s
+        }
         self.handlers: dict[str, Callable[[Call], tuple[int, Any]]] = {
             "SaveWebhook": self.save_webhook,
             "GetWebhook": self.get_webhook,
@@ -111,6 +123,10 @@ class Agent:
                 fields[name] = _copy(sent[name])
             else:
                 fields[name] = None if name in self.nullable else _copy(self.default[name])
+        for name in self.flags:
+            if fields[name] is None:
+                fields[name] = _copy(self.default[name])
+        self._link_replaced(fields, sent)
 
         def created(new_id: int) -> dict[str, Any]:
             return self._ordered(
@@ -121,6 +137,7 @@ class Agent:
                     "RegisteredAssociate": associate,
                     "Updated": UNSET_DATE,
                     "UpdatedAssociate": None,
+                    **self._usage(StoredWebhook({})),  # a new webhook has no calls yet
                 }
             )
 
@@ -140,6 +157,7 @@ class Agent:
                         "RegisteredAssociate": current.webhook["RegisteredAssociate"],
                         "Updated": now,
                         "UpdatedAssociate": associate,
+                        **self._usage(current),  # the statistics are the server's (readOnly)
                     }
                 )
 
@@ -160,7 +178,7 @@ class Agent:
         if not self._visible(row, call.principal):
             return 200, None
         assert row is not None
-        return 200, self._select(row.webhook, call.request.query.get("$select"))
+        return 200, self._select(self._answer(row), call.request.query.get("$select"))
 
     def get_all_webhooks(self, call: Call) -> tuple[int, Any]:
         filters = call.request.body or {}
@@ -171,7 +189,7 @@ class Agent:
         for row in self.store.all():
             if not self._visible(row, call.principal):
                 continue
-            webhook = row.webhook
+            webhook = self._answer(row)
             if name and (webhook.get("Name") or "").casefold() != name:
                 continue
             if event and event not in {e.casefold() for e in webhook.get("Events") or []}:
@@ -248,6 +266,38 @@ class Agent:
     def _ordered(self, webhook: dict[str, Any]) -> dict[str, Any]:
         return {name: webhook[name] for name in self.fields if name in webhook}
 
+    def _usage(self, row: StoredWebhook) -> dict[str, Any]:
+        """The webhook_usage statistics of ``row`` as the webhook's fields (F-146, F-147)."""
+        return {name: getattr(row, column) for name, column in self.usage.items()}
+
+    def _answer(self, row: StoredWebhook) -> dict[str, Any]:
+        """A stored webhook as the agent answers it: its statistics as they are now (deliveries
+        change them after the save that stored the webhook), and every field of the current
+        carrier, also for a webhook stored before the mock knew the field (a SQLite file of an
+        older version; ``POST /__mock__/webhooks``): null, the default, or derived (F-141)."""
+        stored = row.webhook
+        missing = [name for name in self.fields if name not in stored or (name in self.flags and stored[name] is None)]
+        if missing:
+            stored = dict(stored)
+            for name in missing:
+                stored[name] = None if name in self.nullable else _copy(self.default[name])
+            for obsolete, (replacing, separator, limit) in self.replaced.items():
+                if replacing in missing and stored[obsolete] is not None:
+                    stored[replacing] = _split(stored[obsolete], separator)
+                elif obsolete in missing and stored[replacing] is not None:
+                    stored[obsolete] = _joined(stored[replacing], separator, limit)
+        return self._ordered({**stored, **self._usage(row)})
+
+    def _link_replaced(self, fields: dict[str, Any], sent: dict[str, Any]) -> None:
+        """Keep an obsolete field and the one that replaces it consistent (ErrorsEmail and
+        ErrorEmails, F-141): the replacing field, when sent (not null), sets both; else the
+        obsolete one, when sent (not null), sets the replacing one to its parts."""
+        for obsolete, (replacing, separator, limit) in self.replaced.items():
+            if sent.get(replacing) is not None:
+                fields[obsolete] = _joined(fields[replacing], separator, limit)
+            elif sent.get(obsolete) is not None:
+                fields[replacing] = _split(fields[obsolete], separator)
+
     def _select(self, webhook: dict[str, Any], select: str | None) -> dict[str, Any]:
         """``$select``: fields not named are nulled out, where the contract lets them be null."""
         if not select:
@@ -266,6 +316,24 @@ def _copy(value: Any) -> Any:
     if isinstance(value, list):
         return [_copy(item) for item in value]
     return value
+
+
+def _split(text: Any, separator: str) -> list[str]:
+    """The parts of ``text`` between separators, trimmed; empty parts left out."""
+    return [part.strip() for part in str(text).split(separator) if part.strip()]
+
+
+def _joined(parts: list[Any], separator: str, limit: int | None) -> str:
+    """``parts`` joined with ``separator``: as many whole parts, from the first, as fit ``limit``."""
+    taken: list[str] = []
+    length = -len(separator)
+    for part in parts:
+        text = str(part)
+        length += len(separator) + len(text)
+        if limit is not None and length > limit:
+            break
+        taken.append(text)
+    return separator.join(taken)
 
 
 def _result(success: bool, message: str) -> dict[str, Any]:

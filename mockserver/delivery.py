@@ -38,6 +38,7 @@ import urllib3
 import urllib3.connection
 
 from contracts.signatures import SIGNATURE_HEADER, sign
+from contracts.spec import load
 from contracts.wire import format_datetime
 from mockserver.config import DeliveryConfig, MockConfig
 from mockserver.store import Store
@@ -47,8 +48,13 @@ __all__ = ["Deliveries", "Outcome", "TargetRefused", "resolve", "state_event"]
 log = logging.getLogger("sowebhook.delivery")
 
 _STATE_EVENTS = {"Active": "started", "Stopped": "stopped", "TooManyErrors": "errors"}
-# The webhook table's enum values (webhookstate.md); state-events.md numbers them otherwise (F-096).
-_STATE_NUMBERS = {"Unknown": 0, "Active": 1, "Stopped": 2, "TooManyErrors": 3}
+
+
+@functools.lru_cache(maxsize=1)
+def _state_numbers() -> dict[str, int]:
+    """The webhook table's WebhookState numbers (webhookstate.md; the contract's ``x-enum-numbers``);
+    state-events.md numbers them otherwise (F-096)."""
+    return dict(load().document["components"]["schemas"]["WebhookState"]["x-enum-numbers"])
 
 
 class TargetRefused(ValueError):
@@ -98,7 +104,10 @@ _RESERVED_HEADERS = frozenset(
 
 
 def resolve(host: str, port: int) -> list[str]:
-    """The addresses ``host`` resolves to (the system resolver); ``Deliveries.resolve`` by default."""
+    """The addresses ``host`` resolves to (the system resolver); ``Deliveries.resolve`` by default.
+    A name under ``.invalid`` never resolves (RFC 6761 6.4): refused without asking DNS (F-195)."""
+    if host.rstrip(".").rsplit(".", 1)[-1].lower() == "invalid":
+        raise OSError(f"{host} is under .invalid, which never resolves (RFC 6761)")
     return [info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
 
 
@@ -240,7 +249,7 @@ class Deliveries:
                 "events": len(webhook.get("Events") or []),
                 "registered": webhook.get("Registered"),
                 "registered_associate_id": (webhook.get("RegisteredAssociate") or {}).get("AssociateId", 0),
-                "state": _STATE_NUMBERS.get(new, 0),
+                "state": _state_numbers().get(new, 0),
                 "updated": webhook.get("Updated"),
                 "updated_associate_id": (webhook.get("UpdatedAssociate") or {}).get("AssociateId", 0),
             },
@@ -290,6 +299,7 @@ class Deliveries:
                 return
             outcome = self.post(webhook.get("TargetUrl"), body, headers)
             self._record(DeliveryRecord(webhook_id, header_event, payload["EventId"], attempt, webhook.get("TargetUrl"), outcome.status, outcome.message, headers, body.decode("utf-8", "replace"), owner=row.owner))
+            # every POSTed attempt is one call; not the ping, TestWebhook or unposted types (F-146)
             counted = self.store.record_call(webhook_id, None if outcome.ok else outcome.message)
             if outcome.ok:
                 return

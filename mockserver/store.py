@@ -24,7 +24,10 @@ __all__ = ["MemoryStore", "SqliteStore", "Store", "StoredWebhook", "open_store"]
 @dataclass(frozen=True)
 class StoredWebhook:
     """A webhook and its usage statistics (the webhook_usage table: total_calls, total_errors,
-    consecutive_errors, last_error)."""
+    consecutive_errors, last_error). The attributes are named as the table's columns, which the
+    contract's ``x-webhook-usage`` names for the fields the agent answers them as (TotalCalls...,
+    F-146); ``webhook`` holds the webhook as its last save answered it, so its copy of those
+    fields is that save's, and the attributes are the current values."""
 
     webhook: dict[str, Any]
     owner: str | None = None

@@ -3,7 +3,9 @@
 Oracles: an HMAC computed here with the standard library over the bytes the receiver got, the
 contract's ``webhooks`` entry (validated by openapi-core in the receiver), the documented retry
 schedule (notification.md: waits of 1 s and 4 s, 9 consecutive failed attempts), and what the
-test itself asked the receiver to answer.
+test itself asked the receiver to answer. The webhook's statistics (TotalCalls, TotalErrors,
+ConsecutiveErrors, LastError) are judged by the deliveries the receiver recorded and the status it
+answered each, never by the mock's own counters.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any, Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from contracts.receiver import Receiver
 from mockserver import MockConfig, create_app, state_of
@@ -326,3 +330,113 @@ def test_state_changes_fire_the_webhooks_own_events(client: FlaskClient, app: Fl
         (f"webhook{target['WebhookId']}.started", "webhook.started", target["WebhookId"], 1),
     ]
     assert all(d.json["WebhookName"] == watcher["Name"] for d in receiver.deliveries if not d.is_test)
+
+
+# ---------------------------------------------------------------------------------------------
+# The webhook's statistics (TotalCalls, TotalErrors, ConsecutiveErrors, LastError: F-146, F-147).
+# Oracle: the deliveries the receiver itself recorded, each with the status it answered, and the
+# documented rule that only a 200 is a success (F-100); never the mock's counters.
+
+
+def statistics(client: FlaskClient, webhook_id: int) -> dict[str, Any]:
+    got = call(client, "GetWebhook", query=f"?webhookId={webhook_id}").json
+    return {name: got[name] for name in ("TotalCalls", "TotalErrors", "ConsecutiveErrors", "LastError")}
+
+
+def counted(deliveries: list[Any], name: str) -> tuple[int, int, int, int | None]:
+    """``(calls, errors, consecutive errors, status of the last error)`` of the event deliveries
+    (not the registration ping) of the webhook called ``name``, as the receiver saw them."""
+    statuses = [d.status for d in deliveries if not d.is_test and d.json["WebhookName"] == name]
+    errors = [s for s in statuses if s != 200]
+    trailing = len(statuses) - (max(i for i, s in enumerate(statuses) if s == 200) + 1 if 200 in statuses else 0)
+    return len(statuses), len(errors), trailing, errors[-1] if errors else None
+
+
+def test_the_statistics_count_the_deliveries(client: FlaskClient, app: Flask, receiver: Receiver) -> None:
+    saved = register(client, receiver)
+    assert statistics(client, saved["WebhookId"]) == {"TotalCalls": 0, "TotalErrors": 0, "ConsecutiveErrors": 0, "LastError": None}
+    receiver.fail(503, times=2)  # two failures, then a success: one event, three attempts
+    call(client, "SignalEvent", {"EventName": "contact.created", "PrimaryKey": 1})
+    drained(app)
+    receiver.fail(500, times=3)  # a whole event fails
+    call(client, "SignalEvent", {"EventName": "contact.changed", "PrimaryKey": 2})
+    drained(app)
+    calls, errors, consecutive, last_status = counted(receiver.deliveries, saved["Name"])
+    assert (calls, errors, consecutive, last_status) == (6, 5, 3, 500)  # what the test asked of the receiver
+    got = statistics(client, saved["WebhookId"])
+    assert (got["TotalCalls"], got["TotalErrors"], got["ConsecutiveErrors"]) == (calls, errors, consecutive)
+    assert got["LastError"].startswith(f"HTTP/1.1 {last_status}") and "receiver told to fail with 500" in got["LastError"]
+    assert got["LastError"] == call(client, "GetLastError", {"WebhookId": saved["WebhookId"]}).json
+    listed = [w for w in call(client, "GetAllWebhooks").json if w["WebhookId"] == saved["WebhookId"]]
+    assert {name: listed[0][name] for name in got} == got
+    # a success resets the consecutive errors only, and keeps the last error
+    call(client, "SignalEvent", {"EventName": "contact.created", "PrimaryKey": 3})
+    drained(app)
+    after = statistics(client, saved["WebhookId"])
+    assert (after["TotalCalls"], after["TotalErrors"], after["ConsecutiveErrors"], after["LastError"]) == (7, 5, 0, got["LastError"])
+    # the mock's own record of the attempts agrees with the receiver's
+    records = [r for r in state_of(app).deliveries.history() if r.webhook_id == saved["WebhookId"] and r.posted and r.event != "test"]
+    assert [r.status for r in records] == [d.status for d in receiver.deliveries if not d.is_test and d.json["WebhookName"] == saved["Name"]]
+
+
+def test_pings_tests_and_unposted_deliveries_are_not_calls(client: FlaskClient, app: Flask, receiver: Receiver) -> None:
+    saved = register(client, receiver)
+    again = call(client, "SaveWebhook", {**saved, "Name": "renamed"}).json  # pinged again
+    assert call(client, "TestWebhook", {"Webhook": again}).json["Success"] is True
+    script = call(client, "SaveWebhook", {"Type": "crmscript", "TargetUrl": "17", "Events": ["contact.created"], "Name": "script"}).json
+    call(client, "SignalEvent", {"EventName": "sale.changed", "PrimaryKey": 1})  # nobody listens for it
+    call(client, "SignalEvent", {"EventName": "contact.created", "PrimaryKey": 1})  # the script is recorded, not run
+    drained(app)
+    assert [d.is_test for d in receiver.deliveries] == [True, True, True, False]  # the three pings, one event
+    assert statistics(client, again["WebhookId"])["TotalCalls"] == 1
+    assert statistics(client, script["WebhookId"]) == {"TotalCalls": 0, "TotalErrors": 0, "ConsecutiveErrors": 0, "LastError": None}
+
+
+def test_410_counts_one_error_and_stops_the_webhook(client: FlaskClient, app: Flask, receiver: Receiver) -> None:
+    saved = register(client, receiver)
+    receiver.gone()
+    call(client, "SignalEvent", {"EventName": "contact.created", "PrimaryKey": 1})
+    drained(app)
+    got = call(client, "GetWebhook", query=f"?webhookId={saved['WebhookId']}").json
+    assert counted(receiver.deliveries, saved["Name"])[:3] == (1, 1, 1)
+    assert (got["State"], got["TotalCalls"], got["TotalErrors"], got["ConsecutiveErrors"]) == ("TooManyErrors", 1, 1, 1)
+    assert got["LastError"].startswith("HTTP/1.1 410")
+
+
+@given(answers=st.lists(st.sampled_from([200, 200, 500, 503, 201, 302, 410]), max_size=14), events=st.integers(1, 5))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_the_statistics_are_always_the_counts_of_the_receivers_answers(receiver: Receiver, answers: list[int], events: int) -> None:
+    app = create_app(MockConfig(sleep=lambda seconds: None, delivery=DeliveryConfig(ca_file=receiver.ca_file, timeout_seconds=5)))
+    client = app.test_client()
+    try:
+        receiver.respond(200)
+        saved = register(client, receiver)
+        receiver.clear()
+        for status in answers:  # the receiver's next answers, in order; 200 after them
+            receiver.respond(status, "ok" if status == 200 else f"receiver told to fail with {status}", times=1)
+        for n in range(events):
+            call(client, "SignalEvent", {"EventName": "contact.created", "PrimaryKey": n})
+            drained(app)
+        calls, errors, consecutive, last_status = counted(receiver.deliveries, saved["Name"])
+        got = statistics(client, saved["WebhookId"])
+        assert (got["TotalCalls"], got["TotalErrors"], got["ConsecutiveErrors"]) == (calls, errors, consecutive)
+        if last_status is None:
+            assert got["LastError"] is None
+        else:
+            assert got["LastError"].startswith(f"HTTP/1.1 {last_status}")
+    finally:
+        receiver.respond(200)
+        state_of(app).deliveries.close()
+
+
+@pytest.mark.parametrize("host", ["run.invalid", "a.b.INVALID", "invalid", "x.invalid."])
+def test_a_host_under_dot_invalid_is_refused_without_asking_dns(host: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 6761 6.4 (F-195): the tenant guard's stand-in TargetUrl must cost no DNS time-out."""
+    from mockserver import delivery
+
+    def no_dns(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"DNS was asked about {args[0]!r}")
+
+    monkeypatch.setattr(delivery.socket, "getaddrinfo", no_dns)
+    with pytest.raises(OSError, match="never resolves"):
+        delivery.resolve(host, 443)

@@ -159,8 +159,11 @@ def test_savewebhook_body_has_every_documented_property(contract: Contract) -> N
         property_table(docpages.SEED, "## Request Body: entity")
     )
     webhook = contract.document["components"]["schemas"]["Webhook"]
-    assert set(webhook["properties"]) == documented
+    assert documented <= set(webhook["properties"])
     assert "ErrorsEmail" in documented
+    # every property beyond the pages is the current carrier's, and says so (docs/fidelity.md F-140 on)
+    newer = {name for name, schema in webhook["properties"].items() if "@superoffice/webapi 12.4.1514" in (schema.get("description") or "")}
+    assert set(webhook["properties"]) - documented == newer - documented
 
 
 @pytest.mark.parametrize(

@@ -30,8 +30,12 @@ XSI_NIL = f"{{{XSI}}}nil"
 
 # The Webhook schema of openapi/webhook-agent.yaml, restated by hand (test_schema_limits_are_the_contracts
 # keeps the two in step): maxLength of each string field, the WebhookState enum, the property order.
-MAX_LENGTH = {"Name": 400, "TargetUrl": 4000, "Secret": 400, "Type": 100, "ErrorsEmail": 239}
+MAX_LENGTH = {"Name": 400, "TargetUrl": 4000, "Secret": 400, "Type": 100, "ErrorsEmail": 239, "LastError": 4000}
 STATES = ["Unknown", "Active", "Stopped", "TooManyErrors"]
+# The flags enums of the current carrier (src/Enums.ts of @superoffice/webapi 12.4.1514), in the form
+# .NET writes them: the set flags in the order of their numbers, joined by ", ", or the zero name.
+NOTIFY_VIA = ["None", "Email", "InApp", "Email, InApp"]
+NOTIFY_WHEN = ["None", "FirstFailure", "Disabling", "FirstFailure, Disabling"]
 PROPERTY_ORDER = [
     "WebhookId",
     "Name",
@@ -47,9 +51,25 @@ PROPERTY_ORDER = [
     "Updated",
     "UpdatedAssociate",
     "ErrorsEmail",
+    "ErrorEmails",
+    "ErrorAssociates",
+    "Description",
+    "NotifyVia",
+    "NotifyWhen",
+    "TotalCalls",
+    "TotalErrors",
+    "ConsecutiveErrors",
+    "LastError",
 ]
 # Fields whose null encode_form leaves out (absent and null mean the same to the agent).
-SCALAR_FIELDS = {"WebhookId", "Name", "TargetUrl", "Secret", "State", "Type", "ErrorsEmail"}
+SCALAR_FIELDS = {
+    "WebhookId", "Name", "TargetUrl", "Secret", "State", "Type", "ErrorsEmail", "Description", "NotifyVia",
+    "NotifyWhen", "TotalCalls", "TotalErrors", "ConsecutiveErrors", "LastError",
+}
+# The XML element of one item of each array field.
+ITEM_TAGS = {"Events": "string", "ErrorEmails": "string", "ErrorAssociates": "MDOListItem"}
+INT32 = st.integers(min_value=-(2**31), max_value=2**31 - 1)
+COUNTS = st.integers(min_value=0, max_value=2**31 - 1)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +87,10 @@ XML_CHARACTERS = st.characters(codec="utf-8", exclude_categories=("Cs",), exclud
 
 def texts(max_size: int = 20) -> st.SearchStrategy[str]:
     return st.text(XML_CHARACTERS, max_size=max_size)
+
+
+def nullable_texts(max_size: int = 20) -> st.SearchStrategy[str | None]:
+    return st.none() | texts(max_size)
 
 
 JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
@@ -93,11 +117,31 @@ def webhooks(draw: st.DrawFn) -> dict[str, Any]:
                 "Headers": st.none() | st.dictionaries(texts(), texts(), max_size=3),
                 "Properties": st.none() | st.dictionaries(texts(), JSON_VALUES, max_size=3),
                 "ErrorsEmail": st.none() | texts(MAX_LENGTH["ErrorsEmail"]),
+                "ErrorEmails": st.none() | st.lists(texts(), max_size=3),
+                "ErrorAssociates": st.none() | st.lists(MDO_LIST_ITEMS, max_size=2),
+                "Description": nullable_texts(),
+                "NotifyVia": st.none() | st.sampled_from(NOTIFY_VIA),
+                "NotifyWhen": st.none() | st.sampled_from(NOTIFY_WHEN),
+                "TotalCalls": COUNTS,
+                "TotalErrors": COUNTS,
+                "ConsecutiveErrors": COUNTS,
+                "LastError": st.none() | texts(MAX_LENGTH["LastError"]),
             },
         )
     )
     order = draw(st.permutations(list(fields)))
     return {name: fields[name] for name in order}
+
+
+# An MDOListItem (src/Carriers.ts of @superoffice/webapi 12.4.1514); its ChildItems are left open.
+MDO_LIST_ITEMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "Id": INT32, "Name": nullable_texts(), "ToolTip": nullable_texts(), "Deleted": st.booleans(), "Rank": INT32,
+        "Type": nullable_texts(), "ChildItems": st.none() | st.lists(JSON_VALUES, max_size=2), "IconHint": nullable_texts(),
+        "ColorBlock": INT32, "ExtraInfo": nullable_texts(), "StyleHint": nullable_texts(), "FullName": nullable_texts(),
+    },
+)
 
 
 # Values every run tries: line ends (XML parsers turn a raw CR into LF), edges of each field.
@@ -108,6 +152,17 @@ EXAMPLES = [
     {"WebhookId": 2**31 - 1, "Name": "n" * 400, "ErrorsEmail": "e" * 239, "State": "TooManyErrors"},
     {"Properties": {"f": -0.0, "g": 1e300, "i": 2**70, "b": True, "z": 0, "l": [None, [], {}], "s": "12"}},
     {"Events": ["1", "true", " 2 "], "Headers": {"Key": "Value"}, "Name": "null", "Secret": "<&>]]>"},
+    # the current carrier's fields: arrays of texts and of objects, flags, int32 counts, the nested open ChildItems
+    {
+        "ErrorEmails": ["ops@example.com", "1", ""], "Description": "12", "NotifyVia": "Email, InApp",
+        "NotifyWhen": "FirstFailure, Disabling", "TotalCalls": 2**31 - 1, "TotalErrors": 0, "ConsecutiveErrors": 9,
+        "ErrorAssociates": [
+            {"Id": 5, "Name": "TJE0", "Deleted": False, "Rank": -1, "ChildItems": [{"Id": 6, "x": [True, None]}, 7, "8"]},
+            {"ChildItems": [], "FullName": None},
+        ],
+        "LastError": "HTTP/1.1 500 Internal Server Error\r\n\r\nboom",
+    },
+    {"ErrorEmails": [], "ErrorAssociates": [], "NotifyVia": "None", "NotifyWhen": "None", "LastError": None, "Description": None},
 ]
 
 
@@ -141,6 +196,9 @@ def test_schema_limits_are_the_contracts(contract: Contract) -> None:
     assert limits == MAX_LENGTH
     assert contract.resolve(webhook["properties"]["State"])["enum"] == STATES
     assert contract.resolve(webhook["properties"]["WebhookId"])["maximum"] == 2**31 - 1
+    for name, canonical in (("NotifyVia", NOTIFY_VIA), ("NotifyWhen", NOTIFY_WHEN)):
+        flags = contract.resolve(webhook["properties"][name])
+        assert [n for n, _ in sorted(flags["x-flags"].items(), key=lambda item: item[1])] == [canonical[0], *canonical[1:3]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,8 +239,9 @@ def test_xml_output_reads_with_the_standard_parser_in_contract_order(
             assert (child.text or "") == value[child.tag]
             assert list(child) == []
         if isinstance(value[child.tag], list):
-            assert [item.tag for item in child] == ["string"] * len(value[child.tag])
-            assert [item.text or "" for item in child] == value[child.tag]
+            assert [item.tag for item in child] == [ITEM_TAGS[child.tag]] * len(value[child.tag])
+            if ITEM_TAGS[child.tag] == "string":
+                assert [item.text or "" for item in child] == value[child.tag]
         if child.tag == "Headers" and value["Headers"] is not None:
             pairs = {pair.findtext("Key"): pair.findtext("Value") for pair in child}
             assert [pair.tag for pair in child] == ["StringKeyValuePair"] * len(value["Headers"])
@@ -211,6 +270,59 @@ def test_form_round_trip_returns_the_value_without_null_scalars(
             assert same(json.loads(text), expected[name])
 
 
+def test_the_flags_patterns_accept_exactly_the_canonical_forms(contract: Contract) -> None:
+    import itertools
+    import re
+
+    webhook = contract.document["components"]["schemas"]["Webhook"]
+    for name, canonical in (("NotifyVia", NOTIFY_VIA), ("NotifyWhen", NOTIFY_WHEN)):
+        pattern = contract.resolve(webhook["properties"][name])["pattern"]
+        words = [*canonical[:3], "email", "Nope"]
+        candidates = {"", " None", "None ", "Email,InApp", "1", "3"}
+        for size in (1, 2, 3):
+            for chosen in itertools.permutations(words, size):
+                candidates.update({", ".join(chosen), ",".join(chosen)})
+        accepted = sorted(text for text in candidates if re.search(pattern, text))
+        assert accepted == sorted(canonical), name
+
+
+def test_the_current_carriers_fields_round_trip_through_xml_with_their_types(
+    contract: Contract, wire: WireFormats
+) -> None:
+    record = {
+        "WebhookId": 7,
+        "ErrorsEmail": "ops@example.com,dev@example.com",
+        "ErrorEmails": ["ops@example.com", "dev@example.com"],
+        "ErrorAssociates": [
+            {"Id": 5, "Name": "TJE0", "Deleted": False, "Rank": 2, "ColorBlock": 0, "ChildItems": [{"Id": 6, "Deleted": True}]},
+            {"Id": 11, "ChildItems": None, "ToolTip": ""},
+        ],
+        "Description": "Notifies the ERP",
+        "NotifyVia": "Email, InApp",
+        "NotifyWhen": "Disabling",
+        "TotalCalls": 12,
+        "TotalErrors": 3,
+        "ConsecutiveErrors": 0,
+        "LastError": None,
+    }
+    body = wire.encode_xml(record, WEBHOOK)
+    decoded = wire.decode_xml(body, WEBHOOK)
+    assert same(decoded, record)  # integers stay integers, booleans booleans, texts texts
+    assert schema_errors(contract, decoded) == []
+    # read independently with the standard library
+    root = StdET.fromstring(body)
+    assert [item.text for item in root.find("ErrorEmails")] == record["ErrorEmails"]
+    associates = root.find("ErrorAssociates")
+    assert [item.tag for item in associates] == ["MDOListItem", "MDOListItem"]
+    assert [(item.findtext("Id"), item.findtext("Name")) for item in associates] == [("5", "TJE0"), ("11", None)]
+    assert associates[0].findtext("Deleted") == "false"
+    assert [root.findtext(n) for n in ("NotifyVia", "NotifyWhen", "TotalCalls", "ConsecutiveErrors")] == ["Email, InApp", "Disabling", "12", "0"]
+    assert root.find("LastError").get(XSI_NIL) == "true"
+    # and in a form, where the arrays travel as JSON texts and the null LastError is left out
+    form = wire.decode_form(wire.encode_form(record, WEBHOOK).decode("ascii"), WEBHOOK)
+    assert same(form, {k: v for k, v in record.items() if k != "LastError"})
+
+
 def test_the_contracts_own_examples_round_trip_through_xml_and_forms(
     contract: Contract, wire: WireFormats
 ) -> None:
@@ -218,12 +330,14 @@ def test_the_contracts_own_examples_round_trip_through_xml_and_forms(
     for name, schema in [
         ("SeedSaveWebhookRequest", WEBHOOK),
         ("SeedSaveWebhookResponse", {"$ref": "#/components/schemas/WebhookRecord"}),
+        ("DefaultWebhook", {"$ref": "#/components/schemas/WebhookRecord"}),
     ]:
         value = examples[name]["value"]
         body = wire.encode_xml(value, schema)
         assert StdET.fromstring(body).tag == "Webhook"
         assert same(wire.decode_xml(body, schema), value), name
-        assert same(wire.decode_form(wire.encode_form(value, schema).decode("ascii"), schema), value), name
+        in_form = {k: v for k, v in value.items() if not (v is None and k in SCALAR_FIELDS)}  # null scalars are left out
+        assert same(wire.decode_form(wire.encode_form(value, schema).decode("ascii"), schema), in_form), name
 
 
 @pytest.mark.parametrize("media_type", sorted(JSON_TYPES | XML_TYPES | {FORM_TYPE}))
