@@ -3,7 +3,10 @@
 
 Each check says what it rests on: ``documented`` (a SuperOffice page) or ``assumed`` (a row of
 docs/fidelity.md). Against a real server an assumed check that fails is a warning, never a
-failure (``Violation.basis``).
+failure (``Violation.basis``). A documented check may also raise an assumed violation for the
+part of its verdict that rests on an assumption: ``response_schema_conformance`` fails a body the
+contract's schemas reject, but only warns about properties the contract does not know (a newer
+server's, F-190..F-194; ``unknown_properties``).
 
 ::
 
@@ -12,17 +15,24 @@ failure (``Violation.basis``).
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from werkzeug.datastructures import Headers
 
-from contracts.spec import Contract, load
+from contracts.binding import binder_for
+from contracts.spec import Contract, _schema_validator, load
 from contracts.strategies import WireRequest
 from contracts.wire import XML_TYPES, WireError, WireFormats, parse_media_type, xml_representable
 
-__all__ = ["BASIS", "CHECKS", "CheckContext", "Exchange", "Violation", "check", "run_checks"]
+__all__ = [
+    "BASIS", "CHECKS", "CheckContext", "Exchange", "Violation", "check", "json_path", "known_only",
+    "run_checks", "unknown_properties",
+]
 
 UNSET = "0001-01-01T00:00:00"
 
@@ -131,6 +141,8 @@ def content_type_conformance(ctx: CheckContext, exchange: Exchange) -> None:
 
 @check(basis="documented", title="the body validates against the contract's schema")
 def response_schema_conformance(ctx: CheckContext, exchange: Exchange) -> None:
+    """Fails a body whose known properties break the contract (a wrong type, a missing required
+    one); a property the contract does not know is an assumed violation, a warning (F-190)."""
     response = ctx.contract.resolve(ctx.declared(exchange.operation).get(str(exchange.status), {}))
     media = response.get("content", {}).get(exchange.media_type)
     if media is None:
@@ -140,11 +152,26 @@ def response_schema_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     except (WireError, ValueError) as error:
         raise _fail(response_schema_conformance, exchange, f"the body is not readable as {exchange.media_type}: {error}") from None
     schema_name = media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
-    if not schema_name:
-        return
-    errors = [f"{'.'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}" for e in ctx.contract.validator(schema_name).iter_errors(value)]
+    if not schema_name or _fast_validator(ctx.contract, schema_name).is_valid(value):
+        return  # valid against the closed schema: nothing wrong and nothing unknown
+    # a newer server's properties are no error (F-190): the schema with every object left open
+    errors = [
+        f"{'.'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
+        for e in map(_named, _open_validator(ctx.contract, schema_name).iter_errors(value))
+    ]
     if errors:
         raise _fail(response_schema_conformance, exchange, "; ".join(errors[:5]))
+    unknown = unknown_properties(ctx.contract, schema_name, value)
+    if unknown:
+        shown = ", ".join(json_path(path) for path in unknown[:10])
+        if len(unknown) > 10:
+            shown += f" and {len(unknown) - 10} more"
+        raise Violation(
+            operation=exchange.operation, check=response_schema_conformance.__name__,
+            title="the answer carries properties the contract does not know (F-190)",
+            message=f"properties the contract does not know (a newer server's, F-190): {shown}",
+            basis="assumed", request=exchange.request,
+        )
 
 
 @check(basis="documented", title="an error answer has SuperOffice's error shape")
@@ -201,14 +228,46 @@ def save_echoes_client_fields(ctx: CheckContext, exchange: Exchange) -> None:
     saved = _saved(ctx, exchange)
     if saved is None:
         return
-    sent = exchange.request.value or {}
-    wrong = [
-        f"{name}: sent {sent[name]!r:.80}, got {saved.get(name)!r:.80}"
-        for name in _client_fields(ctx)
-        if name in sent and sent[name] != saved.get(name) and not (name == "ErrorsEmail" and name not in saved)
-    ]
+    sent = _bound_save(ctx, exchange.request.value)
+    properties = ctx.contract.document["components"]["schemas"]["Webhook"]["properties"]
+    wrong = []
+    for name in _client_fields(ctx):
+        if name not in sent or _derived(properties, name, sent):
+            continue
+        expected = _canonical(ctx, properties[name], sent[name])
+        if expected != saved.get(name) and not (properties[name].get("x-replaced-by") and name not in saved):
+            wrong.append(f"{name}: sent {sent[name]!r:.80}, got {saved.get(name)!r:.80}")
     if wrong:
         raise _fail(save_echoes_client_fields, exchange, "; ".join(wrong))
+
+
+def _bound_save(ctx: CheckContext, value: Any) -> dict[str, Any]:
+    """The body as the server binds it: canonical names, enums by name (contracts.binding)."""
+    if not isinstance(value, dict):
+        return {}
+    binder = binder_for(ctx.contract).request_body("SaveWebhook")
+    bound = binder.bind(value).value if binder is not None else value
+    return bound if isinstance(bound, dict) else {}
+
+
+def _derived(properties: dict[str, Any], name: str, sent: dict[str, Any]) -> bool:
+    """Whether the server sets ``name`` from another field the client sent (``x-replaced-by``):
+    an obsolete field from its non-null replacement, or the replacement from the obsolete one."""
+    replaced = properties[name].get("x-replaced-by")
+    if replaced:
+        return sent.get(replaced["property"]) is not None
+    return any(
+        (schema.get("x-replaced-by") or {}).get("property") == name and sent.get(name) is None and sent.get(old) is not None
+        for old, schema in properties.items()
+    )
+
+
+def _canonical(ctx: CheckContext, schema: Any, value: Any) -> Any:
+    """What a server answers for ``value``: a null flags enum is its flag numbered 0 ("None")."""
+    flags = ctx.contract.resolve(schema).get("x-flags")
+    if value is None and flags:
+        return next((flag for flag, number in flags.items() if number == 0), None)
+    return value
 
 
 @check(basis="documented", title="an update keeps Registered and RegisteredAssociate and moves Updated")
@@ -249,7 +308,11 @@ def get_returns_saved(ctx: CheckContext, exchange: Exchange) -> None:
         if got is not None:
             raise _fail(get_returns_saved, exchange, f"webhook {webhook_id} was deleted, yet GetWebhook returned it")
         return
+    # what the contract does not know, the model cannot judge (F-192)
+    got = known_only(ctx.contract, "NullableWebhookRecord", got)
     expected = ctx.model.get(webhook_id) if webhook_id is not None else None
+    if expected is not None:
+        expected = known_only(ctx.contract, "WebhookRecord", expected)
     if expected is not None and exchange.media_type in XML_TYPES and isinstance(got, dict):
         # text XML 1.0 cannot carry is the server's to handle (F-063): compare only what XML can say
         expected = {k: v for k, v in expected.items() if xml_representable(v)}
@@ -257,6 +320,116 @@ def get_returns_saved(ctx: CheckContext, exchange: Exchange) -> None:
     if expected is not None and got != expected:
         diff = [f"{k}: {expected.get(k)!r:.60} != {got.get(k) if isinstance(got, dict) else got!r:.60}" for k in expected if not isinstance(got, dict) or got.get(k) != expected.get(k)]
         raise _fail(get_returns_saved, exchange, ("; ".join(diff) or repr(got))[:600])
+
+
+# -- properties a newer server adds (F-190..F-194) -----------------------------------------------
+
+
+def _opened(node: Any) -> Any:
+    """``node`` with every ``additionalProperties: false`` left out, at every depth."""
+    if isinstance(node, dict):
+        return {
+            key: _opened(item) for key, item in node.items() if not (key == "additionalProperties" and item is False)
+        }
+    if isinstance(node, list):
+        return [_opened(item) for item in node]
+    return node
+
+
+@functools.lru_cache(maxsize=None)
+def _opened_document(contract: Contract) -> dict[str, Any]:
+    """The contract's document with every object it closes left open (derived once per contract)."""
+    return _opened(contract.document)
+
+
+@functools.lru_cache(maxsize=None)
+def _fast_validator(contract: Contract, schema_name: str) -> Any:
+    """jsonschema-rs' validator of ``components/schemas/<schema_name>``, closed objects and all:
+    the quick "valid" that lets a conforming answer (a list of thousands of webhooks, say) pass
+    without the slower walk that names errors and unknown properties."""
+    import jsonschema_rs
+
+    root = {"$ref": f"#/components/schemas/{schema_name}", "components": contract.document["components"]}
+    return jsonschema_rs.Draft202012Validator(root)
+
+
+@functools.lru_cache(maxsize=None)
+def _open_validator(contract: Contract, schema_name: str) -> Any:
+    """A validator of ``components/schemas/<schema_name>`` that lets an answer carry properties the
+    contract does not know, and holds every property it knows to its schema."""
+    return _schema_validator(_opened_document(contract), schema_name)
+
+
+def unknown_properties(contract: Contract, schema_name: str, value: Any) -> list[tuple[str | int, ...]]:
+    """The paths of the properties of ``value`` the contract does not know: those of an object the
+    contract closes (``additionalProperties: false``), at any depth. Where the schema offers
+    alternatives (``anyOf``, ``oneOf``), the first that only unknown properties break is read.
+    Errors of any other kind are not this function's to report (the open schema reports them)."""
+    found: list[tuple[str | int, ...]] = []
+    for error in contract.validator(schema_name).iter_errors(value):
+        found.extend(_only_unknown(error) or ())
+    return found
+
+
+def _named(error: Any) -> Any:
+    """Inside ``anyOf``/``oneOf`` (a webhook or null), the error of the alternative that fits the
+    value's type, so that the message names the property (``WebhookId: 'x' is not of type ...``)."""
+    from jsonschema.exceptions import best_match  # as contracts.spec, only when a check runs
+
+    while error.context:
+        fitting = [sub for sub in error.context if not (sub.validator == "type" and not sub.relative_path)]
+        if not fitting:
+            break
+        error = best_match(fitting)
+    return error
+
+
+def _only_unknown(error: Any) -> list[tuple[str | int, ...]] | None:
+    """The unknown properties ``error`` consists of, or None if it is (also) something else."""
+    if error.validator == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
+        declared = error.schema.get("properties", {})
+        patterns = error.schema.get("patternProperties", {})
+        base = tuple(error.absolute_path)
+        return [
+            (*base, name) for name in error.instance
+            if name not in declared and not any(re.search(pattern, name) for pattern in patterns)
+        ]
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        branches: dict[Any, list[Any]] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        for index in sorted(branches):
+            parts = [_only_unknown(sub) for sub in branches[index]]
+            if all(part is not None for part in parts):
+                return [path for part in parts for path in part or ()]
+    return None
+
+
+def known_only(contract: Contract, schema_name: str, value: Any) -> Any:
+    """A copy of ``value`` without the properties the contract does not know (``unknown_properties``)."""
+    unknown = unknown_properties(contract, schema_name, value)
+    if not unknown:
+        return value
+    value = copy.deepcopy(value)
+    for path in unknown:
+        parent = value
+        for part in path[:-1]:
+            parent = parent[part]
+        parent.pop(path[-1], None)
+    return value
+
+
+def json_path(path: tuple[str | int, ...]) -> str:
+    """``("Webhooks", 0, "Name")`` as ``$.Webhooks[0].Name``."""
+    text = "$"
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part.isidentifier():
+            text += f".{part}"
+        else:
+            text += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return text
 
 
 def run_checks(ctx: CheckContext, exchange: Exchange, names: list[str] | None = None) -> list[Violation]:
