@@ -96,7 +96,7 @@ def test_mock_fixture_passes_a_conforming_client_and_names_the_field_a_broken_on
             assert saved["WebhookId"] > 0
 
         def test_string_webhookid(sowebhook_mock):
-            register(sowebhook_mock.url, {"WebhookId": "0", "Name": "n"})
+            register(sowebhook_mock.url, {"WebhookId": "abc", "Name": "n"})
 
         def test_client_that_ignores_xml(sowebhook_mock):
             register(sowebhook_mock.url, {"Name": "n"}, accept="application/xml")
@@ -112,7 +112,7 @@ def test_mock_fixture_passes_a_conforming_client_and_names_the_field_a_broken_on
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=4, errors=3, failed=1)  # teardown verdicts are errors of passing tests
     text = result.stdout.str()
-    assert "entity.WebhookId: '0' is not of type 'integer'" in text
+    assert "entity.WebhookId: 'abc' is not of type 'integer'" in text
     assert "JSONDecodeError" in text or "Expecting value" in text  # the client parsed XML as JSON
     assert "expected DeleteWebhook at least once, the client called it 0 time(s)" in text
     assert "unexpected call: SaveWebhook (1 time(s))" in text
