@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import jsonschema_rs
 
-from mockserver.journal import MASK, mask_body
+from mockserver.masking import MASK, mask_body
 
 __all__ = ["CompiledOperation", "FastPath", "Unsupported", "body_name", "describe"]
 

@@ -432,7 +432,7 @@ def test_the_statistics_are_always_the_counts_of_the_receivers_answers(receiver:
 @pytest.mark.parametrize("host", ["run.invalid", "a.b.INVALID", "invalid", "x.invalid."])
 def test_a_host_under_dot_invalid_is_refused_without_asking_dns(host: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """RFC 6761 6.4 (F-195): the tenant guard's stand-in TargetUrl must cost no DNS time-out."""
-    from mockserver import delivery
+    from mockserver import outbound as delivery  # resolve and its socket live in mockserver.outbound
 
     def no_dns(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"DNS was asked about {args[0]!r}")

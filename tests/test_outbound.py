@@ -36,7 +36,7 @@ from contracts.receiver import Receiver
 from contracts.signatures import verify_signature
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
-from mockserver.delivery import resolve
+from mockserver.outbound import resolve
 
 AGENT = "/api/v1/Agents/Webhook/"
 AUTH = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
