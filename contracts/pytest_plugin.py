@@ -1,14 +1,16 @@
 """The ``sowebhook`` pytest plugin (entry point ``pytest11``): fixtures for testing webhook code.
 
-``sowebhook_mock``            a running mock of the Webhook agent (one per session, reset for every
-                              test): ``.url``, ``.app``, ``.journal()``, ``.expect(operation)``,
-                              ``.generated_responses(seed)``.
+``sowebhook_mock``            a running mock of the Webhook agent (``mockserver.testing.MockServer``,
+                              one per session, reset for every test): ``.url``, ``.app``,
+                              ``.journal()``, ``.expect(operation)``, ``.generated_responses(seed)``.
                               At teardown every request the client under test sent that broke the
                               contract fails the test, with which request, which field and which
                               rule (a misspelt member the server ignores too); so do unmet
                               expectations and, with ``strict=True``, calls that nobody expected
                               (as respx does); with ``--sowebhook-fail-on-warnings`` also requests
-                              the server reads only leniently.
+                              the server reads only leniently. So does a failure of the mock
+                              itself: an answer that breaks the contract, a 5xx, an exception in
+                              its server thread.
 ``sowebhook_receiver``        an HTTPS receiver on loopback (``contracts.receiver.Receiver``) with a
                               throw-away CA (``.ca_file``) and the secret ``.secret``; it records,
                               validates and verifies every delivery and can fail, answer 410 or hang.
@@ -25,11 +27,12 @@ Everything heavy is imported inside the fixtures, so the plugin costs nothing wh
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from mockserver.testing import MockServer
 
 DEFAULT_SECRET = "sowebhook-test-secret"
 
@@ -49,74 +52,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@dataclass
-class _Expectation:
-    operation: str
-    times: int | None
-
-
-@dataclass
-class MockServer:
-    """The mock as a test sees it."""
-
-    url: str
-    app: Any
-    expectations: list[_Expectation] = field(default_factory=list)
-    strict: bool = False
-    fail_on_warnings: bool = False  # --sowebhook-fail-on-warnings
-
-    def journal(self) -> list[Any]:
-        from mockserver import state_of
-
-        return state_of(self.app).journal.entries()
-
-    def expect(self, operation: str, *, times: int | None = None) -> None:
-        """The test expects the client to call ``operation`` (``times`` exactly, or at least once)."""
-        self.expectations.append(_Expectation(operation, times))
-
-    def generated_responses(self, seed: int = 0) -> None:
-        """Answer with any response the contract allows (reproducible from ``seed``), so the
-        client's parser meets every shape: null associates, a missing ErrorsEmail, the unset date."""
-        from mockserver import state_of
-
-        state_of(self.app).agent.generate_responses(seed)
-
-    def reset(self) -> None:
-        from mockserver import state_of
-
-        state = state_of(self.app)
-        state.agent.generate_responses(None)
-        state.store.reset()
-        state.journal.clear()
-        state.faults.clear()
-        self.expectations.clear()
-        self.strict = False
-
-    def problems(self) -> list[str]:
-        """Contract violations of the client's requests, unmet expectations, unexpected calls."""
-        found = []
-        for entry in self.journal():
-            if entry.verdict in ("invalid", "rejected") and entry.status not in (401, 403):
-                reasons = "\n      ".join(entry.violations) or f"answered {entry.status}"
-                found.append(f"request #{entry.id} {entry.method} {entry.path} ({entry.operation or 'no such operation'}) broke the contract:\n      {reasons}")
-            elif self.fail_on_warnings and entry.warnings:
-                lenient = "\n      ".join(entry.warnings)
-                found.append(f"request #{entry.id} {entry.method} {entry.path} ({entry.operation}) was read only leniently:\n      {lenient}")
-        calls: dict[str, int] = {}
-        for entry in self.journal():
-            if entry.operation:
-                calls[entry.operation] = calls.get(entry.operation, 0) + 1
-        for expectation in self.expectations:
-            made = calls.get(expectation.operation, 0)
-            if (expectation.times is None and made == 0) or (expectation.times is not None and made != expectation.times):
-                wanted = "at least once" if expectation.times is None else f"{expectation.times} time(s)"
-                found.append(f"expected {expectation.operation} {wanted}, the client called it {made} time(s)")
-        if self.strict:
-            expected = {e.operation for e in self.expectations}
-            found += [f"unexpected call: {op} ({n} time(s))" for op, n in sorted(calls.items()) if op not in expected]
-        return found
-
-
 @pytest.fixture(scope="session")
 def _sowebhook_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
     """One throw-away CA per session: the receivers' certificates, trusted by the mock."""
@@ -130,21 +65,12 @@ def _sowebhook_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
 
 @pytest.fixture(scope="session")
 def _sowebhook_mock_server(_sowebhook_ca: tuple[Any, str]) -> Iterator[MockServer]:
-    from werkzeug.serving import make_server
-
-    from mockserver import MockConfig, create_app, state_of
+    from mockserver import MockConfig
     from mockserver.config import DeliveryConfig
+    from mockserver.testing import MockServer
 
-    app = create_app(MockConfig(response_validation="report", delivery=DeliveryConfig(ca_file=_sowebhook_ca[1])))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="sowebhook-mock", daemon=True)
-    thread.start()
-    try:
-        yield MockServer(f"http://127.0.0.1:{server.server_port}", app)
-    finally:
-        server.shutdown()
-        server.server_close()
-        state_of(app).deliveries.close()
+    with MockServer(MockConfig(response_validation="report", delivery=DeliveryConfig(ca_file=_sowebhook_ca[1]))) as mock:
+        yield mock
 
 
 @pytest.fixture
@@ -155,7 +81,8 @@ def sowebhook_mock(request: pytest.FixtureRequest, _sowebhook_mock_server: MockS
     yield mock
     problems = mock.problems()
     if problems:
-        pytest.fail("the client under test broke the contract of SuperOffice's Webhook agent:\n  " + "\n  ".join(problems), pytrace=False)
+        heading = "the client under test broke the contract of SuperOffice's Webhook agent (or the mock failed):"
+        pytest.fail("\n  ".join([heading, *problems]), pytrace=False)
 
 
 @pytest.fixture

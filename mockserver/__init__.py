@@ -5,7 +5,8 @@
 >>> client = app.test_client()
 """
 
-from mockserver.app import MockState, create_app, state_of
+from mockserver.app import create_app
 from mockserver.config import Application, Associate, Limits, MockConfig, User
+from mockserver.state import MockState, state_of
 
 __all__ = ["Application", "Associate", "Limits", "MockConfig", "MockState", "User", "create_app", "state_of"]

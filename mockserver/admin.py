@@ -25,7 +25,6 @@ DELETE /__mock__/faults         clear them
 from __future__ import annotations
 
 import base64
-import hmac
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -34,16 +33,16 @@ from contracts.wire import WireError, decode_json
 from mockserver.auth import Principal
 from mockserver.errors import AgentError, MockError, bad_request
 from mockserver.faults import Fault
-from mockserver.journal import JournalEntry, mask_secrets
+from mockserver.journal import JournalEntry
+from mockserver.masking import mask_secrets
+from mockserver.state import MockState, entry_visible, reset as reset_state, same_owner, state_of
 
 __all__ = ["blueprint"]
 
 blueprint = Blueprint("sowebhook_admin", __name__)
 
 
-def _state() -> Any:
-    from mockserver.app import state_of
-
+def _state() -> MockState:
     return state_of(current_app)
 
 
@@ -60,29 +59,8 @@ def _principal() -> Principal:
     return principal
 
 
-def _same_owner(owner: str | None, principal: Principal) -> bool:
-    """Whether ``owner`` (an application token, or None: shared) is visible to ``principal``."""
-    if principal.application is None or owner is None:
-        return True
-    return hmac.compare_digest(owner.encode("utf-8", "surrogateescape"), principal.application.app_token.encode("utf-8"))
-
-
-_NOBODY = object()
-
-
-def _entry_owner(entry: JournalEntry) -> Any:
-    """The application whose credentials the entry's request carried; ``_NOBODY`` if none did."""
-    try:
-        return _state().auth.authenticate(entry.request_headers(), {}).owner
-    except MockError:
-        return _NOBODY
-
-
 def _entry_visible(entry: JournalEntry, principal: Principal) -> bool:
-    if principal.application is None:
-        return True
-    owner = _entry_owner(entry)
-    return owner is _NOBODY or _same_owner(owner, principal)
+    return entry_visible(_state(), entry, principal)
 
 
 @blueprint.errorhandler(MockError)
@@ -142,25 +120,14 @@ def clear_journal() -> Response:
 
 @blueprint.post("/reset")
 def reset() -> Response:
-    state = _state()
-    principal = _principal()
-    if principal.application is None:
-        state.store.reset()
-        state.journal.clear()
-    else:  # Online: the caller's webhooks and the shared ones, never another application's
-        for row in state.store.all():
-            if _same_owner(row.owner, principal):
-                state.store.delete(row.webhook_id)
-        state.journal.clear(lambda e: _entry_visible(e, principal))
-    state.faults.clear()
-    state.agent.generate_responses(None)
+    reset_state(_state(), _principal())  # Online: the caller's webhooks and the shared ones only
     return Response(status=204)
 
 
 @blueprint.get("/webhooks")
 def webhooks() -> Response:
     principal = _principal()
-    rows = [r for r in _state().store.all() if _same_owner(r.owner, principal)]
+    rows = [r for r in _state().store.all() if same_owner(r.owner, principal)]
     return jsonify([{"webhook": r.webhook, "owner": r.owner, "last_error": r.last_error} for r in rows])
 
 
@@ -181,7 +148,7 @@ def seed() -> Response:
         raise bad_request("A seeded webhook breaks the contract.", problems)
     owner = request.args.get("owner")
     principal = _principal()
-    if owner is not None and principal.application is not None and not _same_owner(owner, principal):
+    if owner is not None and principal.application is not None and not same_owner(owner, principal):
         raise AgentError(
             403,
             "An application can only seed webhooks for itself.",
@@ -220,7 +187,7 @@ def raise_event() -> Response:
 def deliveries() -> Response:
     principal = _principal()
     records = _state().deliveries.history()
-    return jsonify([record.to_json() for record in records if _same_owner(record.owner, principal)])
+    return jsonify([record.to_json() for record in records if same_owner(record.owner, principal)])
 
 
 @blueprint.post("/deliveries/drain")

@@ -11,19 +11,19 @@ admin endpoints, the contract, and the SuperOffice-shaped 404/405 of any other p
 
 A body the server does not measure out (chunked, or one granian hands over as it arrives) is read
 whole before routing: over ``limits.max_body_bytes`` it is 413, short of its Content-Length 400
-(docs/fidelity.md F-112). ``BufferedRSGI`` serves the app on granian's RSGI interface, where a
-body that stalls holds no thread and is answered 408 (F-114).
+(docs/fidelity.md F-112); a server that saw the connection fail mid-body says so
+(``mockserver.rsgi.BODY_INCOMPLETE``), and the request is 400.
+
+What the app owns is ``mockserver.state``; the admin endpoints are ``mockserver.admin``; serving it
+on granian's RSGI interface is ``mockserver.rsgi`` (``BufferedRSGI``, importable from here too).
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
-import sys
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,50 +33,33 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length
 
-from contracts.spec import Contract, load
+from contracts.spec import load
 from contracts.wire import WireFormats, encode_json, negotiate, parse_media_type
+from mockserver.admin import blueprint
 from mockserver.agent import Agent, Call
 from mockserver.auth import Authenticator
-from mockserver.config import Limits, MockConfig
+from mockserver.config import MockConfig
 from mockserver.delivery import Deliveries
 from mockserver.errors import AgentError, MockError, ResponseContractViolation, bad_request
 from mockserver.faults import Faults
-from mockserver.journal import Journal, JournalEntry, mask_body
+from mockserver.journal import Journal, JournalEntry
+from mockserver.masking import mask_body
+from mockserver.rsgi import BODY_INCOMPLETE, BufferedRSGI
 from mockserver.seam import InvalidRequest, Operation, Seam
+from mockserver.state import EXTENSION, MockState, state_of
 from mockserver.store import Store, open_store
 
-__all__ = ["BODY_TIMEOUT_SECONDS", "BufferedRSGI", "MockState", "create_app", "state_of"]
+# BufferedRSGI, MockState and state_of live in mockserver.rsgi and mockserver.state; they stay
+# importable from here as before.
+__all__ = ["BufferedRSGI", "MockState", "create_app", "state_of"]
 
 log = logging.getLogger("sowebhook.mock")
-EXTENSION = "sowebhook"
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 _ERROR_SCHEMA = {"$ref": "#/components/schemas/AgentError"}
 # The journal keeps the decoded value of a body up to this size; of a larger body, the value as
 # JSON text, secrets masked, cut to this many characters. A 1 MiB body can decode to some 50 MB of
 # Python objects, and the journal keeps ``limits.journal_entries`` entries.
 JOURNAL_VALUE_BYTES = 4096
-# Set in the environ by a server that saw the connection fail before the body was complete.
-BODY_INCOMPLETE = "sowebhook.body_incomplete"
-
-
-@dataclass
-class MockState:
-    """Everything one mock app owns; ``app.extensions['sowebhook']``."""
-
-    config: MockConfig
-    contract: Contract
-    wire: WireFormats
-    seam: Seam
-    store: Store
-    journal: Journal
-    faults: Faults
-    auth: Authenticator
-    deliveries: Deliveries
-    agent: Agent
-
-
-def state_of(app: Flask) -> MockState:
-    return app.extensions[EXTENSION]
 
 
 @dataclass
@@ -142,9 +125,6 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     # "raise": a response that breaks the contract (a bug in the mock) reaches the test that caused it
     app.config["PROPAGATE_EXCEPTIONS"] = config.response_validation == "raise"
     app.extensions[EXTENSION] = state
-
-    from mockserver.admin import blueprint
-
     app.register_blueprint(blueprint, url_prefix="/__mock__")
 
     @app.get("/openapi.json")
@@ -400,144 +380,3 @@ def _finish(state: MockState, entry: JournalEntry, response: Answer, started: fl
     log.info("%s %s %s %s %.1fms%s", entry.method, entry.path, entry.status, entry.verdict, entry.duration_ms, detail)
     return response
 
-
-# -- serving on granian's RSGI interface --------------------------------------------------------
-
-# How long a request's body may take to arrive, headers excluded (docs/fidelity.md F-114).
-BODY_TIMEOUT_SECONDS = 10.0
-
-
-class BufferedRSGI:
-    """A WSGI app (the mock's, or any) as an RSGI application (granian's native interface): each
-    request's body is read on the event loop, at most ``max_body_bytes`` of it (the mock's
-    ``limits.max_body_bytes``) and within ``body_timeout`` seconds, and only then does one of
-    ``threads`` threads run the WSGI app on it.
-
-    Under granian's WSGI interface the app is called once the headers are in, and a thread that
-    reads ``wsgi.input`` waits for as long as the client takes: granian has no timeout for a body
-    (its ``header_read_timeout`` covers headers only). A few clients that send headers and then
-    part of a body would hold every thread, and the mock would answer nobody. Here such a client
-    holds no thread; after ``body_timeout`` it is answered 408 and the connection closed.
-    """
-
-    def __init__(
-        self,
-        app: Any,
-        *,
-        threads: int,
-        body_timeout: float = BODY_TIMEOUT_SECONDS,
-        max_body_bytes: int | None = None,
-    ) -> None:
-        self.app = app
-        self.state: MockState | None = app.extensions.get(EXTENSION) if isinstance(app, Flask) else None
-        limits = self.state.config.limits if self.state else Limits()
-        self.limit = max_body_bytes or limits.max_body_bytes
-        self.body_timeout = body_timeout
-        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="sowebhook-mock")
-
-    def __rsgi_init__(self, loop: Any) -> None:
-        pass
-
-    def __rsgi_del__(self, loop: Any) -> None:
-        self.executor.shutdown(wait=False)
-
-    async def __rsgi__(self, scope: Any, proto: Any) -> None:
-        if scope.proto != "http":
-            return
-        headers = scope.headers
-        declared = headers.get("content-length")
-        if declared == "0" or (declared is None and "transfer-encoding" not in headers):
-            body, complete = b"", True  # no body: nothing to wait for
-        else:
-            try:
-                body, complete = await asyncio.wait_for(self._body(proto, declared), self.body_timeout)
-            except asyncio.TimeoutError:
-                self._timed_out(scope, proto)
-                return
-        environ = self._environ(scope, body, complete)
-        loop = asyncio.get_running_loop()
-        status, headers, data = await loop.run_in_executor(self.executor, self._call, environ)
-        proto.response_bytes(status, headers, data)
-
-    async def _body(self, proto: Any, declared: str | None) -> tuple[bytes, bool]:
-        """The body, at most one byte over the limit, and whether the connection held until its
-        end. A body refused by its Content-Length is not read; one within it is read at once."""
-        if declared is not None and declared.strip().isdigit():
-            if int(declared) > self.limit:
-                return b"", True
-            try:
-                return await proto(), True  # the app compares it with its Content-Length
-            except Exception:  # the connection failed mid-body
-                return b"", False
-        body = bytearray()
-        try:
-            async for chunk in proto:
-                body += chunk
-                if len(body) > self.limit:
-                    break
-        except Exception:  # the connection failed mid-body
-            return bytes(body), False
-        return bytes(body), True
-
-    def _environ(self, scope: Any, body: bytes, complete: bool) -> dict[str, Any]:
-        """The WSGI environ of the request (PEP 3333), its body in memory; the app checks the body
-        against the limit and the Content-Length as with any server that terminates its input."""
-        host, _, port = scope.server.rpartition(":")
-        client, _, client_port = scope.client.rpartition(":")
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": scope.method,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": scope.path.encode("utf-8").decode("latin-1"),  # a WSGI string
-            "QUERY_STRING": scope.query_string,
-            "SERVER_NAME": host,
-            "SERVER_PORT": port,
-            "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
-            "REMOTE_ADDR": client,
-            "REMOTE_PORT": client_port,
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": scope.scheme,
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.input_terminated": True,
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-        if not complete:
-            environ[BODY_INCOMPLETE] = True
-        for name, value in scope.headers.items():
-            key = name.upper().replace("-", "_")
-            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-                key = "HTTP_" + key
-            if key in environ:  # a repeated header: one value, as HTTP/1.1 folds them
-                value = f"{environ[key]}{'; ' if key == 'HTTP_COOKIE' else ','}{value}"
-            environ[key] = value
-        return environ
-
-    def _call(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
-        started: list[Any] = []
-
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
-            started[:] = [status, headers]
-
-        result = self.app(environ, start_response)
-        try:
-            data = b"".join(result)
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        status, headers = started
-        return int(status.split(" ", 1)[0]), list(headers), data
-
-    def _timed_out(self, scope: Any, proto: Any) -> None:
-        headers = scope.headers
-        accept = negotiate(headers.get("accept"), parse_media_type(headers.get("content-type"))[0])
-        detail = f"The body did not arrive within {self.body_timeout:g} seconds."
-        error = {"Message": "The request timed out.", "MessageDetail": detail}
-        if self.state is not None:
-            answer = _encode(self.state, 408, error, _ERROR_SCHEMA, accept)
-        else:
-            answer = Answer(408, encode_json(error), {"Content-Type": "application/json; charset=utf-8"})
-        log.info("%s %s 408 rejected: %s", scope.method, scope.path, detail)
-        proto.response_bytes(408, [*answer.headers.items(), ("connection", "close")], answer.body)

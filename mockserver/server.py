@@ -116,7 +116,7 @@ def run_workers(
     answers, one of them prints ``ready`` on standard output. ``loader`` must pickle where workers
     are spawned rather than forked: a module-level function or a partial of one.
 
-    By default the app runs behind :class:`mockserver.app.BufferedRSGI` on granian's RSGI
+    By default the app runs behind :class:`mockserver.rsgi.BufferedRSGI` on granian's RSGI
     interface: a body is read whole on the event loop, within a deadline, before a thread takes
     the request, so clients that stall mid-body hold no thread and get 408 (F-114). granian's WSGI
     interface (``stream_bodies``) calls the app once the headers are in and has no body timeout:
@@ -142,7 +142,7 @@ def run_workers(
 
 
 def _buffered(loader: Callable[[], Any], threads: int) -> Any:
-    from mockserver.app import BufferedRSGI
+    from mockserver.rsgi import BufferedRSGI
 
     return BufferedRSGI(loader(), threads=threads)
 

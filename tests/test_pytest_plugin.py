@@ -145,3 +145,39 @@ def test_verify_fixture_skips_without_a_server(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(["*pass --sowebhook-url*"])
+
+
+def test_mock_fixture_fails_a_test_whose_mock_broke_the_contract_or_raised(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(client=CLIENTS)
+    pytester.makepyfile(
+        test_user="""
+        import requests
+        from client import AUTH
+        from mockserver import state_of
+
+        def get(mock):
+            return requests.post(mock.url + "/api/v1/Agents/Webhook/GetWebhook?webhookId=1", headers=AUTH)
+
+        def test_mock_answers_what_the_contract_forbids(sowebhook_mock, monkeypatch):
+            monkeypatch.setitem(state_of(sowebhook_mock.app).agent.handlers, "GetWebhook", lambda call: (200, {"WebhookId": "abc"}))
+            assert get(sowebhook_mock).json() == {"WebhookId": "abc"}
+
+        def test_mock_handler_raises(sowebhook_mock, monkeypatch):
+            def broken(call):
+                raise ZeroDivisionError("a bug in the handler")
+            monkeypatch.setitem(state_of(sowebhook_mock.app).agent.handlers, "GetWebhook", broken)
+            assert get(sowebhook_mock).status_code == 500
+
+        def test_the_next_test_starts_clean(sowebhook_mock):
+            assert get(sowebhook_mock).json() is None
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=3, errors=2)  # teardown verdicts are errors of passing tests
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_mock_answers_what_the_contract_forbids*",
+        "*the mock's answer to request #1 POST /api/v1/Agents/Webhook/GetWebhook (GetWebhook) broke the contract (a bug in the mock):*",
+        "*ERROR at teardown of test_mock_handler_raises*",
+        "*the mock failed in its server thread: POST /api/v1/Agents/Webhook/GetWebhook failed*",
+        "*ZeroDivisionError: a bug in the handler*",
+    ])
