@@ -22,12 +22,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from werkzeug.datastructures import Headers
 
 from contracts.binding import binder_for
 from contracts.spec import Contract, _schema_validator, load
-from contracts.strategies import WireRequest
-from contracts.wire import XML_TYPES, WireError, WireFormats, parse_media_type, xml_representable
+from contracts.exchange import Exchange, WireRequest
+from contracts.wire import XML_TYPES, WireError, WireFormats, xml_representable
 
 __all__ = [
     "BASIS", "CHECKS", "CheckContext", "Exchange", "Violation", "check", "json_path", "known_only",
@@ -51,21 +50,6 @@ class Violation(AssertionError):
         self.basis = basis
         self.request = request
         super().__init__(f"[{check}] {operation}: {title}\n{message}")
-
-
-@dataclass
-class Exchange:
-    """One request to a server and its answer."""
-
-    operation: str
-    request: WireRequest
-    status: int
-    headers: Headers
-    body: bytes
-
-    @property
-    def media_type(self) -> str:
-        return parse_media_type(self.headers.get("Content-Type"))[0]
 
 
 @dataclass

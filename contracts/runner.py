@@ -19,7 +19,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from xml.etree import ElementTree
 
@@ -30,8 +30,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from werkzeug.datastructures import Headers
 
 from contracts.checks import BASIS, CHECKS, CheckContext, Exchange, Violation, known_only, run_checks
-from contracts.spec import load
-from contracts.strategies import Credentials, WireRequest, from_webhook
+from contracts.exchange import WireRequest
+from contracts.strategies import Credentials, from_webhook
 
 __all__ = ["CheckOutcome", "VerifyReport", "verify"]
 

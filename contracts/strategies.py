@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 from hypothesis import strategies as st
 
+from contracts.exchange import WireRequest
 from contracts.spec import Contract, load
 from contracts.wire import FORM_TYPE, XML_TYPES, WireFormats, without_xml_unrepresentable
 
@@ -73,25 +74,6 @@ class Credentials:
         if self.app_token:
             headers["SO-AppToken"] = self.app_token
         return headers
-
-
-@dataclass(frozen=True)
-class WireRequest:
-    """A request as it goes on the wire, with the value its body encodes."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    value: Any = None
-    content_type: str | None = None
-
-    def as_curl(self, base_url: str) -> str:
-        parts = [f"curl -X {self.method} '{base_url.rstrip('/')}{self.path}'"]
-        parts += [f"-H '{k}: {v}'" for k, v in self.headers.items()]
-        if self.body:
-            parts.append("--data-binary " + json.dumps(self.body.decode("utf-8", "replace")))
-        return " \\\n  ".join(parts)
 
 
 @dataclass(frozen=True)
