@@ -4,13 +4,11 @@ the floor that Flask and the WSGI server set. Not part of the mock."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 from flask import Flask, Response
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import docpages  # noqa: E402
+from bench import _paths  # noqa: F401  tests/ on sys.path, for docpages
+import docpages
 
 BODY = json.dumps(docpages.sample_response(docpages.SEED).json, separators=(",", ":")).encode()
 

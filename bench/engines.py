@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import sys
 import timeit
-from pathlib import Path
 from typing import Any, Callable
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-import docpages  # noqa: E402
-from contracts.spec import load  # noqa: E402
-from contracts.wire import encode_json  # noqa: E402
-from mockserver.fastpath import FastPath  # noqa: E402
-from mockserver.seam import _Request  # noqa: E402
+import _paths  # noqa: F401  the root and tests/ on sys.path, for docpages
+import docpages
+from contracts.spec import load
+from contracts.wire import encode_json
+from mockserver.fastpath import FastPath
+from mockserver.seam import _Request
 
 
 def per_call_us(call: Callable[[], Any], number: int) -> float:

@@ -32,9 +32,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-import docpages  # noqa: E402
+from _paths import ROOT  # tests/ on sys.path, for docpages
+import docpages
 
 HOST = "127.0.0.1"
 VARIANTS = {

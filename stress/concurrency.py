@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from test_concurrency import (  # noqa: E402
+import _paths  # noqa: F401  # tests/ on sys.path, for harness
+from harness import (
     HttpClient,
     Ledger,
     MockProcess,

@@ -18,16 +18,24 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from test_concurrency import HttpClient, MockProcess, by_id, highest_id_ever, integrity, sqlite_webhooks  # noqa: E402
-from test_crash import CrashLoad, crash_problems, stale_files, write_until_killed  # noqa: E402
+import _paths  # noqa: F401  # tests/ on sys.path, for harness
+from harness import (
+    CrashLoad,
+    HttpClient,
+    MockProcess,
+    by_id,
+    crash_problems,
+    highest_id_ever,
+    integrity,
+    sqlite_webhooks,
+    stale_files,
+    write_until_killed,
+)
 
 
 def main() -> int:

@@ -3,8 +3,8 @@
     python stress/fuzz.py [--examples 20000] [--seconds 600] [--workers 1] [--seed N]
 
 Starts ``sowebhook mock`` on 127.0.0.1 (delivery attempts 1, no waits, so that queued events
-settle at once) and sends ``--examples`` requests drawn from the strategy of
-``tests/test_fuzz.py`` (every operation of the contract, the admin endpoints and unknown paths;
+settle at once) and sends ``--examples`` requests drawn from the strategy
+``tests/test_fuzz.py`` draws from (``harness.requests``: every operation of the contract, the admin endpoints and unknown paths;
 any method, bytes, headers, content types, Accept and credentials) over ``http.client``. Around
 each it reads the state (``GET /__mock__/webhooks`` and ``/__mock__/faults``; for the requests that
 can queue events also the deliveries, once drained) and counts: requests sent, answered 2xx,
@@ -27,15 +27,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "stress"))
-sys.path.insert(0, str(ROOT))
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from hostile import HOST, stop, tree_rss_mb  # noqa: E402
-from test_fuzz import AUTH, requests  # noqa: E402
-from test_hostile import error_shape_problems, no_traceback  # noqa: E402
+from _paths import ROOT  # tests/ on sys.path, for harness
+from harness import AUTH, error_shape_problems, no_traceback, requests
+from hostile import HOST, stop, tree_rss_mb
 
 SEED = [
     {"WebhookId": 0, "Name": name, "Events": ["contact.created"], "TargetUrl": "https://192.0.2.1/hook", "Secret": "s", "State": "Active",

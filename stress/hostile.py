@@ -15,7 +15,6 @@ waits for its answer (at most 5 s), and what the stalled ones get. Bounded by ``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import socket
@@ -23,11 +22,9 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from test_hostile import _BRIDGE, LAUGHS, LIMIT, _nested_json, _nested_xml  # noqa: E402
+from _paths import ROOT  # tests/ on sys.path, for harness
+from harness import BRIDGE, LAUGHS, LIMIT, nested_json, nested_xml
 
 HOST = "127.0.0.1"
 AUTH = b"Authorization: Basic dGplMDpUamUw\r\n"
@@ -46,10 +43,10 @@ def bodies() -> dict[str, tuple[bytes, str, bool]]:
         "external entity http": (f'<!DOCTYPE w [<!ENTITY e SYSTEM "http://{HOST}:{CLOSED_PORT}/e">]><Webhook><Name>&e;</Name></Webhook>'.encode(), "application/xml", False),
         "parameter entity": (f'<!DOCTYPE w [<!ENTITY % p SYSTEM "http://{HOST}:{CLOSED_PORT}/p"> %p;]><Webhook/>'.encode(), "application/xml", False),
         "JSON 100 000 [": (b"[" * 100_000, "application/json", False),
-        "JSON nested 257": (_nested_json(257), "application/json", False),
-        "JSON nested 990": (_nested_json(990), "application/json", False),
+        "JSON nested 257": (nested_json(257), "application/json", False),
+        "JSON nested 990": (nested_json(990), "application/json", False),
         "XML nested 100 000": (b"<Webhook>" + b"<a>" * 100_000 + b"</a>" * 100_000 + b"</Webhook>", "application/xml", False),
-        "XML nested 257": (_nested_xml(257), "application/xml", False),
+        "XML nested 257": (nested_xml(257), "application/xml", False),
         "form JSON nested 100 000": (b"Properties=" + b"%5B" * 100_000, FORM, False),
         "2 MiB by Content-Length": (b'{"Name":"' + b"a" * (2 * LIMIT) + b'"}', "application/json", False),
         "2 MiB chunked": (b'{"Name":"' + b"a" * (2 * LIMIT) + b'"}', "application/json", True),
@@ -119,7 +116,7 @@ def start(bridge: bool, workers: int) -> tuple[subprocess.Popen[str], int]:
         with socket.socket() as probe:
             probe.bind((HOST, 0))
             port = probe.getsockname()[1]
-        command = [sys.executable, "-c", _BRIDGE, str(port), "10"]
+        command = [sys.executable, "-c", BRIDGE, str(port), "10"]
     else:
         command = [sys.executable, "-m", "contracts.cli", "mock", "--port", "0", "--quiet", "--workers", str(workers)]
     process = subprocess.Popen(

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from test_concurrency import HttpClient, MockProcess, Sample, Tally, ci_mix, in_threads, integrity  # noqa: E402
+import _paths  # noqa: F401  # tests/ on sys.path, for harness
+from harness import HttpClient, MockProcess, Sample, Tally, ci_mix, in_threads, integrity
 
 POINTS = 10
 FLAT_MB, FLAT_FDS, FLAT_THREADS = 5.0, 2, 2

@@ -25,14 +25,11 @@ import threading
 import time
 import tracemalloc
 import warnings
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
-import trustme  # noqa: E402
-from test_outbound import (  # noqa: E402
+import _paths  # noqa: F401  tests/ on sys.path, for test_outbound (its helpers are not in harness yet)
+import trustme
+from test_outbound import (
     AGENT,
     AUTH,
     ENDLESS_CHUNKED,

@@ -826,7 +826,6 @@ def test_sqlite_store_under_concurrent_saves_loses_nothing(tmp_path: Any) -> Non
 def _webhook_values() -> Any:
     """Schema-valid SaveWebhook bodies, as schemathesis derives them from the contract."""
     import schemathesis
-    from hypothesis import strategies as st
 
     from contracts import load
     from contracts.wire import without_xml_unrepresentable

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import FUTURE, events_of_wrong_type, mock_app, newer, webhooks_changed
 from werkzeug.datastructures import Headers
 
 from contracts import Contract, load
@@ -20,7 +21,6 @@ from contracts.strategies import WireRequest
 from contracts.wire import WireFormats
 from mockserver import MockConfig, create_app
 from mockserver.config import DeliveryConfig
-from test_runner import FUTURE, events_of_wrong_type, mock_app, newer, webhooks_changed
 
 AUTH = {"Authorization": "Basic dGplMDpUamUw"}
 AGENT = "/api/v1/Agents/Webhook/"

@@ -28,83 +28,27 @@ from xml.etree import ElementTree
 
 import pytest
 from flask import Flask
+from harness import (
+    BRIDGE,
+    LAUGHS,
+    LIMIT,
+    XSI,
+    error_shape_problems,
+    hostile_app,
+    nested_json,
+    nested_xml,
+    no_traceback,
+    snapshot,
+)
 
-from mockserver import MockConfig, create_app, state_of
+from mockserver import state_of
 
 AGENT = "/api/v1/Agents/Webhook/"
 SAVE = AGENT + "SaveWebhook"
 AUTH = {"Authorization": "Basic dGplMDpUamUw"}
-XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
-LIMIT = 1_048_576  # Limits.max_body_bytes, the default
 ASPNET_MAX_DEPTH = 256  # MaxDepth of JsonMediaTypeFormatter, XmlMediaTypeFormatter (ASP.NET Web API)
 PEAK_BYTES = 20_000_000  # a body that expands (entities, buffering) would pass this by far
 HANG_SECONDS = 5.0  # generous: only a hang fails it; each case takes milliseconds
-
-# -- helpers shared with tests/test_fuzz.py and stress/ ------------------------------------------------
-
-
-def offline(app: Flask) -> Flask:
-    """Every TargetUrl host resolves to a documentation address (192.0.2.1), outside the networks
-    the mock may call: registration pings and deliveries are refused without DNS or a connection."""
-    state_of(app).deliveries.resolve = lambda host, port: ["192.0.2.1"]
-    return app
-
-
-def hostile_app(db_path: str | None = None) -> Flask:
-    return offline(create_app(MockConfig(db_path=db_path, sleep=lambda seconds: None)))
-
-
-def snapshot(app: Flask) -> tuple[Any, ...]:
-    """Everything a request could change: the stored webhooks (with usage), active faults, the
-    response mode and the events delivered (once the queue is drained). Not the journal nor the
-    record of registration pings and TestWebhook calls (event ``test``), which log every request."""
-    state = state_of(app)
-    assert state.deliveries.drain(10), "deliveries still queued after 10 s"
-    return (
-        sorted((row.webhook_id, json.dumps(row.webhook, sort_keys=True), row.owner, row.last_error) for row in state.store.all()),
-        [fault.to_json() for fault in state.faults.active()],
-        state.agent.generated_seed,
-        [(record.webhook_id, record.event, record.attempt) for record in state.deliveries.history() if record.event != "test"],
-    )
-
-
-def error_shape_problems(content_type: str, body: bytes) -> list[str]:
-    """How an error body departs from ASP.NET's HttpError (F-032): ``{Message, MessageDetail?,
-    ModelState?}`` in JSON, ``<Error><Message>…`` in XML; an empty list when it conforms."""
-    if not body:
-        return []
-    kind = content_type.split(";")[0].strip()
-    if kind in ("application/json", "text/json"):
-        try:
-            value = json.loads(body)
-        except ValueError:
-            return [f"not JSON: {body[:100]!r}"]
-        if not isinstance(value, dict):
-            return [f"not an object: {body[:100]!r}"]
-        problems = [f"unexpected member {key}" for key in value if key not in ("Message", "MessageDetail", "ModelState")]
-        if not isinstance(value.get("Message"), str):
-            problems.append("no Message text")
-        if not isinstance(value.get("MessageDetail", ""), str):
-            problems.append("MessageDetail is not text")
-        model_state = value.get("ModelState", {})
-        if not isinstance(model_state, dict) or not all(
-            isinstance(v, list) and all(isinstance(m, str) for m in v) for v in model_state.values()
-        ):
-            problems.append("ModelState is not an object of lists of texts")
-        return problems
-    if kind in ("application/xml", "text/xml"):
-        try:
-            root = ElementTree.fromstring(body)
-        except ElementTree.ParseError:
-            return [f"not XML: {body[:100]!r}"]
-        if root.tag != "Error" or root.find("Message") is None:
-            return [f"not <Error><Message>: {body[:100]!r}"]
-        return []
-    return [f"an error body of type {content_type!r}"]
-
-
-def no_traceback(body: bytes) -> bool:
-    return b"Traceback" not in body and b'File "' not in body
 
 
 @dataclass
@@ -169,12 +113,6 @@ def app() -> Flask:
 
 # -- XML: entities, DTDs, depth ------------------------------------------------------------------------
 
-LAUGHS = (
-    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
-    + b"]><Webhook><Name>&lol9;</Name></Webhook>"
-)
-
 
 @pytest.mark.parametrize("content_type", ["text/xml", "application/xml"])
 def test_billion_laughs_is_refused_before_any_expansion(app: Flask, content_type: str) -> None:
@@ -225,26 +163,6 @@ def test_external_and_parameter_entities_are_refused_and_never_fetched(app: Flas
     assert _no_connection(listener), "the mock fetched an external entity"
 
 
-def _nested_json(levels: int) -> bytes:
-    """A SaveWebhook body whose containers nest ``levels`` deep: the body (1), Properties (2), then arrays."""
-    return b'{"Properties":{"a":' + b"[" * (levels - 2) + b"]" * (levels - 2) + b"}}"
-
-
-def _nested_xml(levels: int) -> bytes:
-    """A SaveWebhook body whose elements nest ``levels`` deep: <Webhook> (1), <Properties> (2), then
-    typed dictionaries of one entry (<StringObjectKeyValuePair> and its <Value>, two levels each),
-    the innermost value a string, or an array of one string for an odd count."""
-    pairs = (levels - 2) // 2 if levels % 2 == 0 else (levels - 3) // 2
-    if levels % 2 == 0:
-        innermost = '<Value xsi:type="xsd:string">v</Value>'
-    else:
-        innermost = '<Value xsi:type="ArrayOfanyType"><anyType xsi:type="xsd:string">v</anyType></Value>'
-    opening = '<StringObjectKeyValuePair><Key>k</Key><Value xsi:type="StringObjectDictionary">' * (pairs - 1)
-    closing = "</Value></StringObjectKeyValuePair>" * (pairs - 1)
-    leaf = f"<StringObjectKeyValuePair><Key>k</Key>{innermost}</StringObjectKeyValuePair>"
-    return f"<Webhook {XSI}><Properties>{opening}{leaf}{closing}</Properties></Webhook>".encode()
-
-
 def _xml_depth(body: bytes) -> int:
     depth = deepest = 0
     for event, _ in ElementTree.iterparse(io.BytesIO(body), events=("start", "end")):
@@ -255,8 +173,8 @@ def _xml_depth(body: bytes) -> int:
 
 @pytest.mark.parametrize("levels", [ASPNET_MAX_DEPTH - 1, ASPNET_MAX_DEPTH])
 def test_json_and_xml_nested_up_to_aspnet_max_depth_are_read(app: Flask, levels: int) -> None:
-    assert_read(measured(app, _nested_json(levels), "application/json"))
-    body = _nested_xml(levels)
+    assert_read(measured(app, nested_json(levels), "application/json"))
+    body = nested_xml(levels)
     assert _xml_depth(body) == levels
     assert_read(measured(app, body, "application/xml"))
 
@@ -264,14 +182,14 @@ def test_json_and_xml_nested_up_to_aspnet_max_depth_are_read(app: Flask, levels:
 @pytest.mark.parametrize("levels", [ASPNET_MAX_DEPTH + 1, 500, 990, 100_000])
 def test_json_nested_deeper_than_aspnet_max_depth_is_400(app: Flask, levels: int) -> None:
     # 500 to 990 levels were 500 Internal Server Error (RecursionError answering or journalling)
-    assert_refused(measured(app, _nested_json(levels), "application/json"), says="more than 256 levels deep")
+    assert_refused(measured(app, nested_json(levels), "application/json"), says="more than 256 levels deep")
     assert_refused(measured(app, b"[" * levels + b"]" * levels, "application/json"), says="more than 256 levels deep")
     assert_refused(measured(app, b'{"a":' * levels + b"1" + b"}" * levels, "text/json"), says="more than 256 levels deep")
 
 
 @pytest.mark.parametrize("levels", [ASPNET_MAX_DEPTH + 1, 100_000])
 def test_xml_nested_deeper_than_aspnet_max_depth_is_400_before_it_is_built(app: Flask, levels: int) -> None:
-    body = _nested_xml(levels) if levels < 1000 else b"<Webhook>" + b"<a>" * levels + b"</a>" * levels + b"</Webhook>"
+    body = nested_xml(levels) if levels < 1000 else b"<Webhook>" + b"<a>" * levels + b"</a>" * levels + b"</Webhook>"
     outcome = measured(app, body, "application/xml")
     assert_refused(outcome, says="more than 256 levels deep")
     assert outcome.peak < 3_000_000  # 100 000 elements built into a tree took 28 MB
@@ -536,31 +454,6 @@ def mock_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
     _stop(process)
 
 
-# Serves create_app() through mockserver.app.BufferedRSGI on granian's RSGI interface, as
-# mockserver.server does, with a short body deadline; prints a ready line.
-_BRIDGE = """
-import socket, sys, threading
-from granian.constants import Interfaces
-from granian.server import Server
-from mockserver import MockConfig, create_app
-from mockserver.app import BufferedRSGI
-port, timeout = int(sys.argv[1]), float(sys.argv[2])
-def announce():
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            threading.Event().wait(0.01)
-    print(f"bridge ready at http://127.0.0.1:{port}", flush=True)
-def load():
-    app = BufferedRSGI(create_app(MockConfig(response_validation="report")), threads=4, body_timeout=timeout)
-    threading.Thread(target=announce, daemon=True).start()
-    return app
-Server("bridge", address="127.0.0.1", port=port, interface=Interfaces.RSGI, log_enabled=False).serve(target_loader=load, wrap_loader=False)
-"""
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -609,7 +502,7 @@ def test_a_chunked_body_over_the_limit_is_413_from_sowebhook_mock(mock_process: 
 
 def test_the_rsgi_bridge_answers_others_while_bodies_trickle_in_and_times_the_slow_ones_out() -> None:
     port = _free_port()
-    process, _ = _start([sys.executable, "-c", _BRIDGE, str(port), "1.5"])
+    process, _ = _start([sys.executable, "-c", BRIDGE, str(port), "1.5"])
     try:
         slow = _trickle(port, 12)  # three times the threads
         try:

@@ -4,7 +4,6 @@ server was built with, and the server's own store."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import threading
@@ -14,13 +13,13 @@ from xml.etree import ElementTree
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from harness import FUTURE, behind_proxy, events_of_wrong_type, mock_app, newer, webhooks_changed
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from contracts import load
 from contracts.cli import main
 from contracts.runner import VerifyReport, verify
-from contracts.wire import XML_TYPES
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
 
@@ -37,9 +36,6 @@ def serve(app: Flask) -> Iterator[str]:
         server.shutdown()
         server.server_close()
 
-
-def mock_app(config: MockConfig | None = None) -> Flask:
-    return create_app(config or MockConfig(delivery=DeliveryConfig(registration_ping=False)))
 
 
 def wrong(app: Flask, defect: Callable[[Any, dict[str, Any], Any], dict[str, Any]]) -> Flask:
@@ -66,58 +62,6 @@ def stale_registered(state: Any, webhook: dict[str, Any], call: Any) -> dict[str
 def drops_properties(state: Any, webhook: dict[str, Any], call: Any) -> dict[str, Any]:
     return {**webhook, "Properties": None}
 
-
-def behind_proxy(app: Flask, rewrite: Callable[[Request, Response], Response]) -> Callable[..., Any]:
-    """The mock behind a WSGI proxy: ``rewrite(request, answer)`` changes what the mock answered,
-    so the server differs from the mock only there (a different assumption, a newer server)."""
-
-    def proxy(environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        response = Response.from_app(app, environ)
-        return rewrite(request, response)(environ, start_response)
-
-    return proxy
-
-
-def webhooks_changed(app: Flask, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[..., Any]:
-    """The mock behind a proxy that passes every object it answers an agent call with (a webhook,
-    each webhook of a list), in JSON or XML, through ``change``: a server of another version."""
-    wire = state_of(app).wire
-    contract = load()
-
-    def rewrite(request: Request, response: Response) -> Response:
-        operation = contract.document["paths"].get(request.path, {}).get("post")
-        if operation is None or response.status_code != 200:
-            return response
-        declared = contract.resolve(operation["responses"]["200"]).get("content", {})
-        schema = declared.get(response.mimetype, {}).get("schema")
-        value = wire.decode(response.mimetype, response.get_data(), schema) if schema else None
-        if isinstance(value, dict):
-            value = change(value)
-        elif isinstance(value, list) and all(isinstance(item, dict) for item in value):
-            value = [change(item) for item in value]
-        else:
-            return response
-        body = wire.encode_xml(value, schema) if response.mimetype in XML_TYPES else json.dumps(value, ensure_ascii=False).encode()
-        return Response(body, status=200, content_type=response.content_type)
-
-    return behind_proxy(app, rewrite)
-
-
-# Properties a next SuperOffice version could add to its Webhook carrier (no contract knows them).
-FUTURE = ("NextVersionField", "Links")
-
-
-def newer(webhook: dict[str, Any], counter: Iterator[int] = itertools.count(1)) -> dict[str, Any]:
-    """A webhook as a newer server answers it: two properties more, whose values change with every
-    answer, so that a model that compared them would fail."""
-    serial = next(counter)
-    return {**webhook, FUTURE[0]: serial, FUTURE[1]: {"Self": f"webhook/{webhook.get('WebhookId')}", "Serial": serial}}
-
-
-def events_of_wrong_type(webhook: dict[str, Any]) -> dict[str, Any]:
-    """A known property of the wrong type (Events is an array or null), next to a newer server's."""
-    return {**newer(webhook), "Events": 5}
 
 
 def tagged_left(app: Flask, report: VerifyReport) -> list[int]:

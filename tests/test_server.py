@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,29 +11,16 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from harness import start_mock
 
 import docpages
 from mockserver.config import MockConfig
 from mockserver.server import ready_line
 
 
-def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "contracts.cli", "mock", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()  # blocks until the mock says it is ready (no sleeping)
-    assert line.startswith("sowebhook mock ready at http://127.0.0.1:"), line + (process.stderr.read() if process.poll() is not None else "")
-    return process, line.split()[4]
-
-
 @pytest.fixture
 def mock_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    process, url = _start("--db", str(tmp_path / "state.sqlite3"))
+    process, url = start_mock("--db", str(tmp_path / "state.sqlite3"))
     yield process, url
     if process.poll() is None:
         process.kill()
@@ -74,7 +60,7 @@ def test_the_mock_serves_the_seed_request_and_stops_cleanly_on_sigterm(mock_proc
 def test_state_survives_a_restart_on_the_same_db(tmp_path: Path) -> None:
     db = str(tmp_path / "state.sqlite3")
     auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
-    process, url = _start("--db", db)
+    process, url = start_mock("--db", db)
     try:
         _, _, body = _post(url, "/api/v1/Agents/Webhook/SaveWebhook", {"Name": "kept"}, auth)
         saved = json.loads(body)
@@ -82,7 +68,7 @@ def test_state_survives_a_restart_on_the_same_db(tmp_path: Path) -> None:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=20)
     assert process.returncode == 0
-    process, url = _start("--db", db)
+    process, url = start_mock("--db", db)
     try:
         _, _, body = _post(url, f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}", headers=auth)
         assert json.loads(body) == saved
@@ -96,7 +82,7 @@ def test_workers_from_the_command_line_share_state_and_quiet_drops_the_request_l
     tmp_path: Path, bodies: tuple[str, ...]
 ) -> None:
     auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
-    process, url = _start("--workers", "2", "--quiet", "--db", str(tmp_path / "state.sqlite3"), *bodies)
+    process, url = start_mock("--workers", "2", "--quiet", "--db", str(tmp_path / "state.sqlite3"), *bodies)
     try:
         ids = [json.loads(_post(url, "/api/v1/Agents/Webhook/SaveWebhook", {"Name": f"w{n}"}, auth)[2])["WebhookId"] for n in range(6)]
         _, _, listed = _post(url, "/api/v1/Agents/Webhook/GetAllWebhooks", headers=auth)
@@ -134,7 +120,7 @@ def test_a_signed_event_from_the_standalone_mock_verifies_with_an_independent_hm
     auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
     with Receiver(secret=secret) as receiver:
         assert receiver.ca_file is not None
-        process, url = _start("--ca-file", receiver.ca_file)
+        process, url = start_mock("--ca-file", receiver.ca_file)
         try:
             webhook = {"Name": "e2e", "Events": ["contact.created"], "TargetUrl": receiver.url, "Secret": secret, "Type": "webhook"}
             status, _, body = _post(url, "/api/v1/Agents/Webhook/SaveWebhook", webhook, auth)

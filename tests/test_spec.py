@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from harness import wire_request, wire_response
 from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -20,7 +21,6 @@ from referencing import Registry, Resource
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 import docpages
-from conftest import wire_request, wire_response
 from contracts import Contract, load
 
 AGENT = "/api/v1/Agents/Webhook/"

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 import pytest
+from harness import wire_request, wire_response
 from hypothesis import HealthCheck, given, settings
 
 import docpages
-from conftest import wire_request
 from contracts import Contract, load
 from contracts.strategies import (
     REQUEST_TYPES,
@@ -121,7 +121,6 @@ def test_options_are_checked() -> None:
 
 @pytest.mark.parametrize("operation", ["SaveWebhook", "GetWebhook", "GetAllWebhooks", "TestWebhook", "GetLastError", "CreateDefaultWebhook"])
 def test_generated_responses_validate_with_openapi_core(operation: str) -> None:
-    from conftest import wire_response
     from contracts.strategies import from_response
 
     contract = load()

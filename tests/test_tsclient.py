@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from harness import start_mock
 
 from contracts.receiver import Delivery, Receiver
-from test_server import _start
 
 pytestmark = pytest.mark.slow  # node, npm, a mock process and an HTTPS receiver on real sockets
 
@@ -116,7 +116,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def mock_url(receiver: Receiver) -> Iterator[str]:
     assert receiver.ca_file is not None
-    process, url = _start("--quiet", "--ca-file", receiver.ca_file)
+    process, url = start_mock("--quiet", "--ca-file", receiver.ca_file)
     yield url
     # SIGTERM, not SIGKILL: the server stops its worker processes, which hold the output pipes.
     process.send_signal(signal.SIGTERM)

@@ -10,7 +10,6 @@ parser reading the encoder's output independently.
 from __future__ import annotations
 
 import json
-import math
 import time
 import xml.etree.ElementTree as StdET
 from typing import Any
