@@ -106,12 +106,15 @@ def variants(value: dict[str, Any], name: str) -> list[str]:
 
 
 def _could_name_an_id(value: Any) -> bool:
-    """Whether a lenient server could read ``value`` as a webhook id (a number in any form)."""
+    """Whether a lenient server could read ``value`` as a webhook id: a number in any form, or
+    anything with a digit in it (in a query, a form or XML an object or a list goes out as text)."""
     if isinstance(value, (bool, int, float)):
         return True
     if isinstance(value, str):
         return any(character.isdigit() for character in value)
-    return False  # null, arrays and objects never bind to an int32
+    if isinstance(value, (dict, list)):
+        return any(character.isdigit() for character in repr(value))
+    return False  # null
 
 
 @dataclass
@@ -189,7 +192,14 @@ class Guard:
         for name in names:
             for key in variants(query, name):
                 value = query[key]
-                safe = [self._safe_id(item) for item in value] if isinstance(value, list) else self._safe_id(value)
+                # on the wire a query value is text, whatever it was: an object or a nested list
+                # goes out as its str(), digits and all
+                items = value if isinstance(value, list) else [value]
+                texts = [item if isinstance(item, (str, int, float, bool)) or item is None else str(item) for item in items]
+                safe_items = [self._safe_id(item) for item in texts]
+                safe = safe_items if isinstance(value, list) else safe_items[0]
+                if safe_items == texts and texts == items:
+                    continue
                 if safe != value:
                     query[key] = safe
                     changed = True
