@@ -8,6 +8,8 @@ import json
 from flask import Flask, Response
 
 from bench import _paths  # noqa: F401  tests/ on sys.path, for docpages
+
+# isort: split
 import docpages
 
 BODY = json.dumps(docpages.sample_response(docpages.SEED).json, separators=(",", ":")).encode()

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import sys
 import timeit
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import _paths  # noqa: F401  the root and tests/ on sys.path, for docpages
+
+# isort: split
 import docpages
 from contracts.spec import load
 from contracts.wire import encode_json

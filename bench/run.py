@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from _paths import ROOT  # tests/ on sys.path, for docpages
+
+# isort: split
 import docpages
 
 HOST = "127.0.0.1"

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.app import create_app, state_of
-from mockserver.seam import Operation, Seam, ValidatedRequest, _items
 from mockserver.config import MockConfig
+from mockserver.seam import Operation, Seam, ValidatedRequest, _items
 
 
 class Unvalidated(Seam):

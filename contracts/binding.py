@@ -56,8 +56,9 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from contracts.spec import Contract
 
@@ -285,7 +286,7 @@ class _Object(Node):
             oks = self.oks
             if not all(key in oks for key in keys):
                 return self._bind_names(value, path, ctx)
-            plan = tuple(key for key, kind in zip(keys, kinds) if kind not in oks[key])
+            plan = tuple(key for key, kind in zip(keys, kinds, strict=False) if kind not in oks[key])
             if len(self.plans) < _PLANS:  # canonical keys only: the cache holds no text a client chose
                 self.plans[signature] = plan
         out: dict[str, Any] | None = None
@@ -699,7 +700,7 @@ class Binder:
         return merged
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def binder_for(contract: Contract) -> Binder:
     """The :class:`Binder` of ``contract``, built once per process."""
     return Binder(contract)

@@ -19,13 +19,13 @@ import copy
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
-
+from typing import Any
 
 from contracts.binding import binder_for
-from contracts.spec import Contract, _schema_validator, load
 from contracts.exchange import Exchange, WireRequest
+from contracts.spec import Contract, _schema_validator, load
 from contracts.wire import XML_TYPES, WireError, WireFormats, xml_representable
 
 __all__ = [
@@ -320,13 +320,13 @@ def _opened(node: Any) -> Any:
     return node
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _opened_document(contract: Contract) -> dict[str, Any]:
     """The contract's document with every object it closes left open (derived once per contract)."""
     return _opened(contract.document)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _fast_validator(contract: Contract, schema_name: str) -> Any:
     """jsonschema-rs' validator of ``components/schemas/<schema_name>``, closed objects and all:
     the quick "valid" that lets a conforming answer (a list of thousands of webhooks, say) pass
@@ -337,7 +337,7 @@ def _fast_validator(contract: Contract, schema_name: str) -> Any:
     return jsonschema_rs.Draft202012Validator(root)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _open_validator(contract: Contract, schema_name: str) -> Any:
     """A validator of ``components/schemas/<schema_name>`` that lets an answer carry properties the
     contract does not know, and holds every property it knows to its schema."""

@@ -60,7 +60,7 @@ def generate(contract: Contract, schema: Any, rng: random.Random, *, depth: int 
     for name, sub in schema.get("properties", {}).items():
         if name in required or rng.random() < 0.7:
             value[name] = generate(contract, sub, rng, depth=depth + 1)
-    extra = schema.get("additionalProperties", False if schema.get("properties") else True)
+    extra = schema.get("additionalProperties", not schema.get("properties"))
     if extra is not False and depth < 4:
         for n in range(rng.randint(0, 3)):
             value[f"{rng.choice(['fieldName', 'x', 'Key'])}{n}"] = generate(contract, extra, rng, depth=depth + 1)

@@ -27,7 +27,8 @@ Everything heavy is imported inside the fixtures, so the plugin costs nothing wh
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 

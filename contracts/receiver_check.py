@@ -21,9 +21,10 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from contracts.signatures import SIGNATURE_HEADER, sign
 from contracts.wire import format_datetime

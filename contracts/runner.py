@@ -204,7 +204,7 @@ class _Run:
 def verify(
     base_url: Any,
     *,
-    credentials: Credentials = Credentials(),
+    credentials: Credentials = Credentials(),  # noqa: B008 - frozen dataclass: one shared default is safe
     target_url: str | None = None,
     max_examples: int = 20,
     stateful_steps: int = 20,

@@ -109,7 +109,7 @@ def document_path() -> Path:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load() -> Contract:
     """Read and parse the contract once per process."""
     path = document_path()

@@ -17,8 +17,9 @@ from __future__ import annotations
 import base64
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -88,7 +89,7 @@ class InvalidRequest:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _schemathesis_schema(contract: Contract) -> Any:
     import schemathesis
 
@@ -195,7 +196,7 @@ def _encode(contract: Contract, content_type: str, value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode("utf-8")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _wire(contract: Contract) -> WireFormats:
     return WireFormats(contract)
 

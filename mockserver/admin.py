@@ -35,7 +35,8 @@ from mockserver.errors import AgentError, MockError, bad_request
 from mockserver.faults import Fault
 from mockserver.journal import JournalEntry
 from mockserver.masking import mask_secrets
-from mockserver.state import MockState, entry_visible, reset as reset_state, same_owner, state_of
+from mockserver.state import MockState, entry_visible, same_owner, state_of
+from mockserver.state import reset as reset_state
 
 __all__ = ["blueprint"]
 

@@ -13,8 +13,9 @@ import copy
 import itertools
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from contracts.generated import generate
 from contracts.spec import Contract

@@ -16,8 +16,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from mockserver.config import Application, MockConfig, User
 from mockserver.errors import AgentError

@@ -21,8 +21,9 @@ import queue
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from contracts.signatures import SIGNATURE_HEADER, sign
 from contracts.spec import load

@@ -25,8 +25,9 @@ other operations' bodies, and the parameter name for query and header parameters
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 from urllib.parse import quote_plus, unquote_plus
 from xml.etree.ElementTree import Element, tostring
 

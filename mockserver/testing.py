@@ -33,7 +33,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.journal import JournalEntry
-from mockserver.state import reset as reset_state, state_of
+from mockserver.state import reset as reset_state
+from mockserver.state import state_of
 
 __all__ = ["MockServer"]
 

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 import _paths  # noqa: F401  # tests/ on sys.path, for harness
+
+# isort: split
 from harness import (
     HttpClient,
     Ledger,

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import _paths  # noqa: F401  # tests/ on sys.path, for harness
+
+# isort: split
 from harness import (
     CrashLoad,
     HttpClient,

@@ -30,6 +30,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from _paths import ROOT  # tests/ on sys.path, for harness
+
+# isort: split
 from harness import AUTH, error_shape_problems, no_traceback, requests
 from hostile import HOST, stop, tree_rss_mb
 

@@ -24,6 +24,8 @@ import sys
 import time
 
 from _paths import ROOT  # tests/ on sys.path, for harness
+
+# isort: split
 from harness import BRIDGE, LAUGHS, LIMIT, nested_json, nested_xml
 
 HOST = "127.0.0.1"

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 import _paths  # noqa: F401  # tests/ on sys.path, for harness
+
+# isort: split
 from harness import HttpClient, MockProcess, Sample, Tally, ci_mix, in_threads, integrity
 
 POINTS = 10

@@ -28,7 +28,12 @@ import warnings
 from typing import Any
 
 import _paths  # noqa: F401  tests/ on sys.path, for test_outbound (its helpers are not in harness yet)
+
+# isort: split
 import trustme
+
+from mockserver import MockConfig, create_app, state_of  # noqa: E402
+from mockserver.config import DeliveryConfig  # noqa: E402
 from test_outbound import (
     AGENT,
     AUTH,
@@ -42,9 +47,6 @@ from test_outbound import (
     reset_after_request,
     reset_at_once,
 )
-
-from mockserver import MockConfig, create_app, state_of  # noqa: E402
-from mockserver.config import DeliveryConfig  # noqa: E402
 
 BEHAVIOURS = {
     "hang before TLS": hang_before_handshake,

@@ -236,9 +236,12 @@ class HttpClient:
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> tuple[int, bytes]:
-        if self._connection is not None and self._connection.sock is not None:
-            if select.select([self._connection.sock], [], [], 0)[0]:  # closed by the server while idle
-                self.close()
+        if (
+            self._connection is not None
+            and self._connection.sock is not None
+            and select.select([self._connection.sock], [], [], 0)[0]  # closed by the server while idle
+        ):
+            self.close()
         if self._connection is None:
             self._connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         connection = self._connection
@@ -1079,7 +1082,7 @@ def webhooks_changed(app: Flask, change: Callable[[dict[str, Any]], dict[str, An
 FUTURE = ("NextVersionField", "Links")
 
 
-def newer(webhook: dict[str, Any], counter: Iterator[int] = itertools.count(1)) -> dict[str, Any]:
+def newer(webhook: dict[str, Any], counter: Iterator[int] = itertools.count(1)) -> dict[str, Any]:  # noqa: B008 - one counter for all calls, on purpose
     """A webhook as a newer server answers it: two properties more, whose values change with every
     answer, so that a model that compared them would fail."""
     serial = next(counter)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from xml.etree import ElementTree
 

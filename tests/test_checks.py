@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import FUTURE, events_of_wrong_type, mock_app, newer, webhooks_changed
 from werkzeug.datastructures import Headers
 
 from contracts import Contract, load
 from contracts.checks import CheckContext, Exchange, Violation, response_schema_conformance, run_checks
 from contracts.strategies import WireRequest
 from contracts.wire import WireFormats
+from harness import FUTURE, events_of_wrong_type, mock_app, newer, webhooks_changed
 from mockserver import MockConfig, create_app
 from mockserver.config import DeliveryConfig
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from harness import (
     AGENT,
     AUTH,
@@ -39,7 +40,6 @@ from harness import (
     owner_problems,
     sqlite_webhooks,
 )
-
 from mockserver import MockConfig, create_app
 from mockserver.app import state_of
 

@@ -14,7 +14,8 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask

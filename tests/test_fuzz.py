@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import schemathesis
 from flask import Flask
-from harness import error_shape_problems, hostile_app, no_traceback, requests, snapshot
 from hypothesis import HealthCheck, given, settings
 
 import contracts.schemathesis_adapter  # noqa: F401  (the agent's XML and form wire formats)
+from harness import error_shape_problems, hostile_app, no_traceback, requests, snapshot
 from mockserver import state_of
 
 

@@ -22,12 +22,14 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
 from flask import Flask
+
 from harness import (
     BRIDGE,
     LAUGHS,
@@ -40,7 +42,6 @@ from harness import (
     no_traceback,
     snapshot,
 )
-
 from mockserver import state_of
 
 AGENT = "/api/v1/Agents/Webhook/"

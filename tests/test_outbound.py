@@ -24,7 +24,8 @@ import time
 import tracemalloc
 import warnings
 from collections import Counter
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import trustme

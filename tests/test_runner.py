@@ -7,19 +7,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from harness import FUTURE, behind_proxy, events_of_wrong_type, mock_app, newer, webhooks_changed
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from contracts import load
 from contracts.cli import main
 from contracts.runner import VerifyReport, verify
+from harness import FUTURE, behind_proxy, events_of_wrong_type, mock_app, newer, webhooks_changed
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
 

@@ -17,8 +17,9 @@ import inspect
 import json
 import logging
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -214,9 +215,15 @@ def test_no_secret_is_compared_with_an_operator_or_looked_up_by_value() -> None:
             elif isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Constant):
                 if SECRET_WORDS.search(ast.unparse(node.slice)):
                     text = ast.unparse(node)
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" and node.args:
-                if not isinstance(node.args[0], ast.Constant) and SECRET_WORDS.search(ast.unparse(node.args[0])):
-                    text = ast.unparse(node)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "get"
+                and node.args
+                and not isinstance(node.args[0], ast.Constant)
+                and SECRET_WORDS.search(ast.unparse(node.args[0]))
+            ):
+                text = ast.unparse(node)
             if text is not None and (module.name, text) not in ALLOWED_COMPARISONS:
                 problems.append(f"{module.name}:{node.lineno}: {text}")
     assert problems == []

@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from harness import start_mock
 
 import docpages
+from harness import start_mock
 from mockserver.config import MockConfig
 from mockserver.server import ready_line
 

@@ -56,7 +56,7 @@ def test_a_tampered_body_a_wrong_secret_and_a_missing_header_fail() -> None:
 def test_a_reserialised_body_does_not_verify() -> None:
     import json
 
-    body = '{"b": 1,  "a": "\\u00e6"}'.encode()
+    body = b'{"b": 1,  "a": "\\u00e6"}'
     signature = sign("s", body)
     reserialised = json.dumps(json.loads(body)).encode()
     assert reserialised != body

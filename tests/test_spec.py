@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from harness import wire_request, wire_response
 from hypothesis import given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
@@ -22,6 +22,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 import docpages
 from contracts import Contract, load
+from harness import wire_request, wire_response
 
 AGENT = "/api/v1/Agents/Webhook/"
 OPERATIONS = [

@@ -5,7 +5,8 @@ thread), and nothing when all is well."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests

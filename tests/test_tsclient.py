@@ -25,13 +25,14 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from harness import start_mock
 
 from contracts.receiver import Delivery, Receiver
+from harness import start_mock
 
 pytestmark = pytest.mark.slow  # node, npm, a mock process and an HTTPS receiver on real sockets
 
@@ -277,7 +278,7 @@ def test_the_journal_accepted_every_request_the_client_sent(run: dict[str, Any])
     assert [entry["path"] for entry in journal] == called
     refused = [
         (step["step"], entry["status"], entry["verdict"], entry["violations"], entry["response_violations"])
-        for step, entry in zip(steps, journal)
+        for step, entry in zip(steps, journal, strict=False)
         if entry["status"] >= 400 or entry["verdict"] != "valid" or entry["response_violations"]
     ]
     assert refused == []
