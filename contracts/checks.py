@@ -26,14 +26,14 @@ from typing import Any
 from contracts.binding import binder_for
 from contracts.exchange import Exchange, WireRequest
 from contracts.spec import Contract, _schema_validator, load
-from contracts.wire import XML_TYPES, WireError, WireFormats, xml_representable
+from contracts.wire import UNSET_DATE, XML_TYPES, WireError, WireFormats, xml_representable
 
 __all__ = [
     "BASIS", "CHECKS", "CheckContext", "Exchange", "Violation", "check", "json_path", "known_only",
     "run_checks", "unknown_properties",
 ]
 
-UNSET = "0001-01-01T00:00:00"
+UNSET = UNSET_DATE  # the unset date, as contracts.wire writes it
 
 
 class Violation(AssertionError):

@@ -31,6 +31,7 @@ from werkzeug.datastructures import Headers
 
 from contracts.checks import BASIS, CHECKS, CheckContext, Exchange, Violation, known_only, run_checks
 from contracts.exchange import WireRequest
+from contracts.spec import load
 from contracts.strategies import Credentials, from_webhook
 
 __all__ = ["CheckOutcome", "VerifyReport", "verify"]
@@ -148,6 +149,11 @@ class _WsgiAnswer:
         return json.loads(self.content)
 
 
+_WEBHOOK = load().document["components"]["schemas"]["Webhook"]["properties"]
+_NAME_LIMIT = _WEBHOOK["Name"]["maxLength"]
+_SERVER_SET = frozenset(name for name, schema in _WEBHOOK.items() if schema.get("readOnly"))  # the server sets them
+
+
 class _Run:
     def __init__(self, client: _Client, tag: str, names: list[str], target_url: str | None) -> None:
         self.client = client
@@ -182,7 +188,7 @@ class _Run:
     def scenario(self, webhook: dict[str, Any]) -> None:
         """Save, read back (JSON and XML), update, save again, delete, read back."""
         ctx = CheckContext()
-        webhook = {**webhook, "Name": f"{self.tag} {webhook.get('Name') or ''}"[:400]}
+        webhook = {**webhook, "Name": f"{self.tag} {webhook.get('Name') or ''}"[:_NAME_LIMIT]}
         exchange, _ = self.exchange(ctx, "SaveWebhook", webhook)
         saved = self.remember(ctx, exchange)
         if saved is None:
@@ -286,7 +292,7 @@ def _stateful(run: _Run, steps: int, outcomes: dict[str, CheckOutcome], base_url
         def update(self, data: st.DataObject) -> None:
             if self.ctx.model:
                 webhook_id = data.draw(st.sampled_from(sorted(self.ctx.model)))
-                current = {k: v for k, v in self.ctx.model[webhook_id].items() if k not in ("Registered", "Updated", "RegisteredAssociate", "UpdatedAssociate")}
+                current = {k: v for k, v in self.ctx.model[webhook_id].items() if k not in _SERVER_SET}
                 exchange, _ = run.exchange(self.ctx, "SaveWebhook", {**current, "Name": f"{run.tag} v{data.draw(st.integers(0, 99))}"})
                 run.remember(self.ctx, exchange)
 

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import urllib3
 import urllib3.connection
 
+from contracts.spec import load
 from mockserver.config import DeliveryConfig
 
 __all__ = ["Outbound", "Outcome", "TargetRefused", "resolve"]
@@ -149,8 +150,8 @@ class Outbound:
             if deadline.expired:
                 return Outcome(None, _timed_out(seconds, waited))
             if isinstance(error, ValueError):
-                return Outcome(None, f"The request cannot be sent: {type(error).__name__}: {error}"[:4000])
-            return Outcome(None, f"{type(error).__name__}: {_reason(error)} (after {waited:.1f}s)"[:4000])
+                return Outcome(None, f"The request cannot be sent: {type(error).__name__}: {error}"[:_MESSAGE_LIMIT])
+            return Outcome(None, f"{type(error).__name__}: {_reason(error)} (after {waited:.1f}s)"[:_MESSAGE_LIMIT])
         finally:
             deadline.stop()
             pool.close()
@@ -162,8 +163,8 @@ class Outbound:
         answer = "\r\n".join(lines) + "\r\n\r\n" + text
         if len(data) > limit:
             note = f"ResponseTooLarge: the answer's body is over {limit} bytes; the mock read no further.\r\n"
-            return Outcome(response.status, (note + answer)[:4000], complete=False)
-        return Outcome(response.status, answer[:4000])
+            return Outcome(response.status, (note + answer)[:_MESSAGE_LIMIT], complete=False)
+        return Outcome(response.status, answer[:_MESSAGE_LIMIT])
 
 
 class _Deadline:
@@ -212,6 +213,8 @@ class _Deadline:
                 self._socket = None
 
 
+# what GetLastError and WebhookResult carry of an answer: the contract's LastError (String(4000))
+_MESSAGE_LIMIT: int = load().document["components"]["schemas"]["LastError"]["maxLength"]
 _HEAD_BYTES = 65536  # of an answer's status line and headers, at least (a smaller body cap does not shrink it)
 
 
