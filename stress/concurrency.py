@@ -24,21 +24,10 @@ from pathlib import Path
 import _paths  # noqa: F401  # tests/ on sys.path, for harness
 
 # isort: split
-from harness import (
-    HttpClient,
-    Ledger,
-    MockProcess,
-    audit_log,
-    by_id,
-    contend,
-    contention_problems,
-    in_threads,
-    install_audit,
-    integrity,
-    owner_mix,
-    owner_problems,
-    sqlite_webhooks,
-)
+from harness.clients import HttpClient, in_threads
+from harness.oracle import Ledger, contend, contention_problems, owner_mix, owner_problems
+from harness.process import MockProcess
+from harness.store import audit_log, by_id, install_audit, integrity, sqlite_webhooks
 
 
 def main() -> int:

@@ -26,18 +26,10 @@ from typing import Any
 import _paths  # noqa: F401  # tests/ on sys.path, for harness
 
 # isort: split
-from harness import (
-    CrashLoad,
-    HttpClient,
-    MockProcess,
-    by_id,
-    crash_problems,
-    highest_id_ever,
-    integrity,
-    sqlite_webhooks,
-    stale_files,
-    write_until_killed,
-)
+from harness.clients import HttpClient
+from harness.crash import CrashLoad, crash_problems, stale_files, write_until_killed
+from harness.process import MockProcess
+from harness.store import by_id, highest_id_ever, integrity, sqlite_webhooks
 
 
 def main() -> int:

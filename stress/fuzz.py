@@ -4,7 +4,7 @@
 
 Starts ``sowebhook mock`` on 127.0.0.1 (delivery attempts 1, no waits, so that queued events
 settle at once) and sends ``--examples`` requests drawn from the strategy
-``tests/test_fuzz.py`` draws from (``harness.requests``: every operation of the contract, the admin endpoints and unknown paths;
+``tests/test_fuzz.py`` draws from (``harness.arbitrary.requests``: every operation of the contract, the admin endpoints and unknown paths;
 any method, bytes, headers, content types, Accept and credentials) over ``http.client``. Around
 each it reads the state (``GET /__mock__/webhooks`` and ``/__mock__/faults``; for the requests that
 can queue events also the deliveries, once drained) and counts: requests sent, answered 2xx,
@@ -32,7 +32,9 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from _paths import ROOT  # tests/ on sys.path, for harness
 
 # isort: split
-from harness import AUTH, error_shape_problems, no_traceback, requests
+from harness.arbitrary import requests
+from harness.clients import AUTH
+from harness.hostile import error_shape_problems, no_traceback
 from hostile import HOST, stop, tree_rss_mb
 
 SEED = [

@@ -26,7 +26,7 @@ import time
 from _paths import ROOT  # tests/ on sys.path, for harness
 
 # isort: split
-from harness import BRIDGE, LAUGHS, LIMIT, nested_json, nested_xml
+from harness.hostile import BRIDGE, LAUGHS, LIMIT, nested_json, nested_xml
 
 HOST = "127.0.0.1"
 AUTH = b"Authorization: Basic dGplMDpUamUw\r\n"

@@ -23,7 +23,10 @@ from pathlib import Path
 import _paths  # noqa: F401  # tests/ on sys.path, for harness
 
 # isort: split
-from harness import HttpClient, MockProcess, Sample, Tally, ci_mix, in_threads, integrity
+from harness.clients import HttpClient, in_threads
+from harness.loadmix import Tally, ci_mix
+from harness.process import MockProcess, Sample
+from harness.store import integrity
 
 POINTS = 10
 FLAT_MB, FLAT_FDS, FLAT_THREADS = 5.0, 2, 2

@@ -3,9 +3,9 @@ and open files?
 
     python stress/outbound.py [--rounds 40] [--parallel 4] [--timeout 0.5] [--seconds 300]
 
-For each behaviour of ``tests/test_outbound.py`` (hang before the TLS handshake, hang after the
-request, reset, drip of headers or body, a 10 GB Content-Length, endless chunks, a full header
-block, a redirect) it runs ``--rounds`` TestWebhook attempts from ``--parallel`` client threads
+For each behaviour of ``tests/test_outbound.py`` (from ``harness.receivers``: hang before the TLS
+handshake, hang after the request, reset, drip of headers or body, a 10 GB Content-Length, endless
+chunks, a full header block, a redirect) it runs ``--rounds`` TestWebhook attempts from ``--parallel`` client threads
 against an in-process mock (``timeout_seconds=--timeout``) and a receiver on 127.0.0.1, then
 prints the median and the slowest attempt, tracemalloc's peak, and the threads and open file
 descriptors of the process before and after. Bounded by ``--rounds`` and ``--seconds``; only
@@ -27,16 +27,13 @@ import tracemalloc
 import warnings
 from typing import Any
 
-import _paths  # noqa: F401  tests/ on sys.path, for test_outbound (its helpers are not in harness yet)
+import _paths  # noqa: F401  # tests/ on sys.path, for harness
 
 # isort: split
 import trustme
 
-from mockserver import MockConfig, create_app, state_of  # noqa: E402
-from mockserver.config import DeliveryConfig  # noqa: E402
-from test_outbound import (
-    AGENT,
-    AUTH,
+from harness.clients import AGENT, JSON
+from harness.receivers import (
     ENDLESS_CHUNKED,
     HUGE_LENGTH,
     RawReceiver,
@@ -47,6 +44,8 @@ from test_outbound import (
     reset_after_request,
     reset_at_once,
 )
+from mockserver import MockConfig, create_app, state_of
+from mockserver.config import DeliveryConfig
 
 BEHAVIOURS = {
     "hang before TLS": hang_before_handshake,
@@ -107,7 +106,7 @@ def main() -> int:
                             return
                     started = time.monotonic()
                     response = test_client.post(
-                        AGENT + "TestWebhook", headers=AUTH,
+                        AGENT + "TestWebhook", headers=JSON,
                         data=json.dumps({"Webhook": {"Type": "webhook", "TargetUrl": receiver.url()}}),
                     )
                     elapsed = time.monotonic() - started

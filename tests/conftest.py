@@ -1,4 +1,4 @@
-"""Shared fixtures and Hypothesis profiles of the test suite (shared helpers: ``harness.py``)."""
+"""Shared fixtures and Hypothesis profiles of the test suite (shared helpers: the package ``harness``)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ may be handed out twice, and no acknowledged update may be lost. Where several c
 same webhook, SQLite itself records the order in which the writes committed (a trigger the test
 installs writes every new body to an audit table), and that order is checked against the clients'
 acknowledgements. The helpers (the mock as a process, its clients, the oracle, the CI mix) are in
-``tests/harness.py``, shared with ``tests/test_crash.py`` and the scripts in ``stress/``.
+the package ``tests/harness/``, shared with ``tests/test_crash.py`` and the scripts in ``stress/``.
 """
 
 from __future__ import annotations
@@ -20,26 +20,11 @@ from typing import Any
 
 import pytest
 
-from harness import (
-    AGENT,
-    AUTH,
-    Call,
-    HttpClient,
-    Ledger,
-    MockProcess,
-    Tally,
-    audit_log,
-    by_id,
-    ci_mix,
-    contend,
-    contention_problems,
-    in_threads,
-    install_audit,
-    integrity,
-    owner_mix,
-    owner_problems,
-    sqlite_webhooks,
-)
+from harness.clients import AGENT, AUTH, Call, HttpClient, in_threads
+from harness.loadmix import Tally, ci_mix
+from harness.oracle import Ledger, contend, contention_problems, owner_mix, owner_problems
+from harness.process import MockProcess
+from harness.store import audit_log, by_id, install_audit, integrity, sqlite_webhooks
 from mockserver import MockConfig, create_app
 from mockserver.app import state_of
 
@@ -119,6 +104,7 @@ def test_threads_that_end_leave_no_connection_open(tmp_path: Path) -> None:
 # (b) several worker processes on one SQLite file
 
 
+@pytest.mark.slow  # a sowebhook mock process
 def test_worker_processes_on_one_file_lose_no_acknowledged_save(tmp_path: Path) -> None:
     db = str(tmp_path / "state.sqlite3")
     with MockProcess(db, workers=3) as mock:
@@ -154,6 +140,7 @@ def test_worker_processes_on_one_file_lose_no_acknowledged_save(tmp_path: Path) 
 # A quick load check: a running mock keeps its open files, threads and memory flat
 
 
+@pytest.mark.slow  # a sowebhook mock process
 def test_a_load_leaves_open_files_threads_and_memory_flat(tmp_path: Path) -> None:
     with MockProcess(tmp_path / "state.sqlite3") as mock:
         clients = [HttpClient(mock.port) for _ in range(3)]

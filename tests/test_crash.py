@@ -16,19 +16,13 @@ from typing import Any
 
 import pytest
 
-from harness import (
-    HttpClient,
-    MockProcess,
-    by_id,
-    crash_problems,
-    highest_id_ever,
-    in_threads,
-    integrity,
-    owner_mix,
-    sqlite_webhooks,
-    stale_files,
-    write_until_killed,
-)
+from harness.clients import HttpClient, in_threads
+from harness.crash import crash_problems, stale_files, write_until_killed
+from harness.oracle import owner_mix
+from harness.process import MockProcess
+from harness.store import by_id, highest_id_ever, integrity, sqlite_webhooks
+
+pytestmark = pytest.mark.slow  # SIGKILLed mock processes and restarts
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -27,6 +27,8 @@ from contracts.receiver import Receiver
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
 
+pytestmark = pytest.mark.slow  # a real HTTPS receiver per test; its stop waits out serve_forever's 0.5 s poll
+
 AGENT = "/api/v1/Agents/Webhook/"
 JSON = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
 SECRET = "Something Super Secret"

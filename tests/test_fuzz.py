@@ -19,8 +19,11 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 
 import contracts.schemathesis_adapter  # noqa: F401  (the agent's XML and form wire formats)
-from harness import error_shape_problems, hostile_app, no_traceback, requests, snapshot
+from harness.arbitrary import requests
+from harness.hostile import error_shape_problems, hostile_app, no_traceback, snapshot
 from mockserver import state_of
+
+pytestmark = pytest.mark.slow  # long Hypothesis and schemathesis runs (hundreds of requests)
 
 
 def _baseline(app: Flask) -> None:

@@ -30,7 +30,7 @@ from xml.etree import ElementTree
 import pytest
 from flask import Flask
 
-from harness import (
+from harness.hostile import (
     BRIDGE,
     LAUGHS,
     LIMIT,
@@ -472,6 +472,7 @@ def _trickle(port: int, count: int) -> list[socket.socket]:
     return slow
 
 
+@pytest.mark.slow  # a sowebhook mock process
 def test_others_are_answered_while_bodies_trickle_in_to_sowebhook_mock(mock_process: tuple[subprocess.Popen[str], int]) -> None:
     _, port = mock_process
     slow = _trickle(port, 6)  # more than the mock's threads
@@ -483,6 +484,7 @@ def test_others_are_answered_while_bodies_trickle_in_to_sowebhook_mock(mock_proc
             connection.close()
 
 
+@pytest.mark.slow  # a sowebhook mock process
 def test_a_chunked_body_over_the_limit_is_413_from_sowebhook_mock(mock_process: tuple[subprocess.Popen[str], int]) -> None:
     _, port = mock_process
     # valid JSON up to the limit, then 8 bytes more: werkzeug cut it at the limit and it was read as a
@@ -501,6 +503,7 @@ def test_a_chunked_body_over_the_limit_is_413_from_sowebhook_mock(mock_process: 
     assert _save(port, "after") == 200
 
 
+@pytest.mark.slow  # a granian process
 def test_the_rsgi_bridge_answers_others_while_bodies_trickle_in_and_times_the_slow_ones_out() -> None:
     port = _free_port()
     process, _ = _start([sys.executable, "-c", BRIDGE, str(port), "1.5"])
@@ -526,6 +529,7 @@ def test_the_rsgi_bridge_answers_others_while_bodies_trickle_in_and_times_the_sl
         _stop(process)
 
 
+@pytest.mark.slow  # a sowebhook mock process
 def test_a_trickled_body_that_completes_is_answered_by_sowebhook_mock(mock_process: tuple[subprocess.Popen[str], int]) -> None:
     _, port = mock_process
     (connection,) = _trickle(port, 1)

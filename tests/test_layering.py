@@ -21,12 +21,14 @@ def _loaded_after(imports: list[str]) -> set[str]:
     return set(done.stdout.split())
 
 
+@pytest.mark.slow  # a Python subprocess
 def test_the_contract_side_imports_neither_flask_nor_the_mock() -> None:
     loaded = _loaded_after(CONTRACT_SIDE)
     assert "flask" not in loaded
     assert not {name for name in loaded if name == "mockserver" or name.startswith("mockserver.")}
 
 
+@pytest.mark.slow  # a Python subprocess
 def test_importing_the_checks_does_not_import_hypothesis() -> None:
     assert "hypothesis" not in _loaded_after(["contracts.checks", "contracts.exchange", "contracts.binding"])
 

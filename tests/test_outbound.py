@@ -1,13 +1,14 @@
 """Outbound calls (issue 7): deliveries never reach a host outside the allow-list, and a hostile
 receiver (hanging, resetting, dripping bytes, answering gigabytes) cannot exhaust the mock.
 
-Real HTTPS receivers on 127.0.0.1 (a raw TLS socket server, so that a test can misbehave at any
-byte), a certificate from a throw-away CA, and an injected resolver (``Deliveries.resolve``) that
-makes a name resolve anywhere. Oracles: what the test's receivers saw (connections, requests), the
-addresses urllib3 was asked to connect to (a spy on ``create_connection``), and for memory
-``tracemalloc``'s peak. Nothing sleeps: a receiver that hangs waits on an Event the test sets at
-teardown; a dripping receiver paces itself with ``Event.wait(interval)``, which is its behaviour,
-not the test waiting; only generous upper bounds on time, which catch hangs.
+Real HTTPS receivers on 127.0.0.1 (``harness.receivers``: a raw TLS socket server, so that a test
+can misbehave at any byte), a certificate from a throw-away CA, and an injected resolver
+(``harness.probes.Resolver`` as ``Deliveries.resolve``) that makes a name resolve anywhere.
+Oracles: what the test's receivers saw (connections, requests), the addresses urllib3 was asked to
+connect to (a spy on ``create_connection``), and for memory ``tracemalloc``'s peak. Nothing
+sleeps: a receiver that hangs waits on an Event the test sets at teardown; a dripping receiver
+paces itself with ``Event.wait(interval)``, which is its behaviour, not the test waiting; only
+generous upper bounds on time, which catch hangs.
 """
 
 from __future__ import annotations
@@ -16,12 +17,8 @@ import gc
 import json
 import os
 import socket
-import ssl
-import struct
 import tempfile
 import threading
-import time
-import tracemalloc
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,185 +28,26 @@ import pytest
 import trustme
 import urllib3.util.connection
 from flask import Flask
-from flask.testing import FlaskClient
 
 from contracts.receiver import Receiver
 from contracts.signatures import verify_signature
+from harness.clients import AGENT, JSON
+from harness.probes import Resolver, measured_probe, mock_threads, probe, timed_probe
+from harness.receivers import (
+    ENDLESS_CHUNKED,
+    HANG_BOUND,
+    HUGE_LENGTH,
+    RawReceiver,
+    answer,
+    drip,
+    endless,
+    hang_after_request,
+    hang_before_handshake,
+    reset_after_request,
+    reset_at_once,
+)
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
-from mockserver.outbound import resolve
-
-AGENT = "/api/v1/Agents/Webhook/"
-AUTH = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
-NAMES = ("127.0.0.1", "localhost", "hooks.test", "rebind.test", "mapped.test")
-HANG_BOUND = 10.0  # seconds: only catches a hang; attempts here are configured at 0.3 to 0.5 s
-
-
-class RawReceiver:
-    """A TLS server on 127.0.0.1 that hands every connection to ``behaviour(receiver, socket)``."""
-
-    def __init__(self, behaviour: Callable[[RawReceiver, socket.socket], None], ca: trustme.CA) -> None:
-        self.behaviour = behaviour
-        self.release = threading.Event()  # set at teardown: every hanging behaviour returns
-        self.got_request = threading.Event()
-        self.connections = 0
-        self.requests: list[tuple[bytes, bytes]] = []
-        self.sent = 0
-        self._threads: list[threading.Thread] = []
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ca.issue_cert(*NAMES).configure_cert(self.context)
-
-    def start(self) -> RawReceiver:
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(16)
-        self.port = self._listener.getsockname()[1]
-        self._spawn(self._accept)
-        return self
-
-    def url(self, host: str = "127.0.0.1", path: str = "/hook") -> str:
-        return f"https://{host}:{self.port}{path}"
-
-    def _spawn(self, target: Callable[..., None], *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, name="test-raw-receiver", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.connections += 1
-                self._sockets.append(conn)
-            self._spawn(self._serve, conn)
-
-    def _serve(self, conn: socket.socket) -> None:
-        try:
-            self.behaviour(self, conn)
-        except (OSError, ssl.SSLError):
-            pass  # the mock hung up: that is what these tests want
-        finally:
-            conn.close()
-
-    def tls(self, conn: socket.socket) -> ssl.SSLSocket:
-        wrapped = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
-        with self._lock:
-            self._sockets.append(wrapped)  # closed at stop(), also when the handshake fails
-        wrapped.do_handshake()
-        return wrapped
-
-    def read_request(self, conn: socket.socket) -> tuple[bytes, bytes]:
-        """The request's head and body (by its Content-Length; the mock sends no other kind)."""
-        lines: list[bytes] = []
-        with conn.makefile("rb") as reader:
-            for line in iter(reader.readline, b""):  # b"": the mock hung up
-                if line == b"\r\n" or len(lines) > 200:
-                    break
-                lines.append(line)
-            sizes = [int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:")]
-            body = reader.read(sizes[0]) if sizes else b""
-        head = b"".join(lines)
-        self.requests.append((head, body))
-        self.got_request.set()
-        return head, body
-
-    def send(self, conn: socket.socket, data: bytes) -> None:
-        conn.sendall(data)
-        self.sent += len(data)
-
-    def stop(self) -> None:
-        self.release.set()
-        try:
-            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
-        except OSError:
-            pass
-        self._listener.close()
-        with self._lock:
-            sockets = list(self._sockets)
-        for sock in sockets:
-            try:
-                sock.close()
-            except OSError:
-                pass
-        for thread in self._threads:
-            thread.join(timeout=HANG_BOUND)
-
-
-# -- behaviours --------------------------------------------------------------------------------
-
-
-def answer(status: int, reason: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Callable[[RawReceiver, socket.socket], None]:
-    lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    data = ("\r\n".join(lines) + "\r\n\r\n").encode() + body  # built once: tracemalloc then sees the mock's memory
-
-    def behaviour(r: RawReceiver, conn: socket.socket) -> None:
-        s = r.tls(conn)
-        r.read_request(s)
-        r.send(s, data)
-
-    return behaviour
-
-
-def hang_before_handshake(r: RawReceiver, conn: socket.socket) -> None:
-    r.got_request.set()
-    r.release.wait()
-
-
-def hang_after_request(r: RawReceiver, conn: socket.socket) -> None:
-    s = r.tls(conn)
-    r.read_request(s)
-    r.release.wait()
-    s.close()  # then hang up
-
-
-def reset_at_once(r: RawReceiver, conn: socket.socket) -> None:
-    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close sends RST
-
-
-def reset_after_request(r: RawReceiver, conn: socket.socket) -> None:
-    s = r.tls(conn)
-    r.read_request(s)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.close()
-
-
-def drip(prefix: bytes, unit: bytes, interval: float = 0.04, most: int = 250) -> Callable[[RawReceiver, socket.socket], None]:
-    """Send ``prefix``, then ``unit`` every ``interval`` (far below the per-read timeout); after
-    ``most`` units it stops, so that a regression fails the time bound instead of hanging."""
-
-    def behaviour(r: RawReceiver, conn: socket.socket) -> None:
-        s = r.tls(conn)
-        r.read_request(s)
-        r.send(s, prefix)
-        for _ in range(most):
-            if r.release.wait(interval):
-                return
-            r.send(s, unit)
-
-    return behaviour
-
-
-def endless(prefix: bytes, block: bytes) -> Callable[[RawReceiver, socket.socket], None]:
-    def behaviour(r: RawReceiver, conn: socket.socket) -> None:
-        s = r.tls(conn)
-        r.read_request(s)
-        r.send(s, prefix)
-        while not r.release.is_set():
-            r.send(s, block)
-
-    return behaviour
-
-
-BLOCK = b"x" * 65536
-HUGE_LENGTH = endless(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n", BLOCK)
-ENDLESS_CHUNKED = endless(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"10000\r\n" + BLOCK + b"\r\n")
-
 
 # -- fixtures ----------------------------------------------------------------------------------
 
@@ -256,21 +94,6 @@ def make_app(ca_file: str) -> Iterator[Callable[..., Flask]]:
         state_of(app).deliveries.close()
 
 
-class Resolver:
-    """Names resolve as the test says; IP literals as the system resolves them. Records lookups."""
-
-    def __init__(self, names: dict[str, Any]) -> None:
-        self.names = names
-        self.lookups: list[str] = []
-
-    def __call__(self, host: str, port: int) -> list[str]:
-        self.lookups.append(host)
-        if host in self.names:
-            found = self.names[host]
-            return list(found() if callable(found) else found)
-        return resolve(host, port)
-
-
 @pytest.fixture
 def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every address urllib3 was asked to connect to."""
@@ -283,34 +106,6 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(urllib3.util.connection, "create_connection", spy)
     return seen
-
-
-def probe(client: FlaskClient, url: str, **fields: Any) -> dict[str, Any]:
-    """TestWebhook: one synchronous attempt; its Success and Message."""
-    response = client.post(AGENT + "TestWebhook", data=json.dumps({"Webhook": {"Type": "webhook", "TargetUrl": url, **fields}}), headers=AUTH)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    result: dict[str, Any] = response.json
-    return result
-
-
-def timed_probe(client: FlaskClient, url: str) -> tuple[dict[str, Any], float]:
-    started = time.monotonic()
-    result = probe(client, url)
-    return result, time.monotonic() - started
-
-
-def measured_probe(client: FlaskClient, url: str) -> tuple[dict[str, Any], float, int]:
-    """A probe, how long it took and the peak of memory traced meanwhile (bytes)."""
-    tracemalloc.start()
-    try:
-        result, elapsed = timed_probe(client, url)
-        return result, elapsed, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def mock_threads() -> list[str]:
-    return sorted(t.name for t in threading.enumerate() if t.name.startswith("sowebhook-"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -422,10 +217,10 @@ def test_a_redirect_fails_the_registration_and_every_event_attempt(make_app: Cal
     redirecting = receivers(answer(307, "Temporary Redirect", {"Location": "https://192.0.2.1/"}))
     app = make_app(registration_ping=False)
     client = app.test_client()
-    pinged = make_app().test_client().post(AGENT + "SaveWebhook", headers=AUTH, data=json.dumps({"Type": "webhook", "TargetUrl": redirecting.url()}))
+    pinged = make_app().test_client().post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": redirecting.url()}))
     assert pinged.status_code == 400 and "307" in pinged.json["ModelState"]["entity.TargetUrl"][0]
-    saved = client.post(AGENT + "SaveWebhook", headers=AUTH, data=json.dumps({"Type": "webhook", "TargetUrl": redirecting.url(), "Events": ["contact.created"]})).json
-    client.post(AGENT + "SignalEvent", headers=AUTH, data=json.dumps({"EventName": "contact.created", "PrimaryKey": 1}))
+    saved = client.post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": redirecting.url(), "Events": ["contact.created"]})).json
+    client.post(AGENT + "SignalEvent", headers=JSON, data=json.dumps({"EventName": "contact.created", "PrimaryKey": 1}))
     assert state_of(app).deliveries.drain(HANG_BOUND)
     assert [r.status for r in state_of(app).deliveries.history()] == [307, 307, 307]
     row = state_of(app).store.get(saved["WebhookId"])
@@ -456,6 +251,7 @@ def test_ports_outside_the_range_are_refused(make_app: Callable[..., Flask], con
 # Hostile receivers: every attempt bounded in time and memory, recorded as an error
 
 
+@pytest.mark.slow  # hostile receivers that hang or drip until the deadline
 @pytest.mark.parametrize("behaviour", [hang_before_handshake, hang_after_request], ids=["before TLS", "after the request"])
 def test_a_hung_receiver_costs_one_bounded_attempt_and_no_thread(make_app: Callable[..., Flask], receivers: Any, behaviour: Any) -> None:
     before = mock_threads()
@@ -480,6 +276,7 @@ def test_a_reset_connection_is_a_failed_attempt(make_app: Callable[..., Flask], 
     assert any(word in result["Message"] for word in ("reset", "EOF", "aborted", "closed")), result["Message"]
 
 
+@pytest.mark.slow  # hostile receivers that hang or drip until the deadline
 @pytest.mark.parametrize(
     "behaviour",
     [
@@ -540,15 +337,16 @@ def test_the_mock_answers_while_a_delivery_waits_on_a_hung_receiver(make_app: Ca
     pending.start()
     assert receiver.got_request.wait(HANG_BOUND)
     client = app.test_client()
-    assert client.post(AGENT + "GetAllWebhooks", headers=AUTH, data="{}").status_code == 200
-    assert client.post(AGENT + "CreateDefaultWebhook", headers=AUTH).status_code == 200
-    assert client.post(AGENT + "SignalEvent", headers=AUTH, data='{"EventName": "contact.created"}').status_code == 204
+    assert client.post(AGENT + "GetAllWebhooks", headers=JSON, data="{}").status_code == 200
+    assert client.post(AGENT + "CreateDefaultWebhook", headers=JSON).status_code == 200
+    assert client.post(AGENT + "SignalEvent", headers=JSON, data='{"EventName": "contact.created"}').status_code == 204
     assert pending.is_alive()  # the TestWebhook still waits on the receiver meanwhile
     receiver.release.set()  # the receiver hangs up
     pending.join(HANG_BOUND)
     assert not pending.is_alive() and outcome["Success"] is False
 
 
+@pytest.mark.slow  # hostile receivers that hang or drip until the deadline
 @pytest.mark.parametrize(
     ("behaviour", "words"),
     [
@@ -567,15 +365,15 @@ def test_events_to_hostile_receivers_are_recorded_as_errors_and_free_the_workers
     receiver = receivers(behaviour)
     app = make_app(timeout_seconds=0.3, registration_ping=False, workers=1)
     client = app.test_client()
-    saved = client.post(AGENT + "SaveWebhook", headers=AUTH, data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Events": ["contact.created"]})).json
+    saved = client.post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Events": ["contact.created"]})).json
     for key in range(2):
-        assert client.post(AGENT + "SignalEvent", headers=AUTH, data=json.dumps({"EventName": "contact.created", "PrimaryKey": key})).status_code == 204
+        assert client.post(AGENT + "SignalEvent", headers=JSON, data=json.dumps({"EventName": "contact.created", "PrimaryKey": key})).status_code == 204
     assert state_of(app).deliveries.drain(HANG_BOUND)  # six attempts on one worker, each bounded
     history = state_of(app).deliveries.history()
     assert len(history) == 6 and all(r.status in (None, 200) for r in history)
     row = state_of(app).store.get(saved["WebhookId"])
     assert row.consecutive_errors == 6 and words in row.last_error
-    last = client.post(AGENT + "GetLastError", headers=AUTH, data=json.dumps({"WebhookId": saved["WebhookId"]})).json
+    last = client.post(AGENT + "GetLastError", headers=JSON, data=json.dumps({"WebhookId": saved["WebhookId"]})).json
     assert last == row.last_error
     assert Counter(mock_threads()) - before == Counter({"sowebhook-delivery-0": 1})  # its one worker, no timer left
 
@@ -597,10 +395,10 @@ def test_headers_that_cannot_be_sent_fail_the_attempt_not_the_mock(make_app: Cal
     client = app.test_client()
     result = probe(client, receiver.url(), Headers=headers)
     assert result["Success"] is False and result["Message"].startswith("The request cannot be sent:")
-    pinged = make_app().test_client().post(AGENT + "SaveWebhook", headers=AUTH, data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Headers": headers}))
+    pinged = make_app().test_client().post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Headers": headers}))
     assert pinged.status_code == 400
-    client.post(AGENT + "SaveWebhook", headers=AUTH, data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Headers": headers, "Events": ["e.x"]}))
-    client.post(AGENT + "SignalEvent", headers=AUTH, data='{"EventName": "e.x"}')
+    client.post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Headers": headers, "Events": ["e.x"]}))
+    client.post(AGENT + "SignalEvent", headers=JSON, data='{"EventName": "e.x"}')
     assert state_of(app).deliveries.drain(HANG_BOUND)
     history = state_of(app).deliveries.history()  # the TestWebhook above, then three attempts of the event
     assert [(r.event, r.message.startswith("The request cannot be sent:")) for r in history] == [("test", True)] + [("e.x", True)] * 3

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # builds a wheel and installs it into a fresh virtualenv
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test runs pytest in a subprocess (pytester)
+
 RECEIVERS = '''
 import json
 from werkzeug.wrappers import Request, Response

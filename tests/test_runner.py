@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 from contracts import load
 from contracts.cli import main
 from contracts.runner import VerifyReport, verify
-from harness import FUTURE, behind_proxy, events_of_wrong_type, mock_app, newer, webhooks_changed
+from harness.versions import FUTURE, behind_proxy, events_of_wrong_type, mock_app, newer, webhooks_changed
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
 
@@ -79,6 +79,7 @@ def test_the_mock_passes_every_check_and_nothing_is_left_behind() -> None:
     assert state_of(app).store.all() == []
 
 
+@pytest.mark.slow  # a schemathesis run that shrinks a failure
 @pytest.mark.parametrize(
     ("defect", "check"),
     [(stale_registered, "save_update_keeps_registered"), (drops_properties, "save_echoes_client_fields")],
@@ -134,6 +135,7 @@ def test_the_cli_refuses_unknown_checks_and_bad_auth() -> None:
     assert CliRunner().invoke(main, ["verify", "http://127.0.0.1:9", "--auth", "digest:x"]).exit_code == 2
 
 
+@pytest.mark.slow  # a schemathesis run against a served mock and an HTTPS receiver
 def test_verify_with_its_own_receiver_against_a_pinging_mock() -> None:
     from contracts.receiver import Receiver
 

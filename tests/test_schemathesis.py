@@ -38,6 +38,7 @@ class SeedCredentials:
         case.headers = case.headers or {}
         case.headers["Authorization"] = data
 
+@pytest.mark.slow  # schemathesis's full run over every operation
 @schema.parametrize()
 @settings(max_examples=25, deadline=None)
 def test_the_mock_passes_schemathesis_default_checks(case: schemathesis.Case) -> None:
@@ -50,6 +51,7 @@ def test_the_mock_passes_schemathesis_default_checks(case: schemathesis.Case) ->
         store.delete(row.webhook_id)
 
 
+@pytest.mark.slow  # schemathesis's full run over every operation
 def test_the_adapter_remembers_every_webhook_the_run_created_for_cleanup() -> None:
     from contracts.schemathesis_adapter import RUN_TAG, created_webhooks
 
@@ -104,7 +106,7 @@ class _Machine(schema.as_state_machine()):  # type: ignore[misc]
             guard.live.clear()
 
 
-TestStateful = _Machine.TestCase
+TestStateful = pytest.mark.slow(_Machine.TestCase)  # sequences of calls, stateful schemathesis
 TestStateful.settings = settings(
     max_examples=15, stateful_step_count=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
 )

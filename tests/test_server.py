@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import docpages
-from harness import start_mock
+from harness.process import start_mock
 from mockserver.config import MockConfig
 from mockserver.server import ready_line
 
@@ -39,6 +39,7 @@ def _post(url: str, path: str, body: Any = None, headers: dict[str, str] | None 
             return error.code, dict(error.headers), error.read()
 
 
+@pytest.mark.slow  # a sowebhook mock process
 def test_the_mock_serves_the_seed_request_and_stops_cleanly_on_sigterm(mock_process: tuple[subprocess.Popen[str], str]) -> None:
     process, url = mock_process
     seed = docpages.sample_request(docpages.SEED)
@@ -58,6 +59,7 @@ def test_the_mock_serves_the_seed_request_and_stops_cleanly_on_sigterm(mock_proc
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # a sowebhook mock process
 def test_state_survives_a_restart_on_the_same_db(tmp_path: Path) -> None:
     db = str(tmp_path / "state.sqlite3")
     auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
@@ -78,6 +80,7 @@ def test_state_survives_a_restart_on_the_same_db(tmp_path: Path) -> None:
         process.communicate(timeout=20)
 
 
+@pytest.mark.slow  # a sowebhook mock process
 @pytest.mark.parametrize("bodies", [(), ("--stream-bodies",)], ids=["buffered", "streamed"])
 def test_workers_from_the_command_line_share_state_and_quiet_drops_the_request_lines(
     tmp_path: Path, bodies: tuple[str, ...]
@@ -95,6 +98,7 @@ def test_workers_from_the_command_line_share_state_and_quiet_drops_the_request_l
     assert "SaveWebhook 200" not in err and "Traceback" not in err
 
 
+@pytest.mark.slow  # a sowebhook process
 def test_a_bad_configuration_is_a_usage_error(tmp_path: Path) -> None:
     config = tmp_path / "mock.json"
     config.write_text('{"profile": "cloud"}')
@@ -110,6 +114,7 @@ def test_the_ready_line_names_the_default_credentials() -> None:
     assert "\n" not in line
 
 
+@pytest.mark.slow  # a sowebhook mock process
 def test_a_signed_event_from_the_standalone_mock_verifies_with_an_independent_hmac() -> None:
     import base64
     import hashlib

@@ -10,6 +10,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mockserver.config import MockConfig
 
 AGENT = "/api/v1/Agents/Webhook/"
@@ -56,6 +58,7 @@ def _serve(db: str) -> tuple[subprocess.Popen[str], str, str]:
     return process, line.split()[4], line
 
 
+@pytest.mark.slow  # worker processes
 def test_workers_share_one_state_and_stop_cleanly(tmp_path: Path) -> None:
     process, url, _ = _serve(str(tmp_path / "state.sqlite3"))
     try:
@@ -73,6 +76,7 @@ def test_workers_share_one_state_and_stop_cleanly(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # worker processes
 def test_without_a_db_the_workers_share_a_temporary_sqlite_file() -> None:
     process, url, ready = _serve("")
     try:
@@ -85,6 +89,7 @@ def test_without_a_db_the_workers_share_a_temporary_sqlite_file() -> None:
     assert out.strip() == "sowebhook mock stopped"
 
 
+@pytest.mark.slow  # worker processes
 def test_a_second_mock_on_the_same_port_is_refused_not_merged() -> None:
     # granian's workers bind with SO_REUSEPORT: without the check, two mocks would share the port.
     process, url, _ = _serve("")

@@ -34,6 +34,7 @@ def test_rfc4231_vectors(key: bytes, data: bytes, hex_digest: str) -> None:
     assert not verify_signature(key, data, hex_digest)  # a hex digest is not what SuperOffice sends
 
 
+@pytest.mark.slow  # an openssl process per example
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
 @given(secret=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40), body=st.binary(max_size=300))
 def test_sign_agrees_with_openssl(secret: str, body: bytes) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 
 from contracts.receiver import Delivery, Receiver
-from harness import start_mock
+from harness.process import start_mock
 
 pytestmark = pytest.mark.slow  # node, npm, a mock process and an HTTPS receiver on real sockets
 
