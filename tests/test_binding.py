@@ -72,8 +72,7 @@ def read_back(client: Any, answer: Any) -> Any:
 
 def _query_name(operation_id: str) -> str:
     """The operation's one integer query parameter, as the contract spells it."""
-    _, _, spec = CONTRACT.operation(operation_id)
-    (name,) = [p["name"] for p in map(CONTRACT.resolve, spec["parameters"]) if p["in"] == "query" and p.get("required")]
+    (name,) = [p["name"] for p in CONTRACT.operation(operation_id).query() if p.get("required")]
     return name
 
 
@@ -568,6 +567,7 @@ def test_camel_case(sowebhook_mock):
 """
 
 
+@pytest.mark.slow  # pytest in a subprocess (pytester)
 @pytest.mark.parametrize("fail_on_warnings", [False, True])
 def test_the_plugin_fails_a_typo_and_on_request_a_lenient_value(pytester: pytest.Pytester, fail_on_warnings: bool) -> None:
     name = next(n for n, s in PROPERTIES.items() if s.get("type") == ["string", "null"])
