@@ -34,7 +34,7 @@ def main() -> int:
     contract = load()
     seed = docpages.sample_request(docpages.SEED)
     body = seed.json
-    fast = FastPath(contract.document).operations["SaveWebhook"].bodies["application/json"]
+    fast = FastPath(contract).operations["SaveWebhook"].bodies["application/json"]
     reference = fast.compiler.reference(fast.pointer)
 
     def openapi_core_verdict(value: Any) -> bool:

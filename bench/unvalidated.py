@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.spec import Operation
 from mockserver.app import create_app, state_of
 from mockserver.config import MockConfig
-from mockserver.seam import Operation, Seam, ValidatedRequest, _items
+from mockserver.reference import Reference
+from mockserver.seam import Seam, ValidatedRequest, _items
 
 
 class Unvalidated(Seam):
@@ -17,7 +19,8 @@ class Unvalidated(Seam):
     def validate_request(
         self, operation: Operation, *, query: Any, body: Any, media_type: str | None, **_: Any
     ) -> ValidatedRequest:
-        return ValidatedRequest(operation, body, media_type, query=operation.cast_query(_items(query)))
+        assert isinstance(self.checker, Reference)
+        return ValidatedRequest(operation, body, media_type, query=self.checker.cast_query(operation, _items(query)))
 
 
 app = create_app(MockConfig.from_environment().evolve(response_validation="off"))

@@ -65,7 +65,7 @@ class CheckContext:
         self.wire = WireFormats(self.contract)
 
     def declared(self, operation: str) -> dict[str, Any]:
-        return self.contract.operation(operation)[2]["responses"]
+        return dict(self.contract.operation(operation).responses)
 
     def value(self, exchange: Exchange, schema: Any = None) -> Any:
         """The response body's value, read as its media type."""
@@ -109,6 +109,13 @@ def status_code_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     declared = ctx.declared(exchange.operation)
     if str(exchange.status) not in declared:
         raise _fail(status_code_conformance, exchange, f"got {exchange.status}; declared: {', '.join(sorted(declared))}")
+
+
+@check(basis="documented", title="the server does not fail (5xx) on a request (agents-webapi/index.md: 400)")
+def no_server_error(ctx: CheckContext, exchange: Exchange) -> None:
+    # the contract declares 500 so that its shape is judged; a malformed request is answered 400
+    if exchange.status >= 500:
+        raise _fail(no_server_error, exchange, f"got {exchange.status}: {exchange.body[:200]!r}")
 
 
 @check(basis="documented", title="the Content-Type is one the contract declares for the status")
@@ -323,7 +330,8 @@ def _opened(node: Any) -> Any:
 @functools.cache
 def _opened_document(contract: Contract) -> dict[str, Any]:
     """The contract's document with every object it closes left open (derived once per contract)."""
-    return _opened(contract.document)
+    opened: dict[str, Any] = _opened(contract.document)
+    return opened
 
 
 @functools.cache

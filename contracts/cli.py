@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
+from contracts.credentials import AUTH_FORMS, DEFAULT_AUTH, Credentials
 from contracts.spec import load
 
 
@@ -82,7 +84,7 @@ def mock(
             changes["profile"] = profile
         if unknown_properties:
             changes["unknown_properties"] = unknown_properties
-        delivery: dict[str, object] = {}
+        delivery: dict[str, Any] = {}
         if ca_file:
             delivery["ca_file"] = ca_file
         if networks:
@@ -118,8 +120,7 @@ def receiver_check(url: str, secret: str, ca_file: str | None, insecure: bool, t
 
 @main.command()
 @click.argument("url")
-@click.option("--auth", default="basic:tje0:Tje0", show_default=True,
-              help="basic:USER:PASSWORD, soticket:TICKET[:APPTOKEN] or bearer:TOKEN[:APPTOKEN].")
+@click.option("--auth", default=DEFAULT_AUTH, show_default=True, help=AUTH_FORMS + ".")
 @click.option("--target-url", help="An HTTPS URL that answers 200, for webhooks the server pings when they are saved.")
 @click.option("--receiver", is_flag=True, help="Start an HTTPS receiver on loopback and use it as --target-url.")
 @click.option("--max-examples", default=20, show_default=True, type=click.IntRange(1, 10000))
@@ -137,19 +138,14 @@ def verify(
 
     from contracts.checks import CHECKS
     from contracts.runner import verify as run_verify
-    from contracts.strategies import Credentials
 
     unknown = set(checks) - set(CHECKS)
     if unknown:
         raise click.UsageError(f"unknown checks: {', '.join(sorted(unknown))}; known: {', '.join(CHECKS)}")
-    scheme, _, rest = auth.partition(":")
-    parts = rest.split(":")
-    if scheme == "basic" and len(parts) == 2:
-        credentials = Credentials("basic", username=parts[0], password=parts[1])
-    elif scheme in ("soticket", "bearer") and 1 <= len(parts) <= 2 and parts[0]:
-        credentials = Credentials(scheme, token=parts[0], app_token=parts[1] if len(parts) == 2 else None)
-    else:
-        raise click.UsageError("--auth is basic:USER:PASSWORD, soticket:TICKET[:APPTOKEN] or bearer:TOKEN[:APPTOKEN]")
+    try:
+        credentials = Credentials.parse(auth)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
     with ExitStack() as stack:
         if receiver:
             from contracts.receiver import Receiver

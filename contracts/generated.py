@@ -28,8 +28,8 @@ def generate(contract: Contract, schema: Any, rng: random.Random, *, depth: int 
         for part in schema["allOf"]:
             merged.update(contract.resolve(part))
         rest = {k: v for k, v in schema.items() if k != "allOf"}
-        required = list(merged.get("required", [])) + list(rest.pop("required", []))
-        return generate(contract, {**merged, **rest, "required": required}, rng, depth=depth)
+        names = list(merged.get("required", [])) + list(rest.pop("required", []))
+        return generate(contract, {**merged, **rest, "required": names}, rng, depth=depth)
     if "anyOf" in schema or "oneOf" in schema:
         return generate(contract, rng.choice(schema.get("anyOf") or schema["oneOf"]), rng, depth=depth)
     if "const" in schema:
@@ -56,7 +56,7 @@ def generate(contract: Contract, schema: Any, rng: random.Random, *, depth: int 
     if kind == "array":
         return [generate(contract, schema.get("items", True), rng, depth=depth + 1) for _ in range(rng.randint(0, 3))]
     value: dict[str, Any] = {}
-    required = set(schema.get("required", []))
+    required: set[str] = set(schema.get("required", []))
     for name, sub in schema.get("properties", {}).items():
         if name in required or rng.random() < 0.7:
             value[name] = generate(contract, sub, rng, depth=depth + 1)

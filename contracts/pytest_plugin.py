@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from contracts.credentials import AUTH_FORMS, DEFAULT_AUTH, Credentials
+
 if TYPE_CHECKING:
     from mockserver.testing import MockServer
 
@@ -43,8 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sowebhook-secret", default=DEFAULT_SECRET, help="secret of the sowebhook_receiver fixture (default: %(default)s)")
     group.addoption("--sowebhook-url", default=None, help="a server for the sowebhook_verify fixture (a real SuperOffice, or a mock)")
     group.addoption(
-        "--sowebhook-auth", default="basic:tje0:Tje0",
-        help="credentials for --sowebhook-url: basic:USER:PASSWORD, soticket:TICKET[:APPTOKEN] or bearer:TOKEN[:APPTOKEN]",
+        "--sowebhook-auth", default=DEFAULT_AUTH, help=f"credentials for --sowebhook-url: {AUTH_FORMS}",
     )
     group.addoption("--sowebhook-target-url", default=None, help="an HTTPS URL that answers 200, for the registration ping")
     group.addoption(
@@ -115,19 +116,16 @@ def sowebhook_receiver_check() -> Callable[..., Any]:
 @pytest.fixture
 def sowebhook_verify(request: pytest.FixtureRequest) -> Callable[..., Any]:
     from contracts.runner import verify
-    from contracts.strategies import Credentials
 
     url = request.config.getoption("--sowebhook-url")
     auth = request.config.getoption("--sowebhook-auth")
     target_url = request.config.getoption("--sowebhook-target-url")
     if not url:
         pytest.skip("no server to verify: pass --sowebhook-url")
-    scheme, _, rest = auth.partition(":")
-    parts = rest.split(":")
-    credentials = (
-        Credentials("basic", username=parts[0], password=parts[1]) if scheme == "basic"
-        else Credentials(scheme, token=parts[0], app_token=parts[1] if len(parts) > 1 else None)
-    )
+    try:
+        credentials = Credentials.parse(auth)
+    except ValueError as error:
+        raise pytest.UsageError(f"--sowebhook-auth: {error}") from None
 
     def run(**options: Any) -> Any:
         report = verify(url, credentials=credentials, target_url=target_url, **options)

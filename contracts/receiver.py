@@ -117,7 +117,9 @@ class Receiver:
             self.ca_file = str(Path(self._tmp.name) / "ca.pem")
             ca.cert_pem.write_to_path(self.ca_file)
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, ssl_context=context)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sowebhook-receiver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sowebhook-receiver", daemon=True
+        )
         self._thread.start()
         return self
 

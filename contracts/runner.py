@@ -36,7 +36,6 @@ from contracts.strategies import Credentials, from_webhook
 
 __all__ = ["CheckOutcome", "VerifyReport", "verify"]
 
-AGENT = "/api/v1/Agents/Webhook/"
 
 
 @dataclass
@@ -114,7 +113,8 @@ class _Client:
         if value is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
             body = json.dumps(value, ensure_ascii=False).encode("utf-8")
-        request = WireRequest("POST", AGENT + operation + query, headers, body, value, "application/json" if value is not None else None)
+        called = load().operation(operation)
+        request = WireRequest(called.method, called.path + query, headers, body, value, "application/json" if value is not None else None)
         with self._lock:
             wait = self._last + self.min_interval - time.monotonic()
             if wait > 0:
@@ -252,11 +252,11 @@ def verify(
                 failure.append(violation)
             if not failure:
                 break
-            violation = failure[0]
-            outcome = outcomes[violation.check]
-            outcome.status, outcome.message = "failed", violation.message
-            outcome.curl = _reproduction(violation, run.last_save, base_url)
-            run.active.remove(violation.check)
+            first = failure[0]
+            outcome = outcomes[first.check]
+            outcome.status, outcome.message = "failed", first.message
+            outcome.curl = _reproduction(first, run.last_save, base_url)
+            run.active.remove(first.check)
         _stateful(run, stateful_steps, outcomes, base_url)
     finally:
         report = VerifyReport(base_url, tag, outcomes, requests=client.count)

@@ -54,7 +54,7 @@ from contracts.binding import binder_for
 from contracts.checks import CHECKS, CheckContext, Exchange, Violation
 from contracts.exchange import WireRequest
 from contracts.spec import load
-from contracts.tenant_guard import Guard, body_schema, header, operation_id, operation_spec, ranges, variants
+from contracts.tenant_guard import Guard, body_schema, header, operation_id, operation_of, ranges, variants
 from contracts.wire import FORM_TYPE, XML_TYPES, WireError, WireFormats, parse_media_type
 
 __all__ = ["RUN_TAG", "body_schema", "created_webhooks", "guard"]
@@ -126,9 +126,9 @@ def _xml_answer(ctx: Any, response: Any) -> Any:
 
 
 def _answer_schema(operation: Any, status: int, media_type: str) -> Any:
-    responses = _contract.document["paths"].get(operation.path, {}).get(operation.method.lower(), {}).get("responses", {})
-    answer = _contract.resolve(responses.get(str(status), {}))
-    return answer.get("content", {}).get(media_type, {}).get("schema", True)
+    served = _contract.paths.get(operation.path, {}).get(operation.method.upper())
+    schema = None if served is None else served.response_schema(status, media_type)
+    return True if schema is None else schema
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -192,15 +192,17 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
 
 
 def _read_as_valid(case: Any) -> bool:
-    operation = operation_spec(case)
-    for parameter in (_contract.resolve(p) for p in operation.get("parameters", ())):
-        sent = {"query": case.query, "header": case.headers}.get(parameter.get("in"))
-        for key in variants(dict(sent or {}), parameter["name"]):
+    operation = operation_of(case)
+    if operation is None:
+        return False
+    for parameter in operation.parameters:
+        sent = {"query": case.query, "header": case.headers}.get(str(parameter.get("in"))) or {}
+        for key in variants(dict(sent), parameter["name"]):
             value = sent[key]
             if not _valid(parameter.get("schema", True), _as_parameter(value, parameter.get("schema", True))):
                 return False
     if case.media_type is None or case.body is None:
-        return "requestBody" not in operation or not _contract.resolve(operation["requestBody"]).get("required", False)
+        return not operation.body_required
     binder = binder_for(_contract).request_body(operation_id(case), case.media_type)
     if binder is None or not isinstance(case.body, (dict, list)):
         return False

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,13 +24,60 @@ import yaml
 if TYPE_CHECKING:
     from openapi_core import OpenAPI
 
-__all__ = ["Contract", "DOCUMENT_NAME", "document_path", "load"]
+__all__ = ["Contract", "DOCUMENT_NAME", "Operation", "document_path", "load"]
 
 DOCUMENT_NAME = "webhook-agent.yaml"
 _BUNDLED = Path(__file__).with_name("_contract") / DOCUMENT_NAME
 _SOURCE = Path(__file__).resolve().parent.parent / "openapi" / DOCUMENT_NAME
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the contract, its references followed: the one index of the operations
+    that the mock's seam and fast path, the strategies, the checks, the verify runner and the
+    schemathesis adapter all read (``Contract.operations``)."""
+
+    operation_id: str
+    path: str
+    method: str  # upper case, as on the wire
+    pointer: str  # JSON pointer of the operation object in the document
+    spec: Mapping[str, Any]  # the operation object itself (its extensions: x-rules, ...)
+    body_name: str  # the ModelState name of the body: ``entity`` for SaveWebhook, else ``request``
+    body_required: bool
+    body_content: Mapping[str, Any]  # media type -> media type object (of the request body)
+    responses: Mapping[str, Any]  # status -> response object
+    parameters: tuple[Mapping[str, Any], ...]  # parameter objects
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        """The request body's media types, in the contract's order (empty: no body)."""
+        return tuple(self.body_content)
+
+    @property
+    def rules(self) -> list[dict[str, Any]]:
+        """The operation's ``x-rules``: the documented rules no JSON Schema keyword states."""
+        return list(self.spec.get("x-rules", []))
+
+    @property
+    def success_status(self) -> int:
+        """The lowest 2xx status the operation answers with."""
+        return min(int(code) for code in self.responses if code.startswith("2"))
+
+    def query(self) -> tuple[Mapping[str, Any], ...]:
+        """The query parameters."""
+        return tuple(p for p in self.parameters if p["in"] == "query")
+
+    def response_schema(self, status: int | str, media_type: str) -> Any:
+        """The schema of the answer with this status and media type (``None``: not declared)."""
+        response = self.responses.get(str(status))
+        if response is None:
+            return None
+        return response.get("content", {}).get(media_type, {}).get("schema")
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,13 +105,63 @@ class Contract:
         """The document as JSON text."""
         return json.dumps(self.document, indent=indent, ensure_ascii=False)
 
-    def operation(self, operation_id: str) -> tuple[str, str, dict[str, Any]]:
-        """``(path, method, operation)`` of the operation with this ``operationId``."""
+    @functools.cached_property
+    def operations(self) -> Mapping[str, Operation]:
+        """Every operation of ``paths`` by its ``operationId``, in the document's order (the
+        webhook delivery, a callback the mock sends rather than serves, is not among them)."""
+        operations: dict[str, Operation] = {}
         for path, item in self.document["paths"].items():
-            for method, operation in item.items():
-                if isinstance(operation, dict) and operation.get("operationId") == operation_id:
-                    return path, method, operation
-        raise KeyError(f"no operation {operation_id!r} in the contract")
+            for method in _METHODS:
+                spec = item.get(method)
+                if isinstance(spec, dict) and "operationId" in spec:
+                    operations[spec["operationId"]] = self._operation(path, method, spec, item)
+        return operations
+
+    @functools.cached_property
+    def paths(self) -> Mapping[str, Mapping[str, Operation]]:
+        """``paths[path][METHOD]``: the operations by where they are served (for routing)."""
+        paths: dict[str, dict[str, Operation]] = {}
+        for operation in self.operations.values():
+            paths.setdefault(operation.path, {})[operation.method] = operation
+        return paths
+
+    @functools.cached_property
+    def unrouted(self) -> Mapping[str, Any]:
+        """The answers to a request no operation serves, by status: the path of none (404), an
+        operation's path with another method (405): the document's ``x-sowebhook-unrouted``."""
+        declared = self.document.get("x-sowebhook-unrouted", {})
+        return {status: self.resolve(response) for status, response in declared.items()}
+
+    def operation(self, operation_id: str) -> Operation:
+        """The operation with this ``operationId``."""
+        try:
+            return self.operations[operation_id]
+        except KeyError:
+            raise KeyError(f"no operation {operation_id!r} in the contract") from None
+
+    def _operation(self, path: str, method: str, spec: dict[str, Any], item: dict[str, Any]) -> Operation:
+        body = self.resolve(spec.get("requestBody", {}))
+        escaped = path.replace("~", "~0").replace("/", "~1")
+        return Operation(
+            operation_id=spec["operationId"],
+            path=path,
+            method=method.upper(),
+            pointer=f"/paths/{escaped}/{method}",
+            spec=spec,
+            body_name=str(spec.get("x-codegen-request-body-name", "request")),
+            body_required=bool(body.get("required", False)),
+            body_content=body.get("content", {}),
+            responses={status: self.resolve(response) for status, response in spec.get("responses", {}).items()},
+            parameters=self._parameters(item.get("parameters", []), spec.get("parameters", [])),
+        )
+
+    def _parameters(self, shared: list[Any], own: list[Any]) -> tuple[Mapping[str, Any], ...]:
+        """The operation's parameters: the path item's, overridden by the operation's own."""
+        merged = {}
+        for parameter in [*shared, *own]:
+            parameter = self.resolve(parameter)
+            merged[(parameter["name"], parameter["in"])] = parameter
+        return tuple(merged.values())
 
     def validator(self, schema_name: str) -> Any:
         """A JSON Schema 2020-12 validator of ``components/schemas/<schema_name>`` (cached)."""

@@ -14,15 +14,16 @@ the documented event names (``x-documented-events``) are read from the contract 
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
 
+from contracts.credentials import Credentials
 from contracts.exchange import WireRequest
 from contracts.spec import Contract, load
 from contracts.wire import FORM_TYPE, XML_TYPES, WireFormats, without_xml_unrepresentable
@@ -39,7 +40,6 @@ __all__ = [
     "rule_holds",
 ]
 
-SAVE = "/api/v1/Agents/Webhook/SaveWebhook"
 REQUEST_TYPES = (
     "application/json",
     "text/json",
@@ -52,32 +52,6 @@ REQUEST_TYPES = (
 
 
 @dataclass(frozen=True)
-class Credentials:
-    """How a request authenticates: ``scheme`` is basic, soticket, bearer or xsrf."""
-
-    scheme: str = "basic"
-    username: str = "tje0"
-    password: str = "Tje0"
-    token: str = ""
-    app_token: str | None = None
-
-    def headers(self) -> dict[str, str]:
-        if self.scheme == "basic":
-            return {"Authorization": "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()}
-        if self.scheme == "soticket":
-            headers = {"Authorization": f"SOTicket {self.token}"}
-        elif self.scheme == "bearer":
-            headers = {"Authorization": f"Bearer {self.token}"}
-        elif self.scheme == "xsrf":
-            return {"X-XSRF-TOKEN": self.token, "Cookie": f"XSRF-TOKEN={self.token}"}
-        else:
-            raise ValueError(f"unknown scheme {self.scheme!r}")
-        if self.app_token:
-            headers["SO-AppToken"] = self.app_token
-        return headers
-
-
-@dataclass(frozen=True)
 class InvalidRequest:
     """A near-miss: a request that breaks exactly ``rule`` (and says so in ``label``)."""
 
@@ -86,7 +60,7 @@ class InvalidRequest:
     field: str
     label: str
     kind: str  # "schema" (JSON Schema rejects it) or "documented" (an x-rules rule rejects it)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @functools.cache
@@ -97,19 +71,20 @@ def _schemathesis_schema(contract: Contract) -> Any:
 
 
 def _webhook_schema(contract: Contract) -> dict[str, Any]:
-    return contract.document["components"]["schemas"]["Webhook"]
+    schema: dict[str, Any] = contract.document["components"]["schemas"]["Webhook"]
+    return schema
 
 
 def _rules(contract: Contract) -> list[dict[str, Any]]:
-    return contract.operation("SaveWebhook")[2].get("x-rules", [])
+    return contract.operation("SaveWebhook").rules
 
 
 def _documented_events(contract: Contract) -> list[str]:
-    return _webhook_schema(contract)["properties"]["Events"]["x-documented-events"]["names"]
+    return list(_webhook_schema(contract)["properties"]["Events"]["x-documented-events"]["names"])
 
 
 def _documented_types(contract: Contract) -> list[str]:
-    return _webhook_schema(contract)["properties"]["Type"]["x-documented-values"]
+    return list(_webhook_schema(contract)["properties"]["Type"]["x-documented-values"])
 
 
 def rule_holds(rule: str, webhook: dict[str, Any], contract: Contract | None = None) -> bool:
@@ -136,9 +111,13 @@ def _is_event_name(name: str) -> bool:
 def _contract_values(contract: Contract) -> st.SearchStrategy[dict[str, Any]]:
     import schemathesis
 
-    operation = _schemathesis_schema(contract)[SAVE]["POST"]
+    save = contract.operation("SaveWebhook")
+    operation = _schemathesis_schema(contract)[save.path][save.method]
     cases = operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE, media_type="application/json")
-    return cases.map(lambda case: case.body).filter(lambda body: isinstance(body, dict))
+    bodies: st.SearchStrategy[dict[str, Any]] = cases.map(lambda case: case.body).filter(
+        lambda body: isinstance(body, dict)
+    )
+    return bodies
 
 
 def _https_urls() -> st.SearchStrategy[str]:
@@ -205,7 +184,8 @@ def _request(contract: Contract, value: Any, content_type: str, credentials: Cre
     if content_type in XML_TYPES:
         value = without_xml_unrepresentable(value)  # so the body says exactly the value
     headers = {**credentials.headers(), "Content-Type": f"{content_type}; charset=utf-8", "Accept": accept}
-    return WireRequest("POST", SAVE, headers, _encode(contract, content_type, value), value, content_type)
+    save = contract.operation("SaveWebhook")
+    return WireRequest(save.method, save.path, headers, _encode(contract, content_type, value), value, content_type)
 
 
 def from_save_request(
@@ -218,7 +198,7 @@ def from_save_request(
 ) -> st.SearchStrategy[WireRequest]:
     """Complete SaveWebhook requests: credentials, a documented content type and the body in it."""
     contract = contract or load()
-    declared = set(contract.operation("SaveWebhook")[2]["requestBody"]["content"])
+    declared = set(contract.operation("SaveWebhook").media_types)
     unknown = set(content_types) - declared
     if unknown or not content_types:
         raise ValueError(f"content types not in the contract: {sorted(unknown)}" if unknown else "no content types")
@@ -289,14 +269,13 @@ def from_response(
     from contracts.generated import generate
 
     contract = contract or load()
-    responses = contract.operation(operation_id)[2]["responses"]
-    code = str(status) if status is not None else min(c for c in responses if c.startswith("2"))
-    if code not in responses:
+    operation = contract.operation(operation_id)
+    code = str(status) if status is not None else str(operation.success_status)
+    if code not in operation.responses:
         raise ValueError(f"{operation_id} declares no status {code}")
-    media = contract.resolve(responses[code]).get("content", {}).get(media_type)
-    if media is None:
+    schema = operation.response_schema(code, media_type)
+    if schema is None:
         raise ValueError(f"{operation_id} {code} has no {media_type} body in the contract")
-    schema = media["schema"]
     return st.randoms(use_true_random=False).map(lambda rng: generate(contract, schema, random.Random(rng.getrandbits(64))))
 
 

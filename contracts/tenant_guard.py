@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from contracts.spec import load
+from contracts.spec import Operation, load
 from contracts.wire import FORM_TYPE, WireError, WireFormats, parse_media_type
 
-__all__ = ["Guard", "body_schema", "header", "operation_id", "operation_spec", "ranges", "variants"]
+__all__ = ["Guard", "body_schema", "header", "operation_id", "operation_of", "ranges", "variants"]
 
 _contract = load()
 _wire = WireFormats(_contract)
@@ -43,7 +43,7 @@ _WEBHOOK_SCHEMA = _SCHEMAS + "Webhook"
 _WEBHOOK = _contract.document["components"]["schemas"]["Webhook"]
 _RULE_FIELDS = {
     rule["id"]: rule["field"]
-    for rule in _contract.document["paths"]["/api/v1/Agents/Webhook/SaveWebhook"]["post"]["x-rules"]
+    for rule in _contract.operation("SaveWebhook").rules
 }
 _TYPE_FIELD = _RULE_FIELDS["known-type"]
 _TARGET_FIELD = _RULE_FIELDS["https-target"]
@@ -53,26 +53,29 @@ _NAME_LIMIT = _WEBHOOK["properties"][_NAME_FIELD]["maxLength"]
 _EVENT_FIELD = "EventName"  # SignalEvent's event (SignalEventRequest)
 
 
-def operation_spec(case: Any) -> dict[str, Any]:
-    return _contract.document["paths"].get(case.operation.path, {}).get(case.operation.method.lower(), {})
+def operation_of(case: Any) -> Operation | None:
+    """The contract's operation of a schemathesis case (None: a path the contract does not serve)."""
+    return _contract.paths.get(case.operation.path, {}).get(case.operation.method.upper())
 
 
 def body_schema(case: Any) -> Any:
     """The contract's schema of the case's request body, in its media type."""
-    content = _contract.resolve(operation_spec(case).get("requestBody", {})).get("content", {})
-    return content.get(case.media_type, {}).get("schema", True)
+    operation = operation_of(case)
+    return True if operation is None else operation.body_content.get(case.media_type, {}).get("schema", True)
 
 
 def operation_id(case: Any) -> str:
-    return str(operation_spec(case).get("operationId", case.operation.label))
+    operation = operation_of(case)
+    return case.operation.label if operation is None else operation.operation_id
 
 
 def _id_parameters(case: Any) -> list[str]:
     """The operation's query parameters that name a webhook (typed ``Int32Id`` by the contract)."""
+    operation = operation_of(case)
     return [
         parameter["name"]
-        for parameter in (_contract.resolve(p) for p in operation_spec(case).get("parameters", ()))
-        if parameter.get("in") == "query" and _ID_SCHEMA in _refs(parameter.get("schema"))
+        for parameter in (operation.query() if operation is not None else ())
+        if _ID_SCHEMA in _refs(parameter.get("schema"))
     ]
 
 
@@ -325,7 +328,9 @@ class Guard:
 
 
 def _delete(webhook_id: int, target: _Target) -> int:
-    path = f"/api/v1/Agents/Webhook/DeleteWebhook?WebhookId={webhook_id}"
+    delete = _contract.operation("DeleteWebhook")
+    (parameter,) = (p["name"] for p in delete.query() if p.get("required"))
+    path = f"{delete.path}?{parameter}={webhook_id}"
     if target.app is not None:
         from werkzeug.test import Client
 

@@ -25,6 +25,7 @@ DELETE /__mock__/faults         clear them
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -157,7 +158,7 @@ def seed() -> Response:
         )
     stored = []
     for webhook in body:
-        stored.append(state.store.create(lambda new_id, w=webhook: {**w, "WebhookId": new_id}, owner).webhook)
+        stored.append(state.store.create(_with_id(webhook), owner).webhook)
     return jsonify(stored)
 
 
@@ -233,3 +234,8 @@ def add_fault() -> Response:
 def clear_faults() -> Response:
     _state().faults.clear()
     return Response(status=204)
+
+
+def _with_id(webhook: dict[str, Any]) -> Callable[[int], dict[str, Any]]:
+    """The webhook as stored under the id the store gives it."""
+    return lambda new_id: {**webhook, "WebhookId": new_id}

@@ -85,14 +85,14 @@ class Agent:
             self._generated_count = itertools.count()
 
     def _generated(self, operation_id: str) -> tuple[int, Any]:
-        responses = self.contract.operation(operation_id)[2]["responses"]
-        status = min(int(code) for code in responses if code.startswith("2"))
-        media = self.contract.resolve(responses[str(status)]).get("content", {}).get("application/json")
-        if media is None:
+        operation = self.contract.operation(operation_id)
+        status = operation.success_status
+        schema = operation.response_schema(status, "application/json")
+        if schema is None:
             return status, None
         with self._generated_lock:
             rng = random.Random(f"{self.generated_seed}:{next(self._generated_count)}")
-        return status, generate(self.contract, media["schema"], rng)
+        return status, generate(self.contract, schema, rng)
 
     # -- visibility (Online: an application sees and changes only what it registered) ----------
 

@@ -138,16 +138,16 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     @app.route("/", defaults={"path": ""}, methods=_ALL_METHODS)
     @app.route("/<path:path>", methods=_ALL_METHODS)
     def other_path(path: str) -> Response:  # no operation: the seam answers 404 (or 405 with Allow)
-        return _answer(state, request._get_current_object()).flask()
+        return _answer(state, _current(request)).flask()
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         # Werkzeug's own refusals (a body over the limit, a malformed request line) in the agent's shape.
         if isinstance(error, MethodNotAllowed):  # a method no route lists: the seam says 405 with Allow
-            return _answer(state, request._get_current_object()).flask()
-        return _http_error(state, error, request._get_current_object()).flask()
+            return _answer(state, _current(request)).flask()
+        return _http_error(state, error, _current(request)).flask()
 
-    operation_paths = frozenset(state.seam.operations)
+    router = state.seam.router
     flask_app = app.wsgi_app
 
     def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -155,7 +155,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
             refused = _buffer_body(state, environ)
             if refused is not None:
                 return refused.wsgi(environ, start_response)
-        if environ.get("PATH_INFO") in operation_paths:
+        if router.find(environ.get("PATH_INFO", "")) is not None:
             return _agent_call(state, environ, start_response)
         return _buffered(flask_app(environ, start_response))
 
@@ -250,7 +250,7 @@ def _answer(state: MockState, req: Request) -> Answer:
     media_type: str | None = None
     accept = negotiate(req.headers.get("Accept"), parse_media_type(req.content_type)[0])
     try:
-        operation = state.seam.route(req.path, req.method)
+        operation, path_values = state.seam.route(req.path, req.method)
         entry.operation = operation.operation_id
         injected = state.faults.before(operation.operation_id)
         if injected is not None:
@@ -272,6 +272,7 @@ def _answer(state: MockState, req: Request) -> Answer:
                 cookies=cookies,
                 body=body,
                 media_type=media_type,
+                path_values=path_values,
             )
         except InvalidRequest as refused:
             _bound(entry, refused.violations, refused.warnings)
@@ -328,7 +329,11 @@ def _error_response(
     entry: JournalEntry | None = None,
 ) -> Answer:
     accept = accept or negotiate(req.headers.get("Accept"), parse_media_type(req.content_type)[0])
-    schema = operation.response_schema(failure.status, accept) if operation else None
+    if operation is not None:
+        schema = operation.response_schema(failure.status, accept)
+    else:  # no operation serves the request (404, 405): the contract's x-sowebhook-unrouted
+        unrouted = state.contract.unrouted.get(str(failure.status), {})
+        schema = unrouted.get("content", {}).get(accept, {}).get("schema")
     response = _encode(state, failure.status, failure.body, schema or _ERROR_SCHEMA, accept)
     response.headers.update(failure.headers)
     if operation is not None and entry is not None:
@@ -380,3 +385,8 @@ def _finish(state: MockState, entry: JournalEntry, response: Answer, started: fl
     log.info("%s %s %s %s %.1fms%s", entry.method, entry.path, entry.status, entry.verdict, entry.duration_ms, detail)
     return response
 
+
+def _current(proxy: Any) -> Request:
+    """The request behind Flask's context-local proxy (werkzeug's LocalProxy)."""
+    current: Request = proxy._get_current_object()
+    return current

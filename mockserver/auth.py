@@ -16,8 +16,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from mockserver.config import Application, MockConfig, User
 from mockserver.errors import AgentError
@@ -39,9 +40,18 @@ class Principal:
         return self.application.app_token if self.application else None
 
 
-def _matches(candidate: str, secrets: list[tuple[str, object]]) -> object | None:
+_T = TypeVar("_T")
+
+
+class _Headers(Protocol):
+    """Request headers, looked up by name (werkzeug's Headers, or a case-sensitive dict)."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+
+def _matches(candidate: str, secrets: Sequence[tuple[str, _T]]) -> _T | None:
     """The value of the secret equal to ``candidate``; every secret is compared, none skipped."""
-    found = None
+    found: _T | None = None
     encoded = candidate.encode("utf-8", "surrogateescape")
     for secret, value in secrets:
         if hmac.compare_digest(encoded, secret.encode("utf-8")):
@@ -64,7 +74,7 @@ class Authenticator:
     def deny(self, detail: str) -> AgentError:
         return AgentError(401, _DENIED, detail, headers=self._challenge)
 
-    def authenticate(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal:
+    def authenticate(self, headers: _Headers, cookies: Mapping[str, str]) -> Principal:
         authorization = headers.get("Authorization")
         if authorization is None:
             return self._session(headers, cookies)
@@ -104,7 +114,7 @@ class Authenticator:
             raise self.deny("Unknown user name or wrong password.")
         return user
 
-    def _application(self, headers: Mapping[str, str], *, required: bool) -> Application | None:
+    def _application(self, headers: _Headers, *, required: bool) -> Application | None:
         if not self.online:
             return None
         token = headers.get("SO-AppToken")
@@ -117,7 +127,7 @@ class Authenticator:
             raise self.deny("The SO-AppToken does not identify a registered application.")
         return application
 
-    def _session(self, headers: Mapping[str, str], cookies: Mapping[str, str]) -> Principal:
+    def _session(self, headers: _Headers, cookies: Mapping[str, str]) -> Principal:
         if self.online:
             # Online knows applications, not browser sessions: a session would belong to no
             # application and so see every application's webhooks (F-130).

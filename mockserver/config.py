@@ -10,6 +10,7 @@ A configuration file (``--config FILE``, JSON or TOML) holds the same fields as
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
+
+from contracts.credentials import DEFAULT_PASSWORD, DEFAULT_USER
 
 __all__ = ["Application", "Associate", "ConfigError", "DeliveryConfig", "Limits", "MockConfig", "User"]
 
@@ -131,8 +134,8 @@ class DeliveryConfig:
 
 DEFAULT_USERS = (
     User(
-        username="tje0",
-        password="Tje0",
+        username=DEFAULT_USER,
+        password=DEFAULT_PASSWORD,
         associate=Associate(
             associate_id=5, name="TJE0", person_id=5, full_name="Tje Zero", formal_name="Zero, Tje", ej_user_id=0
         ),
@@ -252,7 +255,7 @@ class MockConfig:
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".toml":
             try:
-                import tomllib
+                tomllib = importlib.import_module("tomllib")  # the standard library's since 3.11
             except ModuleNotFoundError:  # pragma: no cover - Python 3.10
                 raise ConfigError("TOML configuration needs Python 3.11; use JSON") from None
             data = tomllib.loads(text)

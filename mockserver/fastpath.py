@@ -33,9 +33,10 @@ from typing import Any
 
 import jsonschema_rs
 
+from contracts.spec import Contract, Operation
 from mockserver.masking import MASK, mask_body
 
-__all__ = ["CompiledOperation", "FastPath", "Unsupported", "body_name", "describe"]
+__all__ = ["CompiledOperation", "FastPath", "ModelState", "Unsupported", "describe"]
 
 _URN = "urn:superoffice-webhook-contracts:contract"
 _PATTERN, _FORMAT = "x-sowebhook-pattern", "x-sowebhook-format"
@@ -47,11 +48,6 @@ ModelState = list[tuple[str, str]]  # (field, message) pairs, in the order opena
 
 class Unsupported(ValueError):
     """A part of the contract the fast path does not compile; the message names it."""
-
-
-def body_name(operation: Mapping[str, Any]) -> str:
-    """The ModelState name of an operation's body: ``entity`` for SaveWebhook, else ``request``."""
-    return str(operation.get("x-codegen-request-body-name", "request"))
 
 
 # -- keywords evaluated as openapi-core evaluates them -------------------------------------------
@@ -82,7 +78,7 @@ class _Format:
 
 
 _INTEGER_FORMATS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
-_KEYWORDS = {_PATTERN: _Pattern, _FORMAT: _Format}
+_KEYWORDS: dict[str, Any] = {_PATTERN: _Pattern, _FORMAT: _Format}
 
 
 def _for_rust(node: Any) -> Any:
@@ -225,12 +221,18 @@ class CompiledOperation:
     response_headers: dict[str, tuple[_Parameter, ...]] = field(default_factory=dict)  # by status
 
     def check_request(
-        self, query: Iterable[tuple[str, str]], headers: Mapping[str, str], body: Any, media_type: str | None
+        self,
+        query: Iterable[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: Any,
+        media_type: str | None,
+        path_values: Mapping[str, str] | None = None,
     ) -> tuple[ModelState, dict[str, Any]]:
-        """The request's errors as ModelState pairs, and its query values cast to their types.
+        """The request's errors as ModelState pairs, and its query and path values cast to their types.
 
         ``headers`` is looked up case-insensitively (werkzeug's Headers); of a repeated query
         parameter the first value counts, as in openapi-core. ``media_type`` None means no body.
+        ``path_values`` are the texts of the path's parameters (``mockserver.routing``).
         """
         first: dict[str, str] = {}
         for name, value in query:
@@ -238,7 +240,12 @@ class CompiledOperation:
         model_state: ModelState = []
         values: dict[str, Any] = {}
         for parameter in self.parameters:
-            text = first.get(parameter.name) if parameter.location == "query" else headers.get(parameter.name)
+            if parameter.location == "query":
+                text = first.get(parameter.name)
+            elif parameter.location == "path":
+                text = (path_values or {}).get(parameter.name)
+            else:
+                text = headers.get(parameter.name)
             if text is None:
                 if parameter.required:
                     message = (
@@ -248,7 +255,7 @@ class CompiledOperation:
                 continue
             value, errors = parameter.read(text)
             model_state += errors
-            if not errors and parameter.location == "query":
+            if not errors and parameter.location != "header":
                 values[parameter.name] = value
         if media_type is None:
             if self.has_body and self.body_required:
@@ -277,24 +284,52 @@ class CompiledOperation:
 
 
 class FastPath:
-    """Every operation of the contract, compiled: ``operations[operation_id]``."""
+    """Every operation of the contract, compiled: ``operations[operation_id]``; the seam calls
+    ``check_request`` and ``check_response``, as it would call ``mockserver.reference``."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
-        self._document = document
-        self._compiler = _Compiler(document)
-        self.operations: dict[str, CompiledOperation] = {}
-        for path, item in document["paths"].items():
-            for method, spec in item.items():
-                if isinstance(spec, dict) and "operationId" in spec:
-                    self.operations[spec["operationId"]] = self._operation(
-                        f"/paths/{_escape(path)}/{method}", spec
-                    )
+    def __init__(self, contract: Contract) -> None:
+        self._document = contract.document
+        self._compiler = _Compiler(contract.document)
+        self.operations: dict[str, CompiledOperation] = {
+            operation_id: self._operation(operation) for operation_id, operation in contract.operations.items()
+        }
 
-    def _operation(self, pointer: str, spec: dict[str, Any]) -> CompiledOperation:
-        compiled = CompiledOperation(spec["operationId"], body_name(spec))
+    def check_request(
+        self,
+        operation: Operation,
+        *,
+        path: str,
+        query: Iterable[tuple[str, str]],
+        headers: Mapping[str, str],
+        cookies: Any,
+        body: Any,
+        media_type: str | None,
+        path_values: Mapping[str, str] | None = None,
+    ) -> tuple[ModelState, dict[str, Any]]:
+        """The request's errors as ModelState pairs, and its query and path values cast to their types."""
+        return self.operations[operation.operation_id].check_request(query, headers, body, media_type, path_values)
+
+    def check_response(
+        self,
+        operation: Operation,
+        *,
+        path: str,
+        status: int,
+        media_type: str,
+        value: Any,
+        headers: Mapping[str, str],
+    ) -> list[str]:
+        """Every way the body and the declared headers of a response break the contract."""
+        return self.operations[operation.operation_id].check_response(status, media_type, value, headers)
+
+    def _operation(self, operation: Operation) -> CompiledOperation:
+        pointer, spec = operation.pointer, operation.spec
+        compiled = CompiledOperation(operation.operation_id, operation.body_name)
         parameters = [
             self._parameter(f"{pointer}/parameters/{i}") for i in range(len(spec.get("parameters", [])))
         ]
+        if operation.parameters and len(parameters) != len(operation.parameters):
+            raise Unsupported(f"{operation.operation_id}: parameters of the path item: use validator='openapi-core'")
         compiled.parameters = tuple(parameters)
         if "requestBody" in spec:
             body, body_pointer = self._follow(f"{pointer}/requestBody")
@@ -328,7 +363,7 @@ class FastPath:
         schema, _ = self._follow(f"{pointer}/schema")
         kind = schema.get("type")
         style = spec.get("style", "form" if location == "query" else "simple")
-        if (location, style) not in (("query", "form"), ("header", "simple")) or "content" in spec:
+        if (location, style) not in (("query", "form"), ("header", "simple"), ("path", "simple")) or "content" in spec:
             raise Unsupported(f"parameter {name!r} ({location}, style {style}): use validator='openapi-core'")
         if kind not in ("string", "integer", "number", "boolean"):  # one value; explode changes nothing
             raise Unsupported(f"parameter {name!r} of type {kind!r}: use validator='openapi-core'")

@@ -54,7 +54,7 @@ def resolve(host: str, port: int) -> list[str]:
     A name under ``.invalid`` never resolves (RFC 6761 6.4): refused without asking DNS (F-195)."""
     if host.rstrip(".").rsplit(".", 1)[-1].lower() == "invalid":
         raise OSError(f"{host} is under .invalid, which never resolves (RFC 6761)")
-    return [info[4][0] for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
 
 
 class Outbound:
@@ -256,12 +256,14 @@ class _CappedHTTPResponse(http.client.HTTPResponse):
 class _Guarded:
     """A connection whose socket the attempt's deadline watches and whose answer's head is capped."""
 
+    response_class: Any  # urllib3's HTTPConnection sets the class; here a partial of it
+
     def _guard(self, deadline: _Deadline, head_limit: int) -> None:
         self._deadline = deadline
         self.response_class = functools.partial(_CappedHTTPResponse, head_limit=head_limit)
 
     def _new_conn(self) -> socket.socket:
-        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc, unused-ignore]
         self._deadline.watch(sock)
         return sock
 

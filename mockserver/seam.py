@@ -7,7 +7,8 @@ seven content types. Every response the mock sends is validated the same way.
 
 Two validators give the same verdicts (``tests/test_fastpath.py``): the fast path
 (``mockserver.fastpath``, the contract compiled once into per-operation validators; the default)
-and openapi-core, the reference (``MockConfig(validator="openapi-core")``), about 3 ms a request.
+and openapi-core, the reference (``mockserver.reference``, ``MockConfig(validator="openapi-core")``),
+about 3 ms a request. Either is chosen once, when the seam is built; both have the same interface.
 
 Before either validator sees a request it is bound as SuperOffice's server binds it
 (``contracts.binding``, once, so both judge the same value): query parameter names and body
@@ -33,13 +34,14 @@ from xml.etree.ElementTree import Element, tostring
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
-from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from contracts.binding import Binder, Binding, BodyBinder, Node, QueryNames
-from contracts.spec import Contract
-from contracts.wire import FORM_TYPE, XML_TYPES, WireError, WireFormats, encode_json, parse_media_type
+from contracts.spec import Contract, Operation
+from contracts.wire import FORM_TYPE, XML_TYPES, WireError, WireFormats, parse_media_type
 from mockserver.errors import AgentError, bad_request
-from mockserver.fastpath import FastPath, body_name, describe
+from mockserver.fastpath import FastPath, describe
+from mockserver.reference import Reference
+from mockserver.routing import Router
 
 __all__ = [
     "InvalidRequest",
@@ -57,41 +59,13 @@ UnknownProperties = Literal["ignore", "reject"]
 _LONGEST_NAME = 256
 
 
-@dataclass(frozen=True)
-class Operation:
-    operation_id: str
-    path: str
-    method: str
-    body_name: str
-    body_content: Mapping[str, Any]
-    body_required: bool
-    responses: Mapping[str, Any]
-    query_types: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-    def cast_query(self, query: list[tuple[str, str]]) -> dict[str, Any]:
-        """Query values as the contract types them (only called once they validated). Of a
-        repeated parameter the first value counts: the one openapi-core validated."""
-        values: dict[str, Any] = {}
-        for name, value in query:
-            types = self.query_types.get(name)
-            if types is None or name in values:
-                continue
-            values[name] = int(value) if "integer" in types else value
-        return values
-
-    def response_schema(self, status: int, media_type: str) -> Any:
-        response = self.responses.get(str(status))
-        if response is None:
-            return None
-        return response.get("content", {}).get(media_type, {}).get("schema")
-
-
 @dataclass
 class ValidatedRequest:
     operation: Operation
     body: Any  # as bound (contracts.binding): canonical names, converted values
     media_type: str | None
     query: dict[str, Any] = field(default_factory=dict)
+    path: dict[str, Any] = field(default_factory=dict)  # the path's parameters, cast (REST: id, ...)
     violations: list[str] = field(default_factory=list)  # what binding ignored that the contract forbids
     warnings: list[str] = field(default_factory=list)  # what binding converted, and duplicate names
 
@@ -108,31 +82,6 @@ class InvalidRequest(AgentError):
         self.warnings = warnings
 
 
-class _Request:
-    """A request as openapi-core reads it, its body replaced by the body's JSON value."""
-
-    def __init__(self, path: str, method: str, query: Any, headers: Any, cookies: Any, body: bytes | None) -> None:
-        from openapi_core.datatypes import RequestParameters
-
-        self.host_url = "http://mock"
-        self.path = path
-        self.full_url_pattern = "http://mock" + path
-        self.method = method.lower()
-        self.parameters = RequestParameters(
-            query=ImmutableMultiDict(query), header=Headers(headers), cookie=ImmutableMultiDict(cookies), path={}
-        )
-        self.body = body
-        self.content_type = "application/json" if body is not None else ""
-
-
-class _Response:
-    def __init__(self, status: int, media_type: str, body: bytes, headers: Mapping[str, str]) -> None:
-        self.status_code = status
-        self.content_type = media_type
-        self.data = body
-        self.headers = Headers(dict(headers))
-
-
 class Seam:
     def __init__(
         self,
@@ -145,63 +94,29 @@ class Seam:
         self.wire = wire
         self.validator = validator
         self.unknown_properties = unknown_properties
-        self.fast = FastPath(contract.document) if validator == "fast" else None
-        self.operations: dict[str, dict[str, Operation]] = {}
+        # the validator, chosen once: both have check_request and check_response
+        self.checker: FastPath | Reference = FastPath(contract) if validator == "fast" else Reference(contract, wire)
+        self.operations = contract.paths
+        self.router = Router(contract)
         # binding, compiled once: each body schema by operation and media type, each query's names
         binder = Binder(contract)
         self.bodies: dict[str, dict[str, BodyBinder]] = {}
         self.query_names: dict[str, QueryNames] = {}
-        for path, item in contract.document["paths"].items():
-            for method, spec in item.items():
-                if not isinstance(spec, dict) or "operationId" not in spec:
-                    continue
-                body = contract.resolve(spec.get("requestBody", {}))
-                operation = Operation(
-                    operation_id=spec["operationId"],
-                    path=path,
-                    method=method.upper(),
-                    body_name=body_name(spec),
-                    body_content=body.get("content", {}),
-                    body_required=bool(body.get("required", False)),
-                    responses={code: contract.resolve(r) for code, r in spec["responses"].items()},
-                    query_types=self._query_types(spec),
-                )
-                self.operations.setdefault(path, {})[method.upper()] = operation
-                self.bodies[operation.operation_id] = {
-                    media_type: binder.body(content["schema"])
-                    for media_type, content in operation.body_content.items()
-                    if "schema" in content
-                }
-                self.query_names[operation.operation_id] = QueryNames(operation.query_types)
-
-    def _query_types(self, spec: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-        types = {}
-        for param in spec.get("parameters", []):
-            param = self.contract.resolve(param)
-            if param["in"] == "query":
-                types[param["name"]] = self.wire.shape(param.get("schema", True)).types
-        return types
+        for operation in contract.operations.values():
+            self.bodies[operation.operation_id] = {
+                media_type: binder.body(content["schema"])
+                for media_type, content in operation.body_content.items()
+                if "schema" in content
+            }
+            self.query_names[operation.operation_id] = QueryNames(
+                {p["name"]: wire.shape(p.get("schema", True)).types for p in operation.query()}
+            )
 
     # -- routing ------------------------------------------------------------------------------
 
-    def route(self, path: str, method: str) -> Operation:
-        by_method = self.operations.get(path)
-        if by_method is None:
-            raise AgentError(
-                404,
-                f"No HTTP resource was found that matches the request URI '{path}'.",
-                "No operation of the Webhook agent has this path.",
-            )
-        operation = by_method.get(method.upper())
-        if operation is None:
-            allowed = ", ".join(sorted(by_method))
-            raise AgentError(
-                405,
-                f"The requested resource does not support http method '{method.upper()}'.",
-                f"Agent operations are invoked with {allowed}.",
-                headers={"Allow": allowed},
-            )
-        return operation
+    def route(self, path: str, method: str) -> tuple[Operation, dict[str, str]]:
+        """The operation of the request and its path parameters' texts (404, 405: ``mockserver.routing``)."""
+        return self.router.route(path, method)
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -257,6 +172,7 @@ class Seam:
         cookies: Any,
         body: Any,
         media_type: str | None,
+        path_values: Mapping[str, str] | None = None,
     ) -> ValidatedRequest:
         # ASP.NET binds an empty query value to null: `?$select=` is the same as no $select (F-043).
         query = self.query_names[operation.operation_id].bind([(k, v) for k, v in _items(query) if v != ""])
@@ -272,20 +188,16 @@ class Seam:
                     refused.append((where, note.refusal))
                 else:
                     (violations if note.violation else warnings).append(f"{where}: {note.message}")
-        if self.fast is not None:
-            compiled = self.fast.operations[operation.operation_id]
-            errors, values = compiled.check_request(query, headers, body, media_type)
-        else:
-            errors = self.reference_errors(
-                operation,
-                path=path,
-                query=query,
-                headers=headers,
-                cookies=cookies,
-                body=body,
-                media_type=media_type,
-            )
-            values = {} if errors else operation.cast_query(query)
+        errors, values = self.checker.check_request(
+            operation,
+            path=path,
+            query=query,
+            headers=headers,
+            cookies=cookies,
+            body=body,
+            media_type=media_type,
+            path_values=path_values,
+        )
         errors = refused + errors
         if errors:
             model_state: dict[str, list[str]] = {}
@@ -293,55 +205,16 @@ class Seam:
                 model_state.setdefault(key, []).append(message)
             detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in model_state.items())
             raise InvalidRequest(bad_request(detail, model_state), violations, warnings)
+        path_values = path_values or {}
         return ValidatedRequest(
-            operation, body, media_type, query=values, violations=violations, warnings=warnings
+            operation,
+            body,
+            media_type,
+            query={k: v for k, v in values.items() if k not in path_values},
+            path={k: v for k, v in values.items() if k in path_values},
+            violations=violations,
+            warnings=warnings,
         )
-
-    def reference_errors(
-        self,
-        operation: Operation,
-        *,
-        path: str,
-        query: list[tuple[str, str]],
-        headers: Any,
-        cookies: Any,
-        body: Any,
-        media_type: str | None,
-    ) -> list[tuple[str, str]]:
-        """openapi-core's verdict on a request, as ModelState pairs (empty when it conforms)."""
-        from openapi_core.validation.request.exceptions import SecurityValidationError
-
-        encoded = None if media_type is None else encode_json(body)
-        request = _Request(path, operation.method, query, headers, cookies, encoded)
-        errors = []
-        for error in self.contract.openapi.iter_request_errors(request):
-            if isinstance(error, SecurityValidationError):
-                continue  # the Authenticator has already accepted the caller
-            errors += self._describe(operation, error)
-        return errors
-
-    def _describe(self, operation: Operation, error: Exception) -> list[tuple[str, str]]:
-        from openapi_core.validation.request.exceptions import (
-            InvalidRequestBody,
-            MissingRequiredParameter,
-            MissingRequiredRequestBody,
-            ParameterValidationError,
-        )
-
-        if isinstance(error, MissingRequiredParameter):
-            name = error.name
-            return [(name, f"The parameters dictionary contains a null entry for parameter '{name}'.")]
-        if isinstance(error, ParameterValidationError):  # invalid, or not castable to its type
-            messages = _schema_messages(error.__cause__)
-            return [(error.name, m) for _, m in messages] or [(error.name, str(error.__cause__ or error))]
-        if isinstance(error, MissingRequiredRequestBody):
-            return [(operation.body_name, "A value is required.")]
-        if isinstance(error, InvalidRequestBody):
-            return [
-                (".".join([operation.body_name, *map(str, where)]), message)
-                for where, message in _schema_messages(error.__cause__)
-            ] or [(operation.body_name, str(error.__cause__ or error))]
-        return [(operation.body_name, str(error))]
 
     # -- responses ----------------------------------------------------------------------------
 
@@ -362,25 +235,11 @@ class Seam:
         content = declared.get("content")
         if not content:
             return [] if media_type is None else [f"status {status} has no body in the contract"]
-        if media_type not in content:
+        if media_type is None or media_type not in content:
             return [f"media type {media_type!r} is not declared for status {status}"]
-        if self.fast is not None:
-            compiled = self.fast.operations[operation.operation_id]
-            return compiled.check_response(status, media_type, value, headers)
-        return self.reference_response_problems(operation, path=path, status=status, value=value, headers=headers)
-
-    def reference_response_problems(
-        self, operation: Operation, *, path: str, status: int, value: Any, headers: Mapping[str, str]
-    ) -> list[str]:
-        """openapi-core's verdict on a response body and headers (empty when it conforms)."""
-        request = _Request(path, operation.method, {}, {}, {}, None)
-        response = _Response(status, "application/json", encode_json(value), headers)
-        problems = []
-        for error in self.contract.openapi.iter_response_errors(request, response):
-            messages = _schema_messages(error.__cause__)
-            problems += [f"{'.'.join(map(str, w)) or '(body)'}: {m}" for w, m in messages] or [str(error)]
-        return problems
-
+        return self.checker.check_response(
+            operation, path=path, status=status, media_type=media_type, value=value, headers=headers
+        )
 
 def _bind_form_names(raw: bytes, charset: str, node: Node) -> bytes:
     """A form body with each field name bound to its property's canonical name (``name=x`` is
@@ -420,7 +279,8 @@ def _bind_xml_names(raw: bytes, node: Node) -> bytes | None:
         root = SafeET.fromstring(raw, forbid_dtd=True, forbid_entities=True, forbid_external=True)
         _name_children(root, node)
         # a raw CR in text would be read back as LF; as a character reference it survives
-        return tostring(root, encoding="utf-8").replace(b"\r", b"&#13;")
+        written: bytes = tostring(root, encoding="utf-8").replace(b"\r", b"&#13;")
+        return written
     except (SafeET.ParseError, DefusedXmlException, ValueError, TypeError, RecursionError):
         return None
 
@@ -442,9 +302,3 @@ def _items(query: Any) -> list[tuple[str, str]]:
     if hasattr(query, "items") and hasattr(query, "getlist"):
         return list(query.items(multi=True))
     return list(query.items()) if hasattr(query, "items") else list(query)
-
-
-def _schema_messages(cause: BaseException | None) -> list[tuple[list[Any], str]]:
-    errors = getattr(cause, "schema_errors", None) or ()
-    return [(list(error.absolute_path), describe(error)) for error in errors]
-

@@ -49,7 +49,8 @@ class MockState:
 
 
 def state_of(app: Flask) -> MockState:
-    return app.extensions[EXTENSION]
+    state: MockState = app.extensions[EXTENSION]
+    return state
 
 
 def same_owner(owner: str | None, principal: Principal) -> bool:

@@ -114,7 +114,9 @@ class MockServer:
             raise RuntimeError("a stopped MockServer does not start again (its deliveries are closed): make a new one")
         self._server = make_server(self.host, self.port, self._watch, threaded=True)
         logging.getLogger().addHandler(self._watch)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sowebhook-mock", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sowebhook-mock", daemon=True
+        )
         self._thread.start()
         return self
 

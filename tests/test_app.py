@@ -19,6 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 
 import docpages
+from contracts.spec import load
+from contracts.wire import WireFormats
 from mockserver import Application, MockConfig, User, create_app, state_of
 from mockserver.config import Associate, Limits
 from mockserver.errors import ResponseContractViolation
@@ -679,6 +681,51 @@ def test_bad_requests_get_superoffice_errors_and_store_nothing(
     assert dump(app) == before
     if status == 405:
         assert response.headers["Allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "accept", "status"),
+    [
+        ("GET", AGENT + "SaveWebhook", "application/json", 405),
+        ("DELETE", AGENT + "GetWebhook", "application/xml", 405),
+        ("POST", AGENT + "NoSuchOperation", "text/json", 404),
+        ("POST", "/api/v1/Contact", "text/xml", 404),
+    ],
+)
+def test_answers_to_a_request_no_operation_serves_are_the_contracts(
+    client: FlaskClient, method: str, path: str, accept: str, status: int
+) -> None:
+    # the oracle: the document's x-sowebhook-unrouted read by hand, judged by openapi-schema-validator
+    from openapi_schema_validator import OAS31Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    contract = load()
+    response = client.open(path, method=method, headers={**BASIC, "Accept": accept})
+    assert response.status_code == status
+    assert response.mimetype == accept
+    declared = contract.resolve(contract.document["x-sowebhook-unrouted"][str(status)])
+    for name, header in declared.get("headers", {}).items():
+        assert not header.get("required") or name in response.headers
+    schema = declared["content"][accept]["schema"]
+    value = json.loads(response.data) if "json" in accept else WireFormats(contract).decode_xml(response.data, schema)
+    registry = Registry().with_resource("urn:c", Resource.from_contents(contract.document, DRAFT202012))
+    OAS31Validator({"$ref": "urn:c#" + schema["$ref"][1:]}, registry=registry).validate(value)
+
+
+@pytest.mark.parametrize("operation", ["GetWebhook", "DeleteWebhook", "CreateDefaultWebhook", "SaveWebhook"])
+def test_a_body_over_the_limit_is_a_declared_413_on_every_operation(operation: str) -> None:
+    app = create_app(MockConfig(limits=Limits(max_body_bytes=1024)))
+    from contracts.checks import CheckContext, run_checks
+    from contracts.exchange import Exchange, WireRequest
+
+    data = "{" + " " * 2048 + "}"
+    response = app.test_client().post(AGENT + operation, headers=JSON, data=data)
+    assert response.status_code == 413
+    request = WireRequest("POST", AGENT + operation, JSON, data.encode(), None, "application/json")
+    exchange = Exchange(operation, request, 413, response.headers, response.data)
+    names = ["status_code_conformance", "content_type_conformance", "response_schema_conformance", "error_shape"]
+    assert run_checks(CheckContext(), exchange, names) == []
 
 
 def test_400_names_the_field_and_the_rule(client: FlaskClient) -> None:

@@ -18,7 +18,7 @@ from contracts import Contract, load
 from contracts.checks import CheckContext, Exchange, Violation, response_schema_conformance, run_checks
 from contracts.strategies import WireRequest
 from contracts.wire import WireFormats
-from harness import FUTURE, events_of_wrong_type, mock_app, newer, webhooks_changed
+from harness.versions import FUTURE, events_of_wrong_type, mock_app, newer, webhooks_changed
 from mockserver import MockConfig, create_app
 from mockserver.config import DeliveryConfig
 
@@ -42,7 +42,7 @@ def exchange(operation: str, value: Any, content_type: str = JSON, contract: Con
     body = json.dumps(value).encode()
     if "xml" in content_type:
         contract = contract or load()
-        schema = contract.resolve(contract.operation(operation)[2]["responses"]["200"])["content"]["application/xml"]["schema"]
+        schema = contract.operation(operation).response_schema(200, "application/xml")
         body = WireFormats(contract).encode_xml(value, schema)
     request = WireRequest("POST", AGENT + operation, {**AUTH, "Accept": content_type.split(";")[0]}, b"")
     return Exchange(operation, request, 200, Headers({"Content-Type": content_type}), body)
@@ -200,3 +200,12 @@ def test_the_schemathesis_check_only_logs_unknown_properties_and_fails_a_wrong_t
     with pytest.raises(schemathesis.errors.FailureGroup) as failure:
         case.validate_response(response, checks=[check])
     assert "Events: 5 is not of type" in str(failure.value)
+
+
+@pytest.mark.parametrize(("status", "fails"), [(500, True), (503, True), (400, False), (413, False), (200, False)])
+def test_a_server_error_fails_no_server_error_though_the_contract_declares_500(status: int, fails: bool) -> None:
+    assert "500" in load().operation("SaveWebhook").responses  # declared, so that its shape is judged
+    request = WireRequest("POST", AGENT + "SaveWebhook", AUTH, b"{}", {}, "application/json")
+    answer = Exchange("SaveWebhook", request, status, Headers({"Content-Type": JSON}), b'{"Message": "An error has occurred."}')
+    found = run_checks(CheckContext(), answer, ["no_server_error"])
+    assert [v.check for v in found] == (["no_server_error"] if fails else [])

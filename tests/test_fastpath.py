@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,19 +32,19 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 
 import docpages
-from contracts.spec import load
+from contracts.spec import Contract, Operation, load
 from contracts.wire import FORM_TYPE, XML_TYPES, WireError, WireFormats
 from mockserver import MockConfig, create_app
 from mockserver.config import ConfigError
 from mockserver.errors import AgentError
 from mockserver.fastpath import FastPath, Unsupported
-from mockserver.seam import Operation, Seam
+from mockserver.seam import Seam
 
 CONTRACT = load()
 WIRE = WireFormats(CONTRACT)
 FAST = Seam(CONTRACT, WIRE, "fast")
 REFERENCE = Seam(CONTRACT, WIRE, "openapi-core")
-OPERATIONS = {op.operation_id: op for by_method in FAST.operations.values() for op in by_method.values()}
+OPERATIONS = CONTRACT.operations
 AUTH = ("Authorization", "Basic dGplMDpUamUw")
 
 # -- values from the contract's schemas, with near-misses ----------------------------------------
@@ -273,7 +274,7 @@ def same_body_verdict(operation: Operation, media_type: str, raw: bytes) -> None
     if media is not None and reference[0]:
         bound = FAST.bind(operation, body, media)  # what both validators judged
         value = body if bound is None else bound.value
-        verdict = FAST.fast.operations[operation.operation_id].bodies[media].fast_verdict(value)
+        verdict = FAST.checker.operations[operation.operation_id].bodies[media].fast_verdict(value)
         assert verdict is not True, f"jsonschema-rs alone accepts what openapi-core rejects: {case}"
 
 
@@ -284,6 +285,7 @@ BODIES = {
 }
 
 
+@pytest.mark.slow  # a long property run
 @pytest.mark.parametrize("operation_id", sorted(BODIES))
 @given(data=st.data())
 def test_request_bodies_get_the_same_verdict_in_every_content_type(
@@ -346,6 +348,7 @@ def _recased(value: Any, data: st.DataObject) -> Any:
     return value
 
 
+@pytest.mark.slow  # a long property run
 @pytest.mark.parametrize("operation_id", sorted(BODIES))
 @given(data=st.data())
 def test_bodies_in_any_casing_get_the_same_verdict(operation_id: str, data: st.DataObject) -> None:
@@ -377,9 +380,8 @@ def _parameter_values(parameter: dict[str, Any]) -> st.SearchStrategy[str]:
 
 
 def _requests(operation_id: str) -> st.SearchStrategy[tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
-    _, _, spec = CONTRACT.operation(operation_id)
     pairs = []
-    for parameter in map(CONTRACT.resolve, spec.get("parameters", [])):
+    for parameter in CONTRACT.operation(operation_id).parameters:
         values = _parameter_values(parameter)
         name = parameter["name"]
         names = st.sampled_from([name, name.lower()]) if parameter["in"] == "header" else st.just(name)
@@ -404,6 +406,7 @@ def _requests(operation_id: str) -> st.SearchStrategy[tuple[list[tuple[str, str]
 PARAMETERS = {op_id: _requests(op_id) for op_id in OPERATIONS}
 
 
+@pytest.mark.slow  # a long property run
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
 @given(data=st.data())
 def test_query_strings_and_headers_get_the_same_verdict(operation_id: str, data: st.DataObject) -> None:
@@ -436,6 +439,7 @@ RESPONSES = {
 }
 
 
+@pytest.mark.slow  # a long property run
 @pytest.mark.parametrize("operation_id", sorted(OPERATIONS))
 @given(data=st.data())
 def test_responses_get_the_same_verdict_for_every_status_and_media_type(
@@ -447,7 +451,7 @@ def test_responses_get_the_same_verdict_for_every_status_and_media_type(
     check = dict(path=operation.path, status=int(status), media_type=media_type, value=value, headers=headers)
     reference = REFERENCE.check_response(operation, **check)
     assert FAST.check_response(operation, **check) == reference
-    schema = FAST.fast.operations[operation_id].responses.get((status, media_type or ""))
+    schema = FAST.checker.operations[operation_id].responses.get((status, media_type or ""))
     if schema is not None and reference:
         assert schema.fast_verdict(value) is not True, "jsonschema-rs alone accepts what openapi-core rejects"
 
@@ -527,7 +531,7 @@ def test_parts_of_openapi_the_fast_path_does_not_compile_are_refused_by_name() -
         }
     }
     with pytest.raises(Unsupported, match="'ids'"):
-        FastPath(document)
+        FastPath(Contract(path=Path("x.yaml"), text="", document=document))
 
 
 def test_the_validator_is_chosen_in_the_configuration_and_both_answer_alike() -> None:

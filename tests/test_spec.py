@@ -22,7 +22,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 import docpages
 from contracts import Contract, load
-from harness import wire_request, wire_response
+from harness.wire import wire_request, wire_response
 
 AGENT = "/api/v1/Agents/Webhook/"
 OPERATIONS = [
@@ -97,16 +97,15 @@ def test_every_operation_of_the_agent_index_is_in_the_contract(contract: Contrac
     documented = set(re.findall(r"\[POST Agents/Webhook/(\w+)\]", index))
     assert documented == set(OPERATIONS)
     for name in OPERATIONS:
-        path, method, operation = contract.operation(name)
-        assert (path, method) == (AGENT + name, "post")
+        operation = contract.operation(name)
+        assert (operation.path, operation.method) == (AGENT + name, "POST")
 
 
 @pytest.mark.parametrize("name", OPERATIONS)
 def test_success_status_is_the_documented_one(contract: Contract, name: str) -> None:
     page_statuses = header_table(docpages.agent_page(name), "| Response | Description |")
     documented = {code for code in page_statuses if code.isdigit()}
-    _, _, operation = contract.operation(name)
-    successes = {code for code in operation["responses"] if code.startswith("2")}
+    successes = {code for code in contract.operation(name).responses if code.startswith("2")}
     assert successes == documented
 
 
@@ -114,8 +113,7 @@ def test_success_status_is_the_documented_one(contract: Contract, name: str) -> 
 def test_query_parameters_are_the_documented_ones(contract: Contract, name: str) -> None:
     page = docpages.agent_page(name)
     documented = header_table(page, "## Query String Parameters")
-    _, _, operation = contract.operation(name)
-    params = {contract.resolve(p)["name"]: contract.resolve(p) for p in operation["parameters"]}
+    params = {p["name"]: p for p in contract.operation(name).parameters}
     for param_name, description in documented.items():
         assert params[param_name]["in"] == "query"
         assert params[param_name]["required"] is ("**Required**" in description)
@@ -123,8 +121,7 @@ def test_query_parameters_are_the_documented_ones(contract: Contract, name: str)
 
 def test_testwebhook_wraps_the_webhook_and_savewebhook_does_not(contract: Contract) -> None:
     def body_schema(name: str) -> dict[str, Any]:
-        _, _, operation = contract.operation(name)
-        return contract.resolve(operation["requestBody"]["content"]["application/json"]["schema"])
+        return contract.resolve(contract.operation(name).body_content["application/json"]["schema"])
 
     assert list(body_schema("TestWebhook")["properties"]) == ["Webhook"]
     assert "WebhookId" in body_schema("SaveWebhook")["properties"]
@@ -137,8 +134,7 @@ def test_testwebhook_wraps_the_webhook_and_savewebhook_does_not(contract: Contra
 def test_savewebhook_declares_every_request_header_of_the_seed(contract: Contract) -> None:
     documented = set(header_table(docpages.SEED)) - NOT_PARAMETERS
     assert documented == {"Accept-Language", "SO-Language", "SO-Culture", "SO-TimeZone", "SO-AppToken", "X-XSRF-TOKEN"}
-    _, _, operation = contract.operation("SaveWebhook")
-    declared = {contract.resolve(p)["name"] for p in operation["parameters"] if contract.resolve(p)["in"] == "header"}
+    declared = {p["name"] for p in contract.operation("SaveWebhook").parameters if p["in"] == "header"}
     assert declared == documented
 
 
@@ -147,9 +143,9 @@ def test_savewebhook_media_types_are_the_seeds(contract: Contract) -> None:
     request_types = set(re.findall(r"`([^`]+)`", table["Content-Type"]))
     accept_types = set(re.findall(r"`([^`]+)`", table["Accept"]))
     assert len(request_types) == 7
-    _, _, operation = contract.operation("SaveWebhook")
-    assert set(operation["requestBody"]["content"]) == request_types
-    response_types = set(operation["responses"]["200"]["content"])
+    operation = contract.operation("SaveWebhook")
+    assert set(operation.media_types) == request_types
+    response_types = set(operation.responses["200"]["content"])
     assert response_types == {"application/json", "text/json", "application/xml", "text/xml"}
     assert response_types <= accept_types
 
@@ -474,3 +470,25 @@ def test_fidelity_table_covers_every_field_and_header_of_savewebhook(contract: C
 def test_fidelity_row_ids_are_unique() -> None:
     ids = re.findall(r"^\| (F-\d{3}) \|", FIDELITY.read_text(encoding="utf-8"), flags=re.MULTILINE)
     assert len(ids) == len(set(ids)) > 30
+
+
+def test_the_operation_index_is_the_documents_paths_read_independently(contract: Contract) -> None:
+    # the oracle: a JSON pointer walk over the raw document, not the index's own resolution
+    found = {}
+    for path, item in contract.document["paths"].items():
+        for method, spec in item.items():
+            if isinstance(spec, dict) and "operationId" in spec:
+                found[spec["operationId"]] = (path, method.upper(), spec)
+    assert set(contract.operations) == set(found) and len(found) >= 8
+    for operation_id, (path, method, spec) in found.items():
+        operation = contract.operation(operation_id)
+        assert (operation.path, operation.method) == (path, method)
+        assert contract.paths[path][method] is operation
+        node: Any = contract.document
+        for token in operation.pointer.split("/")[1:]:
+            node = node[token.replace("~1", "/").replace("~0", "~")]
+        assert node is spec
+        assert all("$ref" not in p for p in operation.parameters)
+        assert [p["name"] for p in operation.parameters] == [contract.resolve(p)["name"] for p in spec.get("parameters", [])]
+    with pytest.raises(KeyError, match="NoSuchOperation"):
+        contract.operation("NoSuchOperation")

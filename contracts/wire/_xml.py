@@ -109,7 +109,7 @@ class _XmlCodec(_Shapes):
         self._fill(element, value, schema)
         # A raw CR in text would reach the receiver as LF (XML 1.0, 2.11 End-of-Line Handling); as a
         # character reference it survives. ElementTree writes CR raw in text (attributes it escapes).
-        text = tostring(element, encoding="utf-8", xml_declaration=False).replace(b"\r", b"&#13;")
+        text: bytes = tostring(element, encoding="utf-8", xml_declaration=False).replace(b"\r", b"&#13;")
         return b'<?xml version="1.0" encoding="utf-8"?>' + text
 
     def _fill(self, element: Element, value: Any, schema: Any) -> None:
