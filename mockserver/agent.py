@@ -13,8 +13,8 @@ import copy
 import itertools
 import random
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.generated import generate
@@ -27,7 +27,7 @@ from mockserver.errors import AgentError, bad_request
 from mockserver.seam import ValidatedRequest
 from mockserver.store import Store, StoredWebhook
 
-__all__ = ["Agent", "Call"]
+__all__ = ["Agent", "Call", "Changed"]
 
 
 
@@ -35,6 +35,12 @@ __all__ = ["Agent", "Call"]
 class Call:
     principal: Principal
     request: ValidatedRequest
+    base_url: str = ""  # scheme://host[/prefix] of the request, for the REST answers' _Links
+    headers: Mapping[str, str] = field(default_factory=dict)  # the request's (If-Unmodified-Since)
+
+
+class Changed(Exception):
+    """The webhook changed between reading it and saving it (``Agent.save(expected=...)``)."""
 
 
 class Agent:
@@ -96,7 +102,7 @@ class Agent:
 
     # -- visibility (Online: an application sees and changes only what it registered) ----------
 
-    def _visible(self, row: StoredWebhook | None, principal: Principal) -> bool:
+    def visible(self, row: StoredWebhook | None, principal: Principal) -> bool:
         return row is not None and (principal.application is None or row.owner in (None, principal.owner))
 
     def _changeable(self, row: StoredWebhook, principal: Principal) -> None:
@@ -111,8 +117,22 @@ class Agent:
 
     def save_webhook(self, call: Call) -> tuple[int, Any]:
         sent = call.request.body or {}
-        principal = call.principal
-        webhook_id = sent.get("WebhookId") or 0
+        saved = self.save(sent, call.principal, sent.get("WebhookId") or 0)
+        assert saved is not None
+        return 200, saved
+
+    def save(
+        self,
+        sent: dict[str, Any],
+        principal: Principal,
+        webhook_id: int,
+        *,
+        existing_only: bool = False,
+        expected: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
+        """What SaveWebhook does with ``sent``: create (``webhook_id`` 0), or update that webhook.
+        ``existing_only`` (REST's PUT and PATCH): None rather than create when there is no such
+        webhook; ``expected``: Changed when the webhook is no longer as answered then."""
         now = format_datetime(self.config.clock())
         associate = principal.user.associate.to_json()
 
@@ -149,6 +169,8 @@ class Agent:
             def updated(current: StoredWebhook) -> dict[str, Any]:
                 # in the store's write transaction: another application's webhook is refused (403)
                 self._changeable(current, principal)
+                if expected is not None and self._stored(self.answer(current)) != self._stored(expected):
+                    raise Changed(current.webhook_id)
                 before["State"] = current.webhook.get("State")
                 return self._ordered(
                     {
@@ -165,21 +187,23 @@ class Agent:
             row = self.store.update(webhook_id, updated)
             if row is not None:
                 self.deliveries.state_changed(webhook_id, before["State"], row.webhook["State"], associate["AssociateId"])
-                return 200, row.webhook
+                return row.webhook
+            if existing_only:
+                return None
             if self.config.unknown_webhook_id == "reject":
                 raise bad_request(
                     f"There is no webhook with WebhookId {webhook_id}.",
                     {"entity.WebhookId": [f"There is no webhook with WebhookId {webhook_id}; send 0 to create one."]},
                 )
         row = self.store.create(created, principal.owner)
-        return 200, row.webhook
+        return row.webhook
 
     def get_webhook(self, call: Call) -> tuple[int, Any]:
         row = self.store.get(call.request.query["webhookId"])
-        if not self._visible(row, call.principal):
+        if not self.visible(row, call.principal):
             return 200, None
         assert row is not None
-        return 200, self._select(self._answer(row), call.request.query.get("$select"))
+        return 200, self.select(self.answer(row), call.request.query.get("$select"))
 
     def get_all_webhooks(self, call: Call) -> tuple[int, Any]:
         filters = call.request.body or {}
@@ -188,16 +212,16 @@ class Agent:
         status = filters.get("StatusFilter") or "Unknown"
         found = []
         for row in self.store.all():
-            if not self._visible(row, call.principal):
+            if not self.visible(row, call.principal):
                 continue
-            webhook = self._answer(row)
+            webhook = self.answer(row)
             if name and (webhook.get("Name") or "").casefold() != name:
                 continue
             if event and event not in {e.casefold() for e in webhook.get("Events") or []}:
                 continue
             if status != "Unknown" and webhook.get("State") != status:
                 continue
-            found.append(self._select(webhook, call.request.query.get("$select")))
+            found.append(self.select(webhook, call.request.query.get("$select")))
         return 200, found
 
     def delete_webhook(self, call: Call) -> tuple[int, Any]:
@@ -214,7 +238,7 @@ class Agent:
     def get_last_error(self, call: Call) -> tuple[int, Any]:
         body = call.request.body or {}
         row = self.store.get(body.get("WebhookId") or 0)
-        if not self._visible(row, call.principal):
+        if not self.visible(row, call.principal):
             return 200, None
         assert row is not None
         return 200, row.last_error
@@ -264,6 +288,10 @@ class Agent:
 
     # -- helpers ------------------------------------------------------------------------------
 
+    def _stored(self, webhook: dict[str, Any]) -> dict[str, Any]:
+        """The webhook without its statistics, which deliveries change at any time."""
+        return {name: value for name, value in webhook.items() if name not in self.usage}
+
     def _ordered(self, webhook: dict[str, Any]) -> dict[str, Any]:
         return {name: webhook[name] for name in self.fields if name in webhook}
 
@@ -271,7 +299,7 @@ class Agent:
         """The webhook_usage statistics of ``row`` as the webhook's fields (F-146, F-147)."""
         return {name: getattr(row, column) for name, column in self.usage.items()}
 
-    def _answer(self, row: StoredWebhook) -> dict[str, Any]:
+    def answer(self, row: StoredWebhook) -> dict[str, Any]:
         """A stored webhook as the agent answers it: its statistics as they are now (deliveries
         change them after the save that stored the webhook), and every field of the current
         carrier, also for a webhook stored before the mock knew the field (a SQLite file of an
@@ -299,7 +327,7 @@ class Agent:
             elif sent.get(obsolete) is not None:
                 fields[replacing] = _split(fields[obsolete], separator)
 
-    def _select(self, webhook: dict[str, Any], select: str | None) -> dict[str, Any]:
+    def select(self, webhook: dict[str, Any], select: str | None) -> dict[str, Any]:
         """``$select``: fields not named are nulled out, where the contract lets them be null."""
         if not select:
             return webhook

@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
@@ -44,6 +44,7 @@ from mockserver.errors import AgentError, MockError, ResponseContractViolation, 
 from mockserver.faults import Faults
 from mockserver.journal import Journal, JournalEntry
 from mockserver.masking import mask_body
+from mockserver.rest import Rest
 from mockserver.rsgi import BODY_INCOMPLETE, BufferedRSGI
 from mockserver.seam import InvalidRequest, Operation, Seam
 from mockserver.state import EXTENSION, MockState, state_of
@@ -108,17 +109,20 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     store = store or open_store(config.db_path)
     sleep = config.sleep or time.sleep
     deliveries = Deliveries(config, store, sleep)
+    seam = Seam(contract, wire, config.validator, config.unknown_properties)
+    agent = Agent(config, store, contract, deliveries)
+    agent.handlers.update(Rest(agent, seam).handlers)  # the REST endpoints: the agent's services by path
     state = MockState(
         config=config,
         contract=contract,
         wire=wire,
-        seam=Seam(contract, wire, config.validator, config.unknown_properties),
+        seam=seam,
         store=store,
         journal=Journal(config.limits.journal_entries),
         faults=Faults(sleep),
         auth=Authenticator(config),
         deliveries=deliveries,
-        agent=Agent(config, store, contract, deliveries),
+        agent=agent,
     )
     app = Flask("mockserver", static_folder=None)  # no static route: nothing answers without credentials but the contract
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
@@ -280,7 +284,9 @@ def _answer(state: MockState, req: Request) -> Answer:
         _bound(entry, validated.violations, validated.warnings)
         # a member the server ignores breaks the contract; the answer is the server's all the same
         entry.verdict = "invalid" if validated.violations else "valid"
-        status, value = state.agent.handle(operation.operation_id, Call(principal, validated))
+        headers = cast(Mapping[str, str], req.headers)  # werkzeug's Headers: looked up case-insensitively
+        call = Call(principal, validated, base_url=req.url_root.rstrip("/"), headers=headers)
+        status, value = state.agent.handle(operation.operation_id, call)
         response = _ok_response(state, operation, status, value, accept, entry, req)
     except MockError as failure:
         entry.verdict = "rejected" if entry.verdict == "pending" else entry.verdict

@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import jsonschema_rs
 
@@ -39,6 +40,7 @@ from mockserver.masking import MASK, mask_body
 __all__ = ["CompiledOperation", "FastPath", "ModelState", "Unsupported", "describe"]
 
 _URN = "urn:superoffice-webhook-contracts:contract"
+_POINTER_SAFE = "/~!$&'()*+,;=:@-._"  # a JSON pointer in a URI fragment: RFC 6901 6, RFC 3986 3.5
 _PATTERN, _FORMAT = "x-sowebhook-pattern", "x-sowebhook-format"
 _VALUE_KEYWORDS = frozenset({"enum", "const", "default", "example", "examples"})  # values, not schemas
 _SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas", "schemas"})
@@ -126,7 +128,7 @@ class _Compiler:
         key = json.dumps(_at(self.document, pointer), sort_keys=True)  # equal schemas share a validator
         if key not in self._schemas:
             fast = jsonschema_rs.Draft202012Validator(
-                {"$ref": f"{_URN}#{pointer}"}, registry=self._registry, keywords=_KEYWORDS
+                {"$ref": f"{_URN}#{quote(pointer, safe=_POINTER_SAFE)}"}, registry=self._registry, keywords=_KEYWORDS
             )
             self._schemas[key] = _Schema(self, pointer, fast)
         return self._schemas[key]
@@ -141,7 +143,7 @@ class _Compiler:
             resource = Resource.from_contents(self.document, default_specification=DRAFT202012)
             self._reference_registry = Registry().with_resource(_URN, resource)
         return OAS31Validator(
-            {"$ref": f"{_URN}#{pointer}"},
+            {"$ref": f"{_URN}#{quote(pointer, safe=_POINTER_SAFE)}"},
             registry=self._reference_registry,
             format_checker=OAS30ReadValidator.FORMAT_CHECKER,  # as openapi-core's OAS 3.1 factory
         )

@@ -15,6 +15,7 @@ has decoded and bound it): openapi-core is handed it as JSON.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -78,7 +79,7 @@ class Reference:
         from openapi_core.validation.request.exceptions import SecurityValidationError
 
         encoded = None if media_type is None else encode_json(body)
-        request = _Request(path, operation.method, query, headers, cookies, encoded)
+        request = _Request(_concrete(operation, path_values or {}), operation.method, query, headers, cookies, encoded)
         errors: ModelState = []
         for error in self.contract.openapi.iter_request_errors(request):
             if isinstance(error, SecurityValidationError):
@@ -99,13 +100,21 @@ class Reference:
         headers: Mapping[str, str],
     ) -> list[str]:
         """openapi-core's verdict on a response body and headers (empty when it conforms)."""
-        request = _Request(path, operation.method, {}, {}, {}, None)
+        request = _Request(_concrete(operation, {}), operation.method, {}, {}, {}, None)
         response = _Response(status, "application/json", encode_json(value), headers)
         problems = []
         for error in self.contract.openapi.iter_response_errors(request, response):
             messages = _schema_messages(error.__cause__)
             problems += [f"{'.'.join(map(str, w)) or '(body)'}: {m}" for w, m in messages] or [str(error)]
         return problems
+
+
+def _concrete(operation: Operation, values: Mapping[str, str]) -> str:
+    """The operation's path with its parameters' texts, as the contract spells it: openapi-core
+    finds the operation by it (the router has read the request's path in any case, with or
+    without a trailing slash; a parameter not given is 0, for the answer, which needs only the
+    operation)."""
+    return re.sub(r"\{([^{}/]+)\}", lambda found: values.get(found.group(1), "0"), operation.path)
 
 
 def _describe(operation: Operation, error: Exception) -> ModelState:

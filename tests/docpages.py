@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 DOCS = Path(__file__).with_name("superoffice_docs")
 AGENT_PAGES = DOCS / "en/api/reference/restful/agent/Webhook_Agent"
+REST_PAGES = DOCS / "en/api/reference/restful/rest/Webhook"
 SEED = DOCS / "seeds/000_bcd8efd58d1a8676.txt"
 
 _JSON_START = re.compile(r"\{[ \t]*\n")
@@ -64,6 +65,18 @@ def parse_http(block: str) -> HttpMessage:
     if not start.startswith("HTTP/"):
         message.query = dict(parse_qsl(urlsplit(start.split()[1]).query))
     return message
+
+
+def rest_operations() -> dict[str, str]:
+    """``{operation id: "METHOD /api/v1/Webhook..."}`` of the REST reference pages (their uid and
+    their request line)."""
+    found = {}
+    for page in sorted(REST_PAGES.glob("v1Webhook_*.md")):
+        text = page.read_text(encoding="utf-8")
+        line = re.search(r"^```http\n(\w+) (/api/v1/Webhook[^\s?]*)", text, re.MULTILINE)
+        assert line is not None, f"{page.name} has no request line"
+        found[page.stem] = f"{line.group(1)} {line.group(2)}"
+    return found
 
 
 def agent_page(operation_id: str) -> Path:

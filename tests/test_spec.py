@@ -85,7 +85,15 @@ def test_openapi_core_and_schemathesis_load_it(contract: Contract) -> None:
     assert isinstance(contract.openapi, OpenAPI)
     schema = schemathesis.openapi.from_dict(contract.document)
     labels = {operation.ok().label for operation in schema.get_all_operations()}
-    assert labels == {f"POST {AGENT}{name}" for name in OPERATIONS}
+    assert labels == {f"POST {AGENT}{name}" for name in OPERATIONS} | set(docpages.rest_operations().values())
+
+
+def test_every_rest_page_is_an_operation_of_the_contract_at_its_request_line(contract: Contract) -> None:
+    pages = docpages.rest_operations()
+    assert len(pages) == 10  # the index's ten endpoints, PATCH included
+    for operation_id, line in pages.items():
+        operation = contract.operation(operation_id)
+        assert f"{operation.method} {operation.path}" == line
 
 
 def test_load_reads_the_document_once() -> None:

@@ -87,6 +87,10 @@ class Binder:
             props = {name: self._node(sub, f"{owner}.{name}") for name, sub in merged.properties.items()}
             obj.finish(props, merged.additional is False)
             return obj
+        elif "array" in types and merged.items is not None and merged.additional in (True, None, {}):
+            # an array or an open object (PATCH's body: a JSON Patch or a merge patch): the array's
+            # items are bound; an object, like any open dictionary, is left as it came
+            node = _Array(self._node(merged.items, owner))
         elif "object" in types or (merged.has_additional and not merged.typed):
             # a dictionary: additionalProperties and no properties (or a bare object): keys are the user's
             additional = merged.additional if merged.has_additional else True
