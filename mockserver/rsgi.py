@@ -28,6 +28,11 @@ BODY_INCOMPLETE = "sowebhook.body_incomplete"
 
 # How long a request's body may take to arrive, headers excluded (docs/fidelity.md F-114).
 BODY_TIMEOUT_SECONDS = 10.0
+# A body over the limit is read and thrown away up to this many bytes before the 413 is sent, so
+# that a client that writes its whole body before it reads (Python's requests and urllib do) reads
+# the 413 rather than a reset connection: nginx's lingering close, bounded (F-112). Beyond it, or
+# after the body deadline, the 413 is sent and the connection closed.
+DRAIN_BYTES = 64 * 1024 * 1024
 
 
 class BufferedRSGI:
@@ -75,8 +80,11 @@ class BufferedRSGI:
             try:
                 body, complete = await asyncio.wait_for(self._body(proto, declared), self.body_timeout)
             except asyncio.TimeoutError:
-                self._timed_out(scope, proto)
-                return
+                if not (declared is not None and declared.strip().isdigit() and int(declared) > self.limit):
+                    self._timed_out(scope, proto)
+                    return
+                body, complete = b"", True  # refused by its Content-Length, drained as long as allowed: 413
+
         environ = self._environ(scope, body, complete)
         loop = asyncio.get_running_loop()
         status, headers, data = await loop.run_in_executor(self.executor, self._call, environ)
@@ -84,23 +92,39 @@ class BufferedRSGI:
 
     async def _body(self, proto: Any, declared: str | None) -> tuple[bytes, bool]:
         """The body, at most one byte over the limit, and whether the connection held until its
-        end. A body refused by its Content-Length is not read; one within it is read at once."""
+        end. A body within its Content-Length limit is read at once; one over the limit (by its
+        Content-Length, or as its chunks arrive) is drained, up to ``DRAIN_BYTES``, and not kept:
+        the app answers 413 by the Content-Length, or by the one byte over the limit it is given."""
         if declared is not None and declared.strip().isdigit():
             if int(declared) > self.limit:
+                await self._drain(proto, 0)
                 return b"", True
             try:
                 return await proto(), True  # the app compares it with its Content-Length
             except Exception:  # the connection failed mid-body
                 return b"", False
-        body = bytearray()
+        body, read = bytearray(), 0
         try:
             async for chunk in proto:
-                body += chunk
-                if len(body) > self.limit:
+                read += len(chunk)
+                if len(body) <= self.limit:
+                    body += chunk[: self.limit + 1 - len(body)]  # one byte over says "too large"
+                elif read > DRAIN_BYTES:
                     break
         except Exception:  # the connection failed mid-body
             return bytes(body), False
         return bytes(body), True
+
+    @staticmethod
+    async def _drain(proto: Any, read: int) -> None:
+        """Read and drop what is left of a refused body, up to ``DRAIN_BYTES`` in all."""
+        try:
+            async for chunk in proto:
+                read += len(chunk)
+                if read > DRAIN_BYTES:
+                    return
+        except Exception:  # the client went away: nothing to answer
+            return
 
     def _environ(self, scope: Any, body: bytes, complete: bool) -> dict[str, Any]:
         """The WSGI environ of the request (PEP 3333), its body in memory; the app checks the body

@@ -24,8 +24,12 @@ def mock_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     process, url = start_mock("--db", str(tmp_path / "state.sqlite3"))
     yield process, url
     if process.poll() is None:
+        process.send_signal(signal.SIGTERM)  # its workers stop with it (a SIGKILL would orphan them)
+    try:
+        process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
         process.kill()
-    process.communicate()
+        process.communicate()
 
 
 def _post(url: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -142,3 +146,26 @@ def test_a_signed_event_from_the_standalone_mock_verifies_with_an_independent_hm
     assert event.headers["X-SuperOffice-Signature"] == expected
     assert event.violations == []
     assert process.returncode == 0
+
+
+@pytest.mark.slow  # a sowebhook mock process
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_client_still_sending_a_body_over_the_limit_reads_the_413(
+    mock_process: tuple[subprocess.Popen[str], str], chunked: bool
+) -> None:
+    # urllib writes the whole body before it reads the answer: before the drain it got "Broken
+    # pipe" instead of the 413 (F-112); a chunked body is drained the same way
+    _, url = mock_process
+    body = b'{"Name": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+    data: Any = iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+    headers = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
+    if chunked:
+        headers["Transfer-Encoding"] = "chunked"
+    request = urllib.request.Request(url + "/api/v1/Agents/Webhook/SaveWebhook", data=data, method="POST", headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    with refused.value as answer:
+        assert answer.code == 413
+        assert json.loads(answer.read())["Message"] == "The request entity is too large."
+    status, _, listed = _post(url, "/api/v1/Agents/Webhook/GetAllWebhooks", headers={"Authorization": headers["Authorization"]})
+    assert (status, json.loads(listed)) == (200, [])
