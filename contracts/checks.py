@@ -8,6 +8,11 @@ part of its verdict that rests on an assumption: ``response_schema_conformance``
 contract's schemas reject, but only warns about properties the contract does not know (a newer
 server's, F-190..F-194; ``unknown_properties``).
 
+The agent's checks are here, and those of the contract that hold for any operation; the saves and
+reads judge both faces (SaveWebhook and REST's POST, PUT and PATCH; GetWebhook and REST's GET).
+The REST face's own semantics are ``contracts.rest_checks``, registered by importing this module;
+the registry, the context and the failure are ``contracts.check_registry``'s.
+
 ::
 
     Violation(AssertionError)      operation, check, title, message, basis, request
@@ -19,86 +24,34 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from contracts.binding import binder_for
-from contracts.exchange import Exchange, WireRequest
-from contracts.spec import Contract, _schema_validator, load
-from contracts.wire import UNSET_DATE, XML_TYPES, WireError, WireFormats, xml_representable
+from contracts.check_registry import (
+    BASIS,
+    CHECKS,
+    REST,
+    Check,
+    CheckContext,
+    Violation,
+    bound_body,
+    check,
+    echo_problems,
+    fail,
+    narrowed,
+    run_checks,
+    saving_operations,
+    webhook_id_of,
+)
+from contracts.exchange import Exchange
+from contracts.spec import Contract, _schema_validator
+from contracts.wire import UNSET_DATE, XML_TYPES, WireError, xml_representable
 
 __all__ = [
-    "BASIS", "CHECKS", "CheckContext", "Exchange", "Violation", "check", "json_path", "known_only",
+    "BASIS", "CHECKS", "Check", "CheckContext", "Exchange", "Violation", "check", "json_path", "known_only",
     "run_checks", "unknown_properties",
 ]
 
 UNSET = UNSET_DATE  # the unset date, as contracts.wire writes it
-
-
-class Violation(AssertionError):
-    """A check that failed: pytest shows it natively; the CLI selects and reports checks by name."""
-
-    def __init__(
-        self, *, operation: str, check: str, title: str, message: str, basis: str = "documented",
-        request: WireRequest | None = None,
-    ) -> None:
-        self.operation = operation
-        self.check = check
-        self.title = title
-        self.message = message
-        self.basis = basis
-        self.request = request
-        super().__init__(f"[{check}] {operation}: {title}\n{message}")
-
-
-@dataclass
-class CheckContext:
-    """What checks may read: the contract, and the model of what the server should now hold."""
-
-    contract: Contract = field(default_factory=load)
-    model: dict[int, dict[str, Any]] = field(default_factory=dict)
-    seen_ids: set[int] = field(default_factory=set)
-    deleted: set[int] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.wire = WireFormats(self.contract)
-
-    def declared(self, operation: str) -> dict[str, Any]:
-        return dict(self.contract.operation(operation).responses)
-
-    def value(self, exchange: Exchange, schema: Any = None) -> Any:
-        """The response body's value, read as its media type."""
-        if not exchange.body:
-            return None
-        if exchange.media_type in XML_TYPES:
-            return self.wire.decode_xml(exchange.body, schema or True)
-        return json.loads(exchange.body)
-
-
-Check = Callable[[CheckContext, Exchange], None]
-CHECKS: dict[str, Check] = {}
-BASIS: dict[str, str] = {}
-
-
-def check(*, basis: str, title: str) -> Callable[[Check], Check]:
-    """Register a named check; ``basis`` is documented or assumed (docs/fidelity.md)."""
-
-    def register(function: Check) -> Check:
-        function.title = title  # type: ignore[attr-defined]
-        function.basis = basis  # type: ignore[attr-defined]
-        CHECKS[function.__name__] = function
-        BASIS[function.__name__] = basis
-        return function
-
-    return register
-
-
-def _fail(function: Check, exchange: Exchange, message: str) -> Violation:
-    return Violation(
-        operation=exchange.operation, check=function.__name__, title=function.title,  # type: ignore[attr-defined]
-        message=message, basis=function.basis, request=exchange.request,  # type: ignore[attr-defined]
-    )
 
 
 # -- the contract, for any operation ----------------------------------------------------------
@@ -108,14 +61,14 @@ def _fail(function: Check, exchange: Exchange, message: str) -> Violation:
 def status_code_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     declared = ctx.declared(exchange.operation)
     if str(exchange.status) not in declared:
-        raise _fail(status_code_conformance, exchange, f"got {exchange.status}; declared: {', '.join(sorted(declared))}")
+        raise fail(status_code_conformance, exchange, f"got {exchange.status}; declared: {', '.join(sorted(declared))}")
 
 
 @check(basis="documented", title="the server does not fail (5xx) on a request (agents-webapi/index.md: 400)")
 def no_server_error(ctx: CheckContext, exchange: Exchange) -> None:
     # the contract declares 500 so that its shape is judged; a malformed request is answered 400
     if exchange.status >= 500:
-        raise _fail(no_server_error, exchange, f"got {exchange.status}: {exchange.body[:200]!r}")
+        raise fail(no_server_error, exchange, f"got {exchange.status}: {exchange.body[:200]!r}")
 
 
 @check(basis="documented", title="the Content-Type is one the contract declares for the status")
@@ -124,10 +77,10 @@ def content_type_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     content = response.get("content")
     if not content:
         if exchange.body:
-            raise _fail(content_type_conformance, exchange, f"{exchange.status} must have no body, got {len(exchange.body)} bytes")
+            raise fail(content_type_conformance, exchange, f"{exchange.status} must have no body, got {len(exchange.body)} bytes")
         return
     if exchange.media_type not in content:
-        raise _fail(content_type_conformance, exchange, f"got {exchange.media_type or '(none)'!r}; declared: {', '.join(content)}")
+        raise fail(content_type_conformance, exchange, f"got {exchange.media_type or '(none)'!r}; declared: {', '.join(content)}")
 
 
 @check(basis="documented", title="the body validates against the contract's schema")
@@ -141,7 +94,7 @@ def response_schema_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     try:
         value = ctx.value(exchange, media.get("schema"))
     except (WireError, ValueError) as error:
-        raise _fail(response_schema_conformance, exchange, f"the body is not readable as {exchange.media_type}: {error}") from None
+        raise fail(response_schema_conformance, exchange, f"the body is not readable as {exchange.media_type}: {error}") from None
     schema_name = media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
     if not schema_name or _fast_validator(ctx.contract, schema_name).is_valid(value):
         return  # valid against the closed schema: nothing wrong and nothing unknown
@@ -151,7 +104,7 @@ def response_schema_conformance(ctx: CheckContext, exchange: Exchange) -> None:
         for e in map(_named, _open_validator(ctx.contract, schema_name).iter_errors(value))
     ]
     if errors:
-        raise _fail(response_schema_conformance, exchange, "; ".join(errors[:5]))
+        raise fail(response_schema_conformance, exchange, "; ".join(errors[:5]))
     unknown = unknown_properties(ctx.contract, schema_name, value)
     if unknown:
         shown = ", ".join(json_path(path) for path in unknown[:10])
@@ -172,10 +125,10 @@ def error_shape(ctx: CheckContext, exchange: Exchange) -> None:
     try:
         value = ctx.value(exchange, {"$ref": "#/components/schemas/AnyError"})
     except (WireError, ValueError):
-        raise _fail(error_shape, exchange, f"the {exchange.status} body is not JSON or XML: {exchange.body[:120]!r}") from None
+        raise fail(error_shape, exchange, f"the {exchange.status} body is not JSON or XML: {exchange.body[:120]!r}") from None
     problems = list(ctx.contract.validator("AnyError").iter_errors(value))
     if problems:
-        raise _fail(error_shape, exchange, f"neither {{Message, MessageDetail}} nor {{Error, ErrorType, ErrorMessage}}: {value!r:.200}")
+        raise fail(error_shape, exchange, f"neither {{Message, MessageDetail}} nor {{Error, ErrorType, ErrorMessage}}: {value!r:.200}")
 
 
 @check(basis="assumed", title="the response follows Accept as ASP.NET Web API negotiates (F-065)")
@@ -186,86 +139,48 @@ def content_negotiation(ctx: CheckContext, exchange: Exchange) -> None:
         return
     expected = negotiate(exchange.request.headers.get("Accept"), exchange.request.content_type)
     if exchange.media_type != expected:
-        raise _fail(content_negotiation, exchange, f"Accept {exchange.request.headers.get('Accept')!r}: expected {expected}, got {exchange.media_type}")
+        raise fail(content_negotiation, exchange, f"Accept {exchange.request.headers.get('Accept')!r}: expected {expected}, got {exchange.media_type}")
 
 
-# -- SaveWebhook and friends: what the server does with the state -------------------------------
+# -- SaveWebhook and friends, on either face: what the server does with the state ----------------
 
-
-def _client_fields(ctx: CheckContext) -> list[str]:
-    properties = ctx.contract.document["components"]["schemas"]["Webhook"]["properties"]
-    return [name for name, schema in properties.items() if not schema.get("readOnly") and name != "WebhookId"]
+_READS = ("GetWebhook", REST.get)  # the agent's read of one webhook, and REST's
 
 
 def _saved(ctx: CheckContext, exchange: Exchange) -> dict[str, Any] | None:
-    if exchange.operation != "SaveWebhook" or exchange.status != 200:
-        return None
-    value = ctx.value(exchange, {"$ref": "#/components/schemas/WebhookRecord"})
+    """The webhook a save answered (SaveWebhook, or REST's POST, PUT and PATCH), else None."""
+    if exchange.operation not in saving_operations(ctx.contract) or exchange.status != 200 or narrowed(exchange):
+        return None  # not a save, or an answer $select narrowed
+    value = ctx.answer(exchange)
     return value if isinstance(value, dict) else None
 
 
 @check(basis="documented", title="creating a webhook assigns a new, non-zero id")
 def save_creates_new_id(ctx: CheckContext, exchange: Exchange) -> None:
     saved = _saved(ctx, exchange)
-    if saved is None or (exchange.request.value or {}).get("WebhookId"):
+    if saved is None or webhook_id_of(ctx, exchange) is not None:
         return
     new_id = saved.get("WebhookId")
     if not new_id or new_id in ctx.seen_ids:
-        raise _fail(save_creates_new_id, exchange, f"WebhookId {new_id!r} is not a new id (seen: {sorted(ctx.seen_ids)[:10]})")
+        raise fail(save_creates_new_id, exchange, f"WebhookId {new_id!r} is not a new id (seen: {sorted(ctx.seen_ids)[:10]})")
 
 
 @check(basis="documented", title="the saved webhook echoes every field the client set")
 def save_echoes_client_fields(ctx: CheckContext, exchange: Exchange) -> None:
+    """A patch's echo is ``rest_patch_semantics``' to judge: here the bodies that are webhooks."""
     saved = _saved(ctx, exchange)
-    if saved is None:
+    if saved is None or saving_operations(ctx.contract)[exchange.operation] != "webhook":
         return
-    sent = _bound_save(ctx, exchange.request.value)
-    properties = ctx.contract.document["components"]["schemas"]["Webhook"]["properties"]
-    wrong = []
-    for name in _client_fields(ctx):
-        if name not in sent or _derived(properties, name, sent):
-            continue
-        expected = _canonical(ctx, properties[name], sent[name])
-        if expected != saved.get(name) and not (properties[name].get("x-replaced-by") and name not in saved):
-            wrong.append(f"{name}: sent {sent[name]!r:.80}, got {saved.get(name)!r:.80}")
+    wrong = echo_problems(ctx, bound_body(ctx, exchange.operation, exchange.request.value), saved)
     if wrong:
-        raise _fail(save_echoes_client_fields, exchange, "; ".join(wrong))
-
-
-def _bound_save(ctx: CheckContext, value: Any) -> dict[str, Any]:
-    """The body as the server binds it: canonical names, enums by name (contracts.binding)."""
-    if not isinstance(value, dict):
-        return {}
-    binder = binder_for(ctx.contract).request_body("SaveWebhook")
-    bound = binder.bind(value).value if binder is not None else value
-    return bound if isinstance(bound, dict) else {}
-
-
-def _derived(properties: dict[str, Any], name: str, sent: dict[str, Any]) -> bool:
-    """Whether the server sets ``name`` from another field the client sent (``x-replaced-by``):
-    an obsolete field from its non-null replacement, or the replacement from the obsolete one."""
-    replaced = properties[name].get("x-replaced-by")
-    if replaced:
-        return sent.get(replaced["property"]) is not None
-    return any(
-        (schema.get("x-replaced-by") or {}).get("property") == name and sent.get(name) is None and sent.get(old) is not None
-        for old, schema in properties.items()
-    )
-
-
-def _canonical(ctx: CheckContext, schema: Any, value: Any) -> Any:
-    """What a server answers for ``value``: a null flags enum is its flag numbered 0 ("None")."""
-    flags = ctx.contract.resolve(schema).get("x-flags")
-    if value is None and flags:
-        return next((flag for flag, number in flags.items() if number == 0), None)
-    return value
+        raise fail(save_echoes_client_fields, exchange, "; ".join(wrong))
 
 
 @check(basis="documented", title="an update keeps Registered and RegisteredAssociate and moves Updated")
 def save_update_keeps_registered(ctx: CheckContext, exchange: Exchange) -> None:
     saved = _saved(ctx, exchange)
-    webhook_id = (exchange.request.value or {}).get("WebhookId")
-    if saved is None or not webhook_id or webhook_id not in ctx.model:
+    webhook_id = webhook_id_of(ctx, exchange)
+    if saved is None or webhook_id is None or webhook_id not in ctx.model:
         return
     before = ctx.model[webhook_id]
     problems = [
@@ -273,34 +188,39 @@ def save_update_keeps_registered(ctx: CheckContext, exchange: Exchange) -> None:
         for name in ("Registered", "RegisteredAssociate")
         if saved.get(name) != before.get(name)
     ]
-    if saved.get("Updated") in (None, UNSET, before.get("Updated")):
+    # a patch that changed nothing (only tests, or the values it had) need not be saved again
+    unchanged = saving_operations(ctx.contract)[exchange.operation] == "patch" and not echo_problems(ctx, before, saved)
+    if not unchanged and saved.get("Updated") in (None, UNSET, before.get("Updated")):
         problems.append(f"Updated did not move (still {saved.get('Updated')!r})")
     if problems:
-        raise _fail(save_update_keeps_registered, exchange, "; ".join(problems))
+        raise fail(save_update_keeps_registered, exchange, "; ".join(problems))
 
 
 @check(basis="documented", title="saving an existing webhook again creates nothing new")
 def save_twice_creates_nothing(ctx: CheckContext, exchange: Exchange) -> None:
     saved = _saved(ctx, exchange)
-    webhook_id = (exchange.request.value or {}).get("WebhookId")
-    if saved is None or not webhook_id or webhook_id not in ctx.model:
+    webhook_id = webhook_id_of(ctx, exchange)
+    if saved is None or webhook_id is None or webhook_id not in ctx.model:
         return
     if saved.get("WebhookId") != webhook_id:
-        raise _fail(save_twice_creates_nothing, exchange, f"saving WebhookId {webhook_id} answered WebhookId {saved.get('WebhookId')}")
+        raise fail(save_twice_creates_nothing, exchange, f"saving WebhookId {webhook_id} answered WebhookId {saved.get('WebhookId')}")
 
 
-@check(basis="documented", title="GetWebhook returns what SaveWebhook saved; null once deleted")
+@check(basis="documented", title="GetWebhook (the agent's or REST's) returns what was saved through either face; null once deleted")
 def get_returns_saved(ctx: CheckContext, exchange: Exchange) -> None:
-    if exchange.operation != "GetWebhook" or exchange.status != 200:
+    """REST answers a deleted webhook 404, not null: ``rest_missing_is_404`` judges that."""
+    if exchange.operation not in _READS or exchange.status != 200 or narrowed(exchange):
         return
-    webhook_id = int(exchange.request.path.split("webhookId=", 1)[1].split("&", 1)[0]) if "webhookId=" in exchange.request.path else None
-    got = ctx.value(exchange, {"$ref": "#/components/schemas/NullableWebhookRecord"})
+    webhook_id = webhook_id_of(ctx, exchange)
+    got = ctx.answer(exchange)
     if webhook_id in ctx.deleted:
-        if got is not None:
-            raise _fail(get_returns_saved, exchange, f"webhook {webhook_id} was deleted, yet GetWebhook returned it")
+        if got is not None and exchange.operation == "GetWebhook":
+            raise fail(get_returns_saved, exchange, f"webhook {webhook_id} was deleted, yet GetWebhook returned it")
         return
-    # what the contract does not know, the model cannot judge (F-192)
-    got = known_only(ctx.contract, "NullableWebhookRecord", got)
+    # what the contract does not know, the model cannot judge (F-192); nor are the links a field
+    got = known_only(ctx.contract, _schema_name(ctx, exchange), got)
+    if isinstance(got, dict):
+        got = {k: v for k, v in got.items() if k != "_Links"}
     expected = ctx.model.get(webhook_id) if webhook_id is not None else None
     if expected is not None:
         expected = known_only(ctx.contract, "WebhookRecord", expected)
@@ -310,7 +230,13 @@ def get_returns_saved(ctx: CheckContext, exchange: Exchange) -> None:
         got = {k: v for k, v in got.items() if k in expected}
     if expected is not None and got != expected:
         diff = [f"{k}: {expected.get(k)!r:.60} != {got.get(k) if isinstance(got, dict) else got!r:.60}" for k in expected if not isinstance(got, dict) or got.get(k) != expected.get(k)]
-        raise _fail(get_returns_saved, exchange, ("; ".join(diff) or repr(got))[:600])
+        raise fail(get_returns_saved, exchange, ("; ".join(diff) or repr(got))[:600])
+
+
+def _schema_name(ctx: CheckContext, exchange: Exchange) -> str:
+    """The name of the component schema the contract declares for this answer."""
+    schema = ctx.contract.operation(exchange.operation).response_schema(exchange.status, exchange.media_type) or {}
+    return str(schema.get("$ref", "")).rsplit("/", 1)[-1]
 
 
 # -- properties a newer server adds (F-190..F-194) -----------------------------------------------
@@ -424,15 +350,5 @@ def json_path(path: tuple[str | int, ...]) -> str:
     return text
 
 
-def run_checks(ctx: CheckContext, exchange: Exchange, names: list[str] | None = None) -> list[Violation]:
-    """Every selected check's violation for this exchange (an empty list when all pass)."""
-    found = []
-    for name, function in CHECKS.items():
-        if names is not None and name not in names:
-            continue
-        try:
-            function(ctx, exchange)
-        except Violation as violation:
-            found.append(violation)
-    return found
-
+# The REST face's own checks register after the agent's (the order reports list them in).
+import contracts.rest_checks  # noqa: E402, F401

@@ -2,20 +2,36 @@
 adapter: a property the contract does not know in a server's answer (a newer server's) is a
 warning, an assumed violation naming its JSON path (F-190); a known property of the wrong type, or
 a required one missing, is a failure. The oracles: the properties each test adds or breaks itself,
-and, for the depths, a contract written out in this module with the paths it must report."""
+and, for the depths, a contract written out in this module with the paths it must report.
+
+The REST checks (``contracts.rest_checks``) pass on the mock's real answers, sent to it here, and
+fail on answers each test breaks itself (links dropped, 200 with null for a missing webhook, a
+patch answered as if it did not apply); the agent's save and read checks judge REST answers too."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from werkzeug.datastructures import Headers
 
 from contracts import Contract, load
-from contracts.checks import CheckContext, Exchange, Violation, response_schema_conformance, run_checks
+from contracts.check_registry import BASIS, REST
+from contracts.checks import (
+    CHECKS,
+    CheckContext,
+    Exchange,
+    Violation,
+    response_schema_conformance,
+    run_checks,
+)
+from contracts.rest_strategies import from_patch
 from contracts.strategies import WireRequest
 from contracts.wire import WireFormats
 from harness.versions import FUTURE, events_of_wrong_type, mock_app, newer, webhooks_changed
@@ -209,3 +225,219 @@ def test_a_server_error_fails_no_server_error_though_the_contract_declares_500(s
     answer = Exchange("SaveWebhook", request, status, Headers({"Content-Type": JSON}), b'{"Message": "An error has occurred."}')
     found = run_checks(CheckContext(), answer, ["no_server_error"])
     assert [v.check for v in found] == (["no_server_error"] if fails else [])
+
+
+# -- the REST face: the REST checks, and the agent's checks on REST exchanges -------------------
+# Each check passes on the mock's real answers (requests sent to it here) and fails on an answer
+# this test breaks itself; the oracle of "broken" is the defect the test put in.
+
+
+def rest_path(operation: str, webhook_id: int) -> str:
+    return load().operation(operation).path.replace("{id}", str(webhook_id))
+
+
+def rest_call(client: Any, operation: str, webhook_id: int | None = None, value: Any = None, **headers: str) -> Exchange:
+    """``operation`` sent to the mock, and its answer, as an Exchange."""
+    called = load().operation(operation)
+    path = rest_path(operation, webhook_id) if webhook_id is not None else called.path
+    sent = {**AUTH, "Accept": "application/json", **headers}
+    body = json.dumps(value).encode() if value is not None else b""
+    if value is not None:
+        sent["Content-Type"] = "application/json"
+    answer = client.open(path, method=called.method, data=body or None, headers=sent)
+    request = WireRequest(called.method, path, sent, body, value, "application/json" if value is not None else None)
+    return Exchange(operation, request, answer.status_code, Headers(list(answer.headers.items())), answer.get_data())
+
+
+def changed(exchange: Exchange, status: int | None = None, value: Any = ..., **fields: Any) -> Exchange:
+    """The exchange with its answer broken: another status, body, or fields of the webhook changed."""
+    body = exchange.body if value is ... and not fields else json.dumps({**json.loads(exchange.body), **fields} if value is ... else value).encode()
+    return Exchange(exchange.operation, exchange.request, status or exchange.status, exchange.headers, body)
+
+
+def failures(exchange: Exchange, ctx: CheckContext, name: str) -> list[Violation]:
+    return run_checks(ctx, exchange, [name])
+
+
+@pytest.fixture
+def rest_mock() -> Any:
+    return create_app(MockConfig(delivery=DeliveryConfig(registration_ping=False))).test_client()
+
+
+def remembered(ctx: CheckContext, exchange: Exchange) -> dict[str, Any]:
+    saved = {k: v for k, v in json.loads(exchange.body).items() if k != "_Links"}
+    ctx.model[saved["WebhookId"]] = saved
+    ctx.seen_ids.add(saved["WebhookId"])
+    return saved
+
+
+NEW = {"Name": "n", "Type": "crmscript", "Events": ["contact.created"], "Headers": {"X-Key": "1"}, "Properties": {"a": 1}}
+
+
+def test_the_rest_checks_are_registered_with_their_basis() -> None:
+    assert {name: BASIS[name] for name in CHECKS if name.startswith("rest_")} == {
+        "rest_missing_is_404": "documented", "rest_error_object": "documented", "rest_links": "documented",
+        "rest_patch_semantics": "documented",
+    }
+
+
+def test_every_check_passes_on_the_mocks_answers_through_both_faces(rest_mock: Any) -> None:
+    ctx = CheckContext()
+    posted = rest_call(rest_mock, REST.post, value=NEW)
+    assert run_checks(ctx, posted) == []
+    webhook_id = remembered(ctx, posted)["WebhookId"]
+    for accept in ("application/json", "application/xml"):
+        assert run_checks(ctx, rest_call(rest_mock, REST.get, webhook_id, Accept=accept)) == [], accept
+    put = rest_call(rest_mock, REST.put, webhook_id, {**NEW, "WebhookId": 0, "Name": "put"})
+    assert run_checks(ctx, put) == []
+    remembered(ctx, put)
+    patch = rest_call(rest_mock, REST.patch, webhook_id, [{"op": "add", "path": "events/-", "value": "contact.changed"}])
+    assert run_checks(ctx, patch) == []
+    remembered(ctx, patch)
+    conflict = rest_call(rest_mock, REST.patch, webhook_id, [{"op": "test", "path": "/Name", "value": "not it"}])
+    stale = rest_call(rest_mock, REST.patch, webhook_id, {"Name": "x"}, **{"If-Unmodified-Since": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    assert (conflict.status, stale.status) == (409, 412)
+    assert run_checks(ctx, conflict) == run_checks(ctx, stale) == []
+    agent = Exchange("GetWebhook", WireRequest("POST", f"{AGENT}GetWebhook?webhookId={webhook_id}", AUTH, b""), 200, Headers({"Content-Type": JSON}),
+                     rest_mock.post(f"{AGENT}GetWebhook?webhookId={webhook_id}", headers=AUTH).get_data())
+    assert run_checks(ctx, agent) == []
+    assert rest_call(rest_mock, REST.delete, webhook_id).status == 204
+    del ctx.model[webhook_id]
+    ctx.deleted.add(webhook_id)
+    missing = [rest_call(rest_mock, REST.get, webhook_id), rest_call(rest_mock, REST.put, webhook_id, NEW),
+               rest_call(rest_mock, REST.patch, webhook_id, {"Name": "x"})]
+    assert [m.status for m in missing] == [404, 404, 404]
+    for answer in missing:
+        assert run_checks(ctx, answer) == [], answer.operation
+
+
+@pytest.mark.parametrize(("operation", "basis"), [(REST.get, "documented"), (REST.patch, "documented"), (REST.put, "assumed")])
+def test_a_missing_webhook_answered_200_null_fails_rest_missing_is_404(rest_mock: Any, operation: str, basis: str) -> None:
+    ctx = CheckContext()
+    webhook_id = remembered(ctx, rest_call(rest_mock, REST.post, value=NEW))["WebhookId"]
+    rest_call(rest_mock, REST.delete, webhook_id)
+    del ctx.model[webhook_id]
+    ctx.deleted.add(webhook_id)
+    value = {"Name": "x"} if operation != REST.get else None
+    real = rest_call(rest_mock, operation, webhook_id, value)
+    assert failures(real, ctx, "rest_missing_is_404") == []
+    (found,) = failures(changed(real, 200, None), ctx, "rest_missing_is_404")
+    assert found.basis == basis and "200 with null" in found.message
+
+
+def test_an_existing_webhook_answered_404_fails_rest_missing_is_404(rest_mock: Any) -> None:
+    ctx = CheckContext()
+    webhook_id = remembered(ctx, rest_call(rest_mock, REST.post, value=NEW))["WebhookId"]
+    real = rest_call(rest_mock, REST.get, webhook_id)
+    assert failures(real, ctx, "rest_missing_is_404") == []
+    (found,) = failures(changed(real, 404, {"Error": True, "ErrorType": "SoNotFoundException", "ErrorMessage": "gone"}), ctx, "rest_missing_is_404")
+    assert "exists" in found.message
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [({"Message": "Not found."}, "ErrorType"), ({"Error": True, "ErrorType": "NotFound", "ErrorMessage": "gone"}, "SoNotFoundException"),
+     ({"Error": False, "ErrorType": "SoNotFoundException", "ErrorMessage": "gone"}, "Error")],
+)
+def test_a_404_that_is_not_the_rest_error_object_fails_rest_error_object(rest_mock: Any, broken: Any, named: str) -> None:
+    real = rest_call(rest_mock, REST.get, 77)
+    assert real.status == 404 and failures(real, CheckContext(), "rest_error_object") == []
+    (found,) = failures(changed(real, value=broken), CheckContext(), "rest_error_object")
+    assert named in found.message and found.basis == "documented"
+
+
+@pytest.mark.parametrize("operation", [REST.post, REST.get, REST.put, REST.patch])
+def test_answers_without_links_or_with_wrong_ones_fail_rest_links(rest_mock: Any, operation: str) -> None:
+    ctx = CheckContext()
+    posted = rest_call(rest_mock, REST.post, value=NEW)
+    webhook_id = remembered(ctx, posted)["WebhookId"]
+    real = {REST.post: posted, REST.get: rest_call(rest_mock, REST.get, webhook_id),
+            REST.put: rest_call(rest_mock, REST.put, webhook_id, NEW), REST.patch: rest_call(rest_mock, REST.patch, webhook_id, {"Name": "p"})}[operation]
+    assert failures(real, ctx, "rest_links") == []
+    links = json.loads(real.body)["_Links"]
+    dropped = {k: v for k, v in json.loads(real.body).items() if k != "_Links"}
+    (found,) = failures(changed(real, value=dropped), ctx, "rest_links")
+    assert found.basis == "documented" and "no _Links" in found.message
+    elsewhere = {**links, "Self": links["Self"].replace(f"/{webhook_id}", f"/{webhook_id + 1}")}
+    (found,) = failures(changed(real, _Links=elsewhere), ctx, "rest_links")
+    assert found.basis == "assumed" and "Self" in found.message
+    (found,) = failures(changed(real, _Links={**links, "Archive": "/api/v1/Webhook"}), ctx, "rest_links")
+    assert found.basis == "assumed" and "Archive" in found.message
+
+
+def test_the_list_and_the_defaults_carry_no_links_and_are_not_judged_for_them(rest_mock: Any) -> None:
+    rest_call(rest_mock, REST.post, value=NEW)
+    listed = rest_call(rest_mock, REST.list)
+    default = rest_call(rest_mock, "v1Webhook_DefaultWebhook")
+    assert all("_Links" not in w for w in json.loads(listed.body)) and "_Links" not in json.loads(default.body)
+    assert failures(listed, CheckContext(), "rest_links") == failures(default, CheckContext(), "rest_links") == []
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_patch_the_mock_applies_passes_and_a_different_answer_fails(rest_mock: Any, data: st.DataObject) -> None:
+    ctx = CheckContext()
+    current = remembered(ctx, rest_call(rest_mock, REST.post, value=NEW))
+    changes = data.draw(from_patch(current))
+    real = rest_call(rest_mock, REST.patch, current["WebhookId"], changes)
+    assert real.status == 200 and failures(real, ctx, "rest_patch_semantics") == []
+    # the server answers the webhook as it was: it did not apply the patch (unless it changed nothing)
+    unpatched = changed(real, value={**json.loads(real.body), **{k: current[k] for k in current if k in CLIENT_FIELDS_OF_WEBHOOK}})
+    if json.loads(unpatched.body) != json.loads(real.body):
+        (found,) = failures(unpatched, ctx, "rest_patch_semantics")
+        assert "not the patched webhook" in found.message
+
+
+CLIENT_FIELDS_OF_WEBHOOK = [n for n, s in load().document["components"]["schemas"]["Webhook"]["properties"].items() if not s.get("readOnly") and n != "WebhookId"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "headers", "real_status", "basis"),
+    [
+        ([{"op": "test", "path": "name", "value": "not it"}, {"op": "replace", "path": "/Name", "value": "x"}], {}, 409, "documented"),
+        ({"Name": "x"}, {"If-Unmodified-Since": "Wed, 21 Oct 2015 07:28:00 GMT"}, 412, "documented"),
+        ([{"op": "replace", "path": "/Nope", "value": 1}], {}, 400, "assumed"),
+    ],
+    ids=["failed-test", "stale", "unknown-path"],
+)
+def test_a_patch_answered_200_where_it_cannot_apply_fails_rest_patch_semantics(
+    rest_mock: Any, changes: Any, headers: dict[str, str], real_status: int, basis: str
+) -> None:
+    ctx = CheckContext()
+    current = remembered(ctx, rest_call(rest_mock, REST.post, value=NEW))
+    real = rest_call(rest_mock, REST.patch, current["WebhookId"], changes, **headers)
+    assert real.status == real_status and failures(real, ctx, "rest_patch_semantics") == []
+    (found,) = failures(changed(real, 200, {**current, "Name": "x"}), ctx, "rest_patch_semantics")
+    assert found.basis == basis and f"expected {real_status}, got 200" in found.message
+
+
+def test_a_patch_the_page_leaves_open_only_warns(rest_mock: Any) -> None:
+    ctx = CheckContext()
+    current = remembered(ctx, rest_call(rest_mock, REST.post, value=NEW))
+    real = rest_call(rest_mock, REST.patch, current["WebhookId"], [{"op": "remove", "path": "Headers"}])
+    assert json.loads(real.body)["Headers"] is None and failures(real, ctx, "rest_patch_semantics") == []
+    (found,) = failures(changed(real, Headers={}), ctx, "rest_patch_semantics")  # "removed" as empty, not null
+    assert found.basis == "assumed"
+
+
+def test_the_agents_save_and_read_checks_judge_rest_too(rest_mock: Any) -> None:
+    ctx = CheckContext()
+    posted = rest_call(rest_mock, REST.post, value=NEW)
+    (found,) = failures(changed(posted, Properties=None), ctx, "save_echoes_client_fields")
+    assert "Properties" in found.message
+    webhook_id = remembered(ctx, posted)["WebhookId"]
+    put = rest_call(rest_mock, REST.put, webhook_id, {**NEW, "WebhookId": 0})
+    assert failures(put, ctx, "save_twice_creates_nothing") == []
+    (found,) = failures(changed(put, WebhookId=webhook_id + 100), ctx, "save_twice_creates_nothing")
+    assert f"saving WebhookId {webhook_id}" in found.message
+    (found,) = failures(changed(put, Registered="2001-01-01T00:00:00"), ctx, "save_update_keeps_registered")
+    assert "Registered changed" in found.message
+    remembered(ctx, put)
+    got = rest_call(rest_mock, REST.get, webhook_id)
+    assert failures(got, ctx, "get_returns_saved") == []
+    (found,) = failures(changed(got, Name="someone else's"), ctx, "get_returns_saved")
+    assert "Name" in found.message
+    narrowed = rest_call(rest_mock, REST.put, webhook_id, NEW)
+    narrowed = Exchange(narrowed.operation, dataclasses.replace(narrowed.request, path=narrowed.request.path + "?$select=Name"),
+                        narrowed.status, narrowed.headers, changed(narrowed, Properties=None).body)
+    assert failures(narrowed, ctx, "save_echoes_client_fields") == []  # $select narrowed it: no model judges it

@@ -1,9 +1,12 @@
 """``verify`` against the mock and against deliberately wrong servers: the right check fails, with
 a shrunk example, and nothing the run created is left behind. The oracle is the defect each wrong
-server was built with, and the server's own store."""
+server was built with, and the server's own store and journal. The wrong REST faces drop
+``_Links``, answer a missing webhook 200 with null, or answer PATCH without applying it; the
+journal shows that the run drove both faces and named no webhook it did not create."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import threading
@@ -18,8 +21,11 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from contracts import load
+from contracts.check_registry import CHECKS, REST
 from contracts.cli import main
 from contracts.runner import VerifyReport, verify
+from contracts.runner_session import Client, ForeignWebhook
+from contracts.strategies import Credentials
 from harness.versions import FUTURE, behind_proxy, events_of_wrong_type, mock_app, newer, webhooks_changed
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
@@ -75,8 +81,14 @@ def test_the_mock_passes_every_check_and_nothing_is_left_behind() -> None:
         report = verify(url, max_examples=8, stateful_steps=10)
     assert report.ok, report.render()
     assert {o.status for o in report.outcomes.values()} == {"passed"}
+    assert {name for name in CHECKS if name.startswith("rest_")} <= set(report.outcomes)
     assert tagged_left(app, report) == []
     assert state_of(app).store.all() == []
+    # both faces were driven, REST's own answers among them (the mock's journal is the oracle)
+    seen = {(e.operation, e.status) for e in state_of(app).journal.entries()}
+    assert {(REST.post, 200), (REST.get, 200), (REST.get, 404), (REST.put, 200), (REST.put, 404), (REST.patch, 200),
+            (REST.patch, 404), (REST.patch, 409), (REST.patch, 412), (REST.delete, 204), (REST.list, 200),
+            ("SaveWebhook", 200), ("GetWebhook", 200), ("DeleteWebhook", 204)} <= seen, sorted(seen)
 
 
 @pytest.mark.slow  # a schemathesis run that shrinks a failure
@@ -212,3 +224,97 @@ def test_the_pytest_plugins_verify_fixture_warns_on_unknown_properties_and_fails
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-s", "--sowebhook-url", url)
     result.assert_outcomes(**outcomes)
     result.stdout.fnmatch_lines(shown)
+
+
+# -- the REST face: wrong servers, and a tenant's webhooks left alone -----------------------------
+
+REST_ROOT = load().operation(REST.list).path  # every REST path starts here
+
+
+def drops_links(request: Request, response: Response) -> Response:
+    """A server whose REST answers carry no ``_Links``."""
+    if not request.path.startswith(REST_ROOT) or response.mimetype != "application/json":
+        return response
+    value = json.loads(response.get_data())
+    if isinstance(value, dict):
+        value.pop("_Links", None)
+    return Response(json.dumps(value), status=response.status_code, content_type=response.content_type)
+
+
+def null_for_missing(request: Request, response: Response) -> Response:
+    """A server whose REST answers a missing webhook as the agent does: 200 with null."""
+    if request.path.startswith(REST_ROOT) and response.status_code == 404:
+        return Response("null", status=200, content_type="application/json; charset=utf-8")
+    return response
+
+
+def ignores_patches(app: Flask) -> Callable[..., Any]:
+    """A server that answers PATCH 200 with the webhook as it is, and applies nothing."""
+
+    def server(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["REQUEST_METHOD"] == "PATCH":
+            environ = {**environ, "REQUEST_METHOD": "GET", "CONTENT_LENGTH": "0", "wsgi.input": io.BytesIO()}
+        return app(environ, start_response)
+
+    return server
+
+
+@pytest.mark.parametrize(
+    ("defect", "check"),
+    [
+        ("drops-links", "rest_links"),
+        # a failure late in the scenario: its shrinking replays most of it
+        pytest.param("null-for-missing", "rest_missing_is_404", marks=pytest.mark.slow),
+        pytest.param("ignores-patches", "rest_patch_semantics", marks=pytest.mark.slow),
+    ],
+)
+def test_a_wrong_rest_face_fails_the_right_check(defect: str, check: str) -> None:
+    app = mock_app()
+    server = {"drops-links": lambda: behind_proxy(app, drops_links), "null-for-missing": lambda: behind_proxy(app, null_for_missing),
+              "ignores-patches": lambda: ignores_patches(app)}[defect]()
+    report = verify(server, max_examples=4, stateful_steps=0, checks=[check, "get_returns_saved"])
+    failed = {name for name, o in report.outcomes.items() if o.status == "failed"}
+    assert failed == {check}, report.render()
+    outcome = report.outcomes[check]
+    assert outcome.basis == "documented" and REST_ROOT in outcome.curl, report.render()
+    assert tagged_left(app, report) == []
+
+
+def test_verify_names_only_the_webhooks_it_created_on_either_face() -> None:
+    """The tenant's webhooks (saved before the run, of two owners) are neither changed nor named by
+    id: the mock's journal and store are the oracle."""
+    app = mock_app()
+    client = app.test_client()
+    auth = {"Authorization": "Basic dGplMDpUamUw"}
+    for number in range(1, 6):
+        tenant = {"Name": f"tenant {number}", "Type": "crmscript", "Events": ["contact.created"], "Headers": {"X": str(number)}}
+        assert client.post(REST_ROOT, json=tenant, headers=auth).status_code == 200
+    before = {row.webhook_id: row.webhook for row in state_of(app).store.all()}
+    state_of(app).journal.clear()
+    report = verify(app, max_examples=5, stateful_steps=10)
+    assert report.ok, report.render()
+    assert {row.webhook_id: row.webhook for row in state_of(app).store.all()} == before
+    named: dict[int, list[str]] = {}
+    for entry in state_of(app).journal.entries():
+        ids = [int(v) for k, v in entry.query.items() if k.casefold() == "webhookid"]
+        ids += [int(part) for part in entry.path[len(REST_ROOT):].split("/") if part.isdigit()]
+        body = entry.body if isinstance(entry.body, dict) else {}
+        ids += [v for k, v in body.items() if k.casefold() == "webhookid" and isinstance(v, int)]
+        for webhook_id in ids:
+            named.setdefault(webhook_id, []).append(f"{entry.method} {entry.path}")
+    assert not set(named) & set(before), {i: named[i][:3] for i in set(named) & set(before)}
+    assert any(path.startswith(f"PATCH {REST_ROOT}/") for paths in named.values() for path in paths)
+
+
+def test_the_client_refuses_to_name_a_webhook_the_run_did_not_create() -> None:
+    app = mock_app()
+    client = Client(app, Credentials(), 0.0, 5.0, True)
+    refused = [(REST.get, {"path": {"id": 7}}), (REST.patch, {"path": {"id": 7}, "value": []}), (REST.delete, {"path": {"id": 7}}),
+               ("GetWebhook", {"query": "?webhookId=7"}), ("SaveWebhook", {"value": {"webhookid": 7, "Name": "x"}})]
+    for operation, options in refused:
+        with pytest.raises(ForeignWebhook, match=r"\[7\]"):
+            client.send(operation, **options)
+    assert client.count == 0 and state_of(app).journal.entries() == []  # nothing was sent
+    exchange, _ = client.send("SaveWebhook", {"WebhookId": 0, "Name": "mine", "Type": "crmscript"})
+    client.owned.add(json.loads(exchange.body)["WebhookId"])
+    assert client.send(REST.get, path={"id": json.loads(exchange.body)["WebhookId"]})[0].status == 200

@@ -1,0 +1,60 @@
+"""What ``sowebhook verify`` reports: one outcome per check (passed, failed or warned), as text and
+as JUnit XML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.etree import ElementTree
+
+__all__ = ["CheckOutcome", "VerifyReport"]
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    title: str
+    basis: str
+    status: str = "passed"  # passed | failed | warned
+    message: str = ""
+    curl: str = ""
+
+
+@dataclass
+class VerifyReport:
+    base_url: str
+    tag: str
+    outcomes: dict[str, CheckOutcome]
+    created: int = 0
+    cleaned_up: int = 0
+    requests: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(o.status != "failed" for o in self.outcomes.values())
+
+    def render(self) -> str:
+        lines = [f"Verified {self.base_url} (run tag {self.tag}; {self.requests} requests)"]
+        for outcome in self.outcomes.values():
+            mark = {"passed": "PASS", "failed": "FAIL", "warned": "WARN"}[outcome.status]
+            lines.append(f"  {mark}  {outcome.name} [{outcome.basis}]: {outcome.title}")
+            if outcome.status != "passed":
+                lines.append("        " + outcome.message.replace("\n", "\n        "))
+                if outcome.curl:
+                    lines.append("        reproduce with:\n          " + outcome.curl.replace("\n", "\n          "))
+        counts = {s: sum(o.status == s for o in self.outcomes.values()) for s in ("passed", "failed", "warned")}
+        lines.append(f"cleanup: {self.cleaned_up} of {self.created} left-over webhooks with the run tag deleted")
+        lines.append(f"{counts['passed']} passed, {counts['failed']} failed, {counts['warned']} warned")
+        return "\n".join(lines)
+
+    def junit(self) -> str:
+        suite = ElementTree.Element(
+            "testsuite", name="sowebhook verify", tests=str(len(self.outcomes)),
+            failures=str(sum(o.status == "failed" for o in self.outcomes.values())),
+        )
+        for outcome in self.outcomes.values():
+            case = ElementTree.SubElement(suite, "testcase", classname="sowebhook.checks", name=outcome.name)
+            if outcome.status == "failed":
+                ElementTree.SubElement(case, "failure", message=outcome.title).text = f"{outcome.message}\n\n{outcome.curl}"
+            elif outcome.status == "warned":
+                ElementTree.SubElement(case, "system-out").text = f"WARNING (assumption): {outcome.message}"
+        return ElementTree.tostring(suite, encoding="unicode")
