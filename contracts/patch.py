@@ -16,7 +16,9 @@ python-json-patch) applies them, in order, to a copy: all of them or none (docs/
 - Refused, with the operation and the field named (``changes.1.path``, as ModelState names a body's members): a document that is neither
   an array nor an object, an operation that is not an object, an op other than the four ("move" and
   "copy" are not supported), a path to a property the webhook does not have, a missing ``value``, a
-  pointer below a property that does not resolve. A failing ``test`` is a conflict (409).
+  pointer below a property that does not resolve (into a string, a number or null, past an array's
+  end, to a missing member; for ``test`` too: a value that is not there is no conflict, the
+  operation is malformed). A failing ``test`` is a conflict (409).
 
 Both the mock (``mockserver.rest``) and the checks (``contracts.checks``) use it.
 """
@@ -72,16 +74,63 @@ def operations(changes: Any, current: Mapping[str, Any], fields: Iterable[str]) 
 def apply(current: Mapping[str, Any], changes: Any, fields: Iterable[str]) -> dict[str, Any]:
     """The webhook with the patch applied (``current`` is not changed); PatchError otherwise."""
     ops = operations(changes, current, fields)
-    patched = copy.deepcopy(dict(current))
+    patched = copy.deepcopy(dict(current))  # the one copy every operation changes in place: all or none
     where = _origins(changes, ops)
     for index, op in enumerate(ops):
-        try:
-            patched = jsonpatch.JsonPatch([op]).apply(patched, in_place=True)
+        unresolved = _unresolved(patched, op["op"], op["path"])
+        if unresolved is not None:
+            raise PatchError(400, where[index], f"{op['op']} {_shown(op['path'])}: {unresolved}")
+        try:  # the operation's class applied to the copy in place: one parse, no copy per operation
+            patched = jsonpatch.JsonPatch.operations[op["op"]](op).apply(patched)
         except jsonpatch.JsonPatchTestFailed:
             raise PatchError(409, where[index], f"the test of {op['path']} failed: the value differs.") from None
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as error:
             raise PatchError(400, where[index], f"{op['op']} {op['path']}: {error}") from None
     return patched
+
+
+_INDEX = re.compile(r"0|[1-9][0-9]*")  # RFC 6901 4: an array index, no leading zeros
+_BAD_ESCAPE = re.compile(r"~(?![01])")  # RFC 6901 3: "~" only in "~0" and "~1"
+_KINDS = ((bool, "a boolean"), (int, "a number"), (float, "a number"), (str, "a string"), (type(None), "null"))
+
+
+def _unresolved(document: Any, kind: str, pointer: str) -> str | None:
+    """Why ``pointer`` names no location ``kind`` may act on in ``document`` (RFC 6901, RFC 6902 4),
+    as a sentence naming the step that fails; None when it resolves. ``add`` may name a new member
+    of an object, or an array's end (``-``, or the index one past its last item); the others an
+    existing value. A pointer into a string, a number, a boolean or null is no pointer at all
+    (python-json-patch reads a string as an array of characters)."""
+    tokens = pointer.split("/")[1:]
+    for token in tokens:
+        if _BAD_ESCAPE.search(token):
+            return f"'{_shown(token)}' has an escape other than ~0 and ~1."
+    node, walked = document, ""
+    for position, escaped in enumerate(tokens):
+        token, last = _unescape(escaped), position == len(tokens) - 1
+        here = f"{walked}/{escaped}"
+        if isinstance(node, dict):
+            if token not in node and not (last and kind == "add"):
+                return f"{_shown(walked) or 'the Webhook'} has no member '{_shown(token)}'."
+            node = node.get(token)
+        elif isinstance(node, list):
+            if last and kind == "add" and token == "-":
+                return None
+            if not _INDEX.fullmatch(token):
+                also = ", or - to append" if kind == "add" else ""
+                return f"'{_shown(token)}' is not an index of the array {_shown(walked)} (0, 1, ...{also})."
+            if len(token) > 10 or int(token) > len(node) - (0 if last and kind == "add" else 1):
+                return f"{_shown(here)} is past the end of {_shown(walked)}, which has {len(node)} item(s)."
+            node = node[int(token)] if int(token) < len(node) else None
+        else:
+            what = next((name for kinds, name in _KINDS if isinstance(node, kinds)), "no container")
+            return f"{_shown(walked)} is {what}, which has no members: the pointer does not resolve."
+        walked = here
+    return None
+
+
+def _shown(text: str) -> str:
+    """A pointer or a token as an error message quotes it: at most 200 characters."""
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def _operation(index: int, op: Any, by_fold: Mapping[str, str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from urllib.parse import quote
 from typing import Any
 
 from werkzeug.datastructures import Headers, ImmutableMultiDict
@@ -114,7 +115,7 @@ def _concrete(operation: Operation, values: Mapping[str, str]) -> str:
     finds the operation by it (the router has read the request's path in any case, with or
     without a trailing slash; a parameter not given is 0, for the answer, which needs only the
     operation)."""
-    return re.sub(r"\{([^{}/]+)\}", lambda found: values.get(found.group(1), "0"), operation.path)
+    return re.sub(r"\{([^{}/]+)\}", lambda found: quote(values.get(found.group(1), "0"), safe="!$&'()*+,;=:@-._~"), operation.path)
 
 
 def _describe(operation: Operation, error: Exception) -> ModelState:

@@ -4,8 +4,9 @@
   trailing slash is ignored (``POST /api/v1/Webhook/`` is ``POST /api/v1/Webhook``: the REST
   client of @superoffice/webapi posts so; docs/fidelity.md F-200).
 - A template's segment (``{id}``) takes one segment; one typed integer by the contract matches only
-  an int32 written as .NET's ``int.TryParse`` reads it (an optional sign, digits), as the ``{id:int}``
-  constraint does: ``/api/v1/Webhook/abc`` matches no route and is 404 (F-200).
+  an int32 written as .NET's ``int.TryParse`` reads it (an optional sign, digits, leading zeros
+  however many), as the ``{id:int}`` constraint does: ``/api/v1/Webhook/abc`` and
+  ``/api/v1/Webhook/2147483648`` match no route and are 404 (F-200).
 - A path with literal segments where a template has a parameter wins (``/api/v1/Webhook/default``
   over ``/api/v1/Webhook/{id}``), as in OpenAPI and in ASP.NET's route precedence.
 
@@ -41,8 +42,10 @@ class _Template:
             return None
         values = found.groupdict()
         for name in self.integers:
-            if not _INT32[0] <= int(values[name]) <= _INT32[1]:
+            number = _int32(values[name])
+            if number is None:
                 return None
+            values[name] = number
         return values
 
 
@@ -109,9 +112,21 @@ def _pattern(path: str, integers: set[str]) -> str:
     for found in _SEGMENT.finditer(path):
         pattern += re.escape(path[last : found.start()])
         name = found.group(1)
-        pattern += f"(?P<{name}>[+-]?[0-9]{{1,32}})" if name in integers else f"(?P<{name}>[^/]+)"
+        pattern += f"(?P<{name}>[+-]?[0-9]+)" if name in integers else f"(?P<{name}>[^/]+)"
         last = found.end()
     return pattern + re.escape(path[last:])
+
+
+def _int32(text: str) -> str | None:
+    """An optional sign and digits that ``int.TryParse`` reads as an int32, as its sign and digits
+    without leading zeros (``/api/v1/Webhook/000…0001`` is webhook 1: however many zeros, the
+    value is bound as ASP.NET binds it, and never as a text Python's ``int()`` refuses, of more
+    than 4300 digits); None when it is none: no more than ten digits after the zeros, in range."""
+    sign = text[0] if text[0] in "+-" else ""
+    digits = text[len(sign) :].lstrip("0") or "0"
+    if len(digits) > 10 or not _INT32[0] <= int(sign + digits) <= _INT32[1]:
+        return None
+    return sign + digits
 
 
 def _is_integer(contract: Contract, schema: object) -> bool:

@@ -4,14 +4,20 @@
 
 Starts ``sowebhook mock`` on 127.0.0.1 (delivery attempts 1, no waits, so that queued events
 settle at once) and sends ``--examples`` requests drawn from the strategy
-``tests/test_fuzz.py`` draws from (``harness.arbitrary.requests``: every operation of the contract, the admin endpoints and unknown paths;
-any method, bytes, headers, content types, Accept and credentials) over ``http.client``. Around
-each it reads the state (``GET /__mock__/webhooks`` and ``/__mock__/faults``; for the requests that
-can queue events also the deliveries, once drained) and counts: requests sent, answered 2xx,
-rejected 4xx, 5xx (must be 0), bodies with a traceback, 4xx bodies not in SuperOffice's shape,
-state changes by a rejected request, connection errors; and the server's resident memory (its
-process tree, from /proc) at the start and the end. The state is seeded again after any request
-that changed it. Bounded by ``--examples`` and ``--seconds``; only loopback. Not a test.
+``tests/test_fuzz.py`` draws from (``harness.arbitrary.requests``: every operation of the contract,
+the REST endpoints' paths with arbitrary segments in any case and patch documents among their
+bodies, the admin endpoints and unknown paths; any method, bytes, headers, content types, Accept
+and credentials) over ``http.client``. Around each it reads the state (``GET /__mock__/webhooks``
+and ``/__mock__/faults``; for the requests that can queue events, the REST endpoints' among them,
+also the deliveries, once drained) and counts: requests sent, answered 2xx, rejected 4xx, 5xx
+(must be 0), bodies with a traceback, 4xx bodies in neither of SuperOffice's shapes (the REST error
+object only on a REST path), state changes by a rejected request, routing against .NET's
+``int.TryParse`` (an integer segment that is no int32: 404 from no route; one that is: routed),
+answers the mock's journal says broke the contract (``response_violations``, read every 100
+requests and at every reseed; with ``--workers`` above 1 only the journal of the worker that answers
+that read), connection errors; and the server's resident memory (its process tree, from /proc) at
+the start and the end. The state is seeded again after any request that changed it. Bounded by
+``--examples`` and ``--seconds``; only loopback. Not a test.
 """
 
 from __future__ import annotations
@@ -32,9 +38,9 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from _paths import ROOT  # tests/ on sys.path, for harness
 
 # isort: split
-from harness.arbitrary import requests
+from harness.arbitrary import requests, resolve
 from harness.clients import AUTH
-from harness.hostile import error_shape_problems, no_traceback
+from harness.hostile import error_shape_problems, no_traceback, rest_path
 from hostile import HOST, stop, tree_rss_mb
 
 SEED = [
@@ -43,13 +49,14 @@ SEED = [
      "RegisteredAssociate": None, "Updated": "0001-01-01T00:00:00", "UpdatedAssociate": None, "ErrorsEmail": None}
     for name in ("first", "second")
 ]
-QUEUERS = ("/SaveWebhook", "/SignalEvent", "/__mock__/events", "/TestWebhook")
+QUEUERS = ("/SaveWebhook", "/SignalEvent", "/__mock__/events", "/TestWebhook")  # and every REST path
 
 
 class Mock:
     def __init__(self, port: int) -> None:
         self.port = port
         self.connection = http.client.HTTPConnection(HOST, port, timeout=30)
+        self.broken: list[str] = []  # answers the journal says broke the contract
 
     def call(self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
         for attempt in range(2):
@@ -82,10 +89,22 @@ class Mock:
             delivered = [(d["webhook_id"], d["event"], d["attempt"]) for d in self.admin("GET", "/__mock__/deliveries") if d["event"] != "test"]
         return webhooks, faults, delivered
 
-    def seed(self) -> None:
+    def seed(self) -> tuple[int, int]:
+        """The two webhooks every request starts from (after reading what the journal says of the
+        answers since the last seed: the reset clears it); their ids."""
+        self.read_journal()
         self.admin("POST", "/__mock__/reset")
         self.admin("POST", "/__mock__/responses", {"mode": "stateful"})
-        self.admin("POST", "/__mock__/webhooks", SEED)
+        stored = self.admin("POST", "/__mock__/webhooks", SEED)
+        return int(stored[0]["WebhookId"]), int(stored[1]["WebhookId"])
+
+    def read_journal(self) -> None:
+        """Keep the journal's entries whose answers broke the contract, then clear it."""
+        for entry in self.admin("GET", "/__mock__/journal") or []:
+            if entry.get("response_violations"):
+                self.broken.append(f"{entry['method']} {entry['path']} ({entry['operation']}) -> {entry['status']}: "
+                                   + "; ".join(entry["response_violations"]))
+        self.admin("DELETE", "/__mock__/journal")
 
 
 def main() -> int:
@@ -113,22 +132,26 @@ def main() -> int:
         port = int(next(word for word in line.split() if word.startswith("http://")).rsplit(":", 1)[1])
         mock = Mock(port)
         counts = {"sent": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "traceback": 0, "not SuperOffice-shaped": 0,
-                  "state changed by a rejected request": 0, "connection errors": 0}
+                  "state changed by a rejected request": 0, "routed against int.TryParse": 0, "REST requests": 0,
+                  "answers breaking the contract": 0, "connection errors": 0}
         statuses: dict[int, int] = {}
         times: list[float] = []
         examples: list[str] = []
         deadline = time.monotonic() + args.seconds
         try:
-            mock.seed()
+            ids = mock.seed()
             rss_start = tree_rss_mb(process.pid)
 
             @settings(max_examples=args.examples, deadline=None, database=None, phases=[Phase.generate],
                       suppress_health_check=list(HealthCheck))
             @given(requests())
             def fuzz(request: dict[str, Any]) -> None:
+                nonlocal ids
                 if time.monotonic() > deadline:
                     return
-                queues = any(request["path"].endswith(p) for p in QUEUERS)
+                request = resolve(request, ids)
+                rest = rest_path(request["path"])
+                queues = rest or any(request["path"].endswith(p) for p in QUEUERS)
                 before = mock.state(queues)
                 headers = dict(request["headers"])
                 if request["media_type"] is not None:
@@ -151,21 +174,32 @@ def main() -> int:
                 if not no_traceback(body):
                     counts["traceback"] += 1
                     problems.append("traceback")
-                if 400 <= status < 500 and error_shape_problems(content_type, body):
+                counts["REST requests"] += rest
+                if 400 <= status < 500 and error_shape_problems(content_type, body, rest=rest):
                     counts["not SuperOffice-shaped"] += 1
-                    problems.append("shape: " + "; ".join(error_shape_problems(content_type, body)))
+                    problems.append("shape: " + "; ".join(error_shape_problems(content_type, body, rest=rest)))
+                if (request["route"] == "unrouted" and (status != 404 or b"ErrorType" in body)) or (
+                    request["route"] == "routed" and status == 404 and body and b"SoNotFoundException" not in body
+                ):
+                    counts["routed against int.TryParse"] += 1
+                    problems.append(f"routing ({request['route']} by int.TryParse)")
                 after = mock.state(queues)
                 if after != before:
                     if not 200 <= status < 300:
                         counts["state changed by a rejected request"] += 1
                         problems.append("state changed")
-                    mock.seed()
+                    ids = mock.seed()
+                elif counts["sent"] % 100 == 0:
+                    mock.read_journal()
                 if problems and len(examples) < 10:
                     examples.append(f"{', '.join(problems)}: {request['method']} {url} {headers} {request['body'][:150]!r} -> {status} {body[:200]!r}")
 
             if args.seed is not None:
                 fuzz = seed(args.seed)(fuzz)
             fuzz()
+            mock.read_journal()
+            counts["answers breaking the contract"] = len(mock.broken)
+            examples += [f"broke the contract: {line}" for line in mock.broken[: max(0, 10 - len(examples))]]
             rss_end = tree_rss_mb(process.pid)
         finally:
             stop(process)
@@ -181,7 +215,8 @@ def main() -> int:
     print(f"  tracebacks in the server's log: {err.count('Traceback')}")
     for example in examples:
         print("  example:", example[:600])
-    bad = counts["5xx"] + counts["traceback"] + counts["state changed by a rejected request"] + counts["not SuperOffice-shaped"]
+    bad = (counts["5xx"] + counts["traceback"] + counts["state changed by a rejected request"] + counts["not SuperOffice-shaped"]
+           + counts["routed against int.TryParse"] + counts["answers breaking the contract"])
     return 1 if bad else 0
 
 

@@ -231,8 +231,12 @@ def model_state(
     headers: Iterable[tuple[str, str]] = (AUTH,),
     body: Any = None,
     media_type: str | None = None,
+    path_values: dict[str, str] | None = None,
 ) -> tuple[list[tuple[str, list[str]]], dict[str, Any] | None]:
-    """The ModelState of the 400 (in order), or ``[]`` and the validated query values."""
+    """The ModelState of the 400 (in order), or ``[]`` and the validated query and path values.
+    ``path_values``: the path's parameters as the router hands them (default: valid ones)."""
+    if path_values is None:
+        path_values = {p["name"]: ROUTED[p["name"]] for p in operation.parameters if p["in"] == "path"}
     try:
         validated = seam.validate_request(
             operation,
@@ -242,11 +246,12 @@ def model_state(
             cookies={},
             body=body,
             media_type=media_type,
+            path_values=path_values,
         )
     except AgentError as error:
         assert error.status == 400  # noqa: PT017 - a helper, not a test: it returns the error's ModelState
         return list(error.body["ModelState"].items()), None
-    return [], validated.query
+    return [], {**validated.query, **validated.path}
 
 
 def encode(media_type: str, value: Any, schema: Any) -> bytes | None:
@@ -379,9 +384,26 @@ def _parameter_values(parameter: dict[str, Any]) -> st.SearchStrategy[str]:
     )  # HTTP cannot carry a newline
 
 
+# path parameters as the router hands them on: an int32 in .NET's int.TryParse form, or a segment
+ROUTED = {"id": "1", "webhookId": "1", "eventName": "contact.created", "primaryKey": "1"}
+ROUTED_INTEGERS = st.integers(-(2**31), 2**31 - 1).flatmap(
+    lambda n: st.sampled_from([str(n), f"+{n}" if n >= 0 else str(n), f"{'-' if n < 0 else ''}00{abs(n)}"])
+)
+SEGMENTS = st.text(st.characters(codec="utf-8", exclude_characters="/"), min_size=1, max_size=8)
+
+
+def _path_values(operation_id: str) -> st.SearchStrategy[dict[str, str]]:
+    path = [p for p in CONTRACT.operation(operation_id).parameters if p["in"] == "path"]
+    return st.fixed_dictionaries(
+        {p["name"]: ROUTED_INTEGERS if merged(p["schema"]).get("type") == "integer" else SEGMENTS for p in path}
+    )
+
+
 def _requests(operation_id: str) -> st.SearchStrategy[tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
     pairs = []
-    for parameter in CONTRACT.operation(operation_id).parameters:
+    for parameter in CONTRACT.operation(operation_id).query() + tuple(
+        p for p in CONTRACT.operation(operation_id).parameters if p["in"] == "header"
+    ):
         values = _parameter_values(parameter)
         name = parameter["name"]
         names = st.sampled_from([name, name.lower()]) if parameter["in"] == "header" else st.just(name)
@@ -412,10 +434,13 @@ PARAMETERS = {op_id: _requests(op_id) for op_id in OPERATIONS}
 def test_query_strings_and_headers_get_the_same_verdict(operation_id: str, data: st.DataObject) -> None:
     operation = OPERATIONS[operation_id]
     query, headers = data.draw(PARAMETERS[operation_id], label="query, headers")
+    path_values = data.draw(_path_values(operation_id), label="path values")
     body, media_type = ({}, "application/json") if operation.body_required else (None, None)
-    fast = model_state(FAST, operation, query=query, headers=headers, body=body, media_type=media_type)
+    fast = model_state(
+        FAST, operation, query=query, headers=headers, body=body, media_type=media_type, path_values=path_values
+    )
     reference = model_state(
-        REFERENCE, operation, query=query, headers=headers, body=body, media_type=media_type
+        REFERENCE, operation, query=query, headers=headers, body=body, media_type=media_type, path_values=path_values
     )
     assert fast == reference  # the same fields, messages, and (when valid) the same typed query values
 

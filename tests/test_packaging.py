@@ -1,13 +1,19 @@
-"""The built wheel carries the contract: installed outside the source tree, it loads from there."""
+"""The built wheel carries the contract: installed outside the source tree, it loads from there,
+and its ``sowebhook mock`` serves the agent and the REST endpoints (PATCH through ``jsonpatch``, a
+dependency the wheel declares)."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import sysconfig
+import urllib.request
 import venv
 import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 import pytest
@@ -34,8 +40,14 @@ def test_wheel_contains_the_document_and_the_console_script(wheel: Path) -> None
         names = set(archive.namelist())
         bundled = archive.read("contracts/_contract/webhook-agent.yaml")
         entry_points = next(archive.read(n) for n in names if n.endswith("entry_points.txt")).decode()
+        metadata = Parser().parsestr(next(archive.read(n) for n in names if n.endswith(".dist-info/METADATA")).decode())
     assert bundled == (ROOT / "openapi" / "webhook-agent.yaml").read_bytes()
     assert "sowebhook = contracts.cli:main" in entry_points
+    assert {"contracts/patch.py", "mockserver/rest.py", "mockserver/routing.py"} <= names
+    # PATCH applies RFC 6902 by python-json-patch (contracts.patch): a dependency of the wheel, not of the tests
+    required = {r.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].split("~")[0].strip().lower()
+                for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r}
+    assert {"jsonpatch", "flask", "openapi-core"} <= required, required
 
 
 def test_contract_loads_from_a_fresh_virtualenv_outside_the_tree(wheel: Path, tmp_path: Path) -> None:
@@ -63,8 +75,6 @@ def test_contract_loads_from_a_fresh_virtualenv_outside_the_tree(wheel: Path, tm
     )
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     result = subprocess.run([str(python), "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path, env=env)
-    import json
-
     module_file, document_path, title = json.loads(result.stdout)
     assert Path(module_file).is_relative_to(site)
     assert Path(document_path) == site / "contracts" / "_contract" / "webhook-agent.yaml"
@@ -75,6 +85,45 @@ def test_contract_loads_from_a_fresh_virtualenv_outside_the_tree(wheel: Path, tm
         check=True, capture_output=True, text=True, cwd=tmp_path, env=env,
     )
     assert json.loads(script.stdout)["openapi"] == "3.1.0"
+    _serves_rest(env_dir, python, tmp_path, env, site)
+
+
+def _serves_rest(env_dir: Path, python: Path, cwd: Path, env: dict[str, str], site: Path) -> None:
+    """``sowebhook mock`` of the installed wheel answers the REST endpoints: POST, then PATCH."""
+    script = env_dir / "bin" / "sowebhook"
+    command = [str(script)] if script.exists() else [str(python), "-m", "contracts.cli"]
+    process = subprocess.Popen(
+        [*command, "mock", "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+        env={**env, "PYTHONUNBUFFERED": "1"}, start_new_session=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # the ready line: blocks until the server answers
+        assert " ready at http://127.0.0.1:" in line, line + (process.stderr.read() if process.poll() is not None else "")
+        url = next(word for word in line.split() if word.startswith("http://"))
+        auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
+        webhook = {"Name": "from the wheel", "Type": "crmscript", "Events": ["contact.created"]}
+        posted = _call(urllib.request.Request(f"{url}/api/v1/Webhook", data=json.dumps(webhook).encode(), headers=auth, method="POST"))
+        assert posted["_Links"]["Self"] == f"{url}/api/v1/Webhook/{posted['WebhookId']}"
+        ops = [{"op": "add", "path": "/Events/-", "value": "contact.changed"}]
+        patched = _call(urllib.request.Request(posted["_Links"]["Self"], data=json.dumps(ops).encode(), headers=auth, method="PATCH"))
+        assert patched["Events"] == ["contact.created", "contact.changed"]
+    finally:
+        process.terminate()
+        try:
+            _, errors = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            _, errors = process.communicate()
+    assert "Traceback" not in errors, errors
+
+
+def _call(request: urllib.request.Request) -> dict[str, object]:
+    with urllib.request.urlopen(request, timeout=30) as answer:  # loopback: the mock just started
+        assert answer.status == 200
+        value = json.loads(answer.read())
+    assert isinstance(value, dict)
+    return value
 
 
 def _pip_supports_python_flag() -> bool:

@@ -183,3 +183,110 @@ def test_mock_fixture_fails_a_test_whose_mock_broke_the_contract_or_raised(pytes
         "*the mock failed in its server thread: POST /api/v1/Agents/Webhook/GetWebhook failed*",
         "*ZeroDivisionError: a bug in the handler*",
     ])
+
+
+REST_CLIENT = '''
+import requests
+
+AUTH = {"Authorization": "Basic dGplMDpUamUw"}
+
+
+class Hooks:
+    # a client of the REST Webhook endpoints, as a user's code might have one
+
+    def __init__(self, base_url):
+        self.base = base_url + "/api/v1/Webhook"
+
+    def create(self, webhook):
+        answer = requests.post(self.base + "/", json=webhook, headers=AUTH)  # @superoffice/webapi posts with the slash
+        answer.raise_for_status()
+        return answer.json()
+
+    def get(self, webhook_id):
+        answer = requests.get(f"{self.base}/{webhook_id}", headers=AUTH)
+        return None if answer.status_code == 404 else answer.json()
+
+    def patch(self, webhook_id, ops):
+        return requests.patch(f"{self.base}/{webhook_id}", json=ops, headers={**AUTH, "Content-Type": "application/json-patch+json"})
+
+    def delete(self, webhook_id):
+        return requests.delete(f"{self.base}/{webhook_id}", headers=AUTH).status_code
+'''
+
+
+def test_mock_fixture_serves_rest_clients_and_judges_their_requests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(hooks=REST_CLIENT)
+    pytester.makepyfile(
+        test_user="""
+        import requests
+        from hooks import AUTH, Hooks
+
+        WEBHOOK = {"Name": "n", "Type": "crmscript", "Events": ["contact.created"]}
+
+        def test_round_trip(sowebhook_mock):
+            sowebhook_mock.expect("v1Webhook_PostWebhook", times=1)
+            sowebhook_mock.expect("v1Webhook_PatchWebhook", times=2)
+            sowebhook_mock.expect("v1Webhook_DeleteWebhook")
+            hooks = Hooks(sowebhook_mock.url)
+            created = hooks.create(WEBHOOK)
+            assert created["_Links"]["Self"] == f"{sowebhook_mock.url}/api/v1/Webhook/{created['WebhookId']}"
+            assert hooks.patch(created["WebhookId"], [{"op": "replace", "path": "name", "value": "renamed"}]).json()["Name"] == "renamed"
+            # a failed test (409) and a webhook that is not there (404) are answers, not mistakes
+            assert hooks.patch(created["WebhookId"], [{"op": "test", "path": "/Name", "value": "n"}]).status_code == 409
+            assert hooks.delete(created["WebhookId"]) == 204
+            assert hooks.get(created["WebhookId"]) is None
+
+        def test_one_store_for_both_faces(sowebhook_mock):
+            created = Hooks(sowebhook_mock.url).create(WEBHOOK)
+            got = requests.post(f"{sowebhook_mock.url}/api/v1/Agents/Webhook/GetWebhook?webhookId={created['WebhookId']}", headers=AUTH)
+            assert got.json()["Name"] == "n"
+
+        def test_misspelt_member(sowebhook_mock):
+            Hooks(sowebhook_mock.url).create({**WEBHOOK, "Evnets": ["person.created"]})  # the server ignores it: 200
+
+        def test_patch_of_no_property(sowebhook_mock):
+            hooks = Hooks(sowebhook_mock.url)
+            created = hooks.create(WEBHOOK)
+            assert hooks.patch(created["WebhookId"], [{"op": "replace", "path": "/Nmae", "value": "x"}]).status_code == 400
+
+        def test_unmet_rest_expectation(sowebhook_mock):
+            sowebhook_mock.expect("v1Webhook_PutWebhook")
+            Hooks(sowebhook_mock.url).create(WEBHOOK)
+
+        def test_strict_rest(sowebhook_mock):
+            sowebhook_mock.strict = True
+            sowebhook_mock.expect("v1Webhook_PostWebhook", times=1)
+            hooks = Hooks(sowebhook_mock.url)
+            hooks.get(hooks.create(WEBHOOK)["WebhookId"])
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=6, errors=4)  # teardown verdicts are errors of passing tests
+    text = result.stdout.str()
+    assert "ERROR at teardown of test_round_trip" not in text and "ERROR at teardown of test_one_store_for_both_faces" not in text
+    assert "newEntity.Evnets: 'Evnets' is not a property of WebhookBody" in text
+    assert "(v1Webhook_PatchWebhook) broke the contract" in text
+    assert "changes.0.path: 'Nmae' is not a property of the Webhook." in text
+    assert "expected v1Webhook_PutWebhook at least once, the client called it 0 time(s)" in text
+    assert "unexpected call: v1Webhook_GetWebhook (1 time(s))" in text
+
+
+def test_mock_fixture_fails_a_test_whose_rest_answer_broke_the_contract(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(hooks=REST_CLIENT)
+    pytester.makepyfile(
+        test_user="""
+        from hooks import Hooks
+        from mockserver import state_of
+
+        def test_rest_answer_the_contract_forbids(sowebhook_mock, monkeypatch):
+            handlers = state_of(sowebhook_mock.app).agent.handlers
+            monkeypatch.setitem(handlers, "v1Webhook_GetWebhook", lambda call: (200, {"WebhookId": 1, "_Links": "not a dictionary"}))
+            assert Hooks(sowebhook_mock.url).get(1) == {"WebhookId": 1, "_Links": "not a dictionary"}
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([
+        "*ERROR at teardown of test_rest_answer_the_contract_forbids*",
+        "*the mock's answer to request #1 GET /api/v1/Webhook/1 (v1Webhook_GetWebhook) broke the contract (a bug in the mock):*",
+    ])

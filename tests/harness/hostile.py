@@ -1,10 +1,12 @@
 """Hostile bodies, and the state a request could change: ``hostile_app``, ``snapshot``,
-``error_shape_problems``, ``no_traceback``, ``LAUGHS``, ``nested_json``, ``nested_xml``, ``BRIDGE``."""
+``error_shape_problems``, ``rest_path``, ``no_traceback``, ``LAUGHS``, ``nested_json``, ``nested_xml``,
+``BRIDGE``, and the REST operations that take a body (``REST_BODIES``)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import re
+from typing import Any, Literal
 from xml.etree import ElementTree
 
 from flask import Flask
@@ -22,8 +24,30 @@ def offline(app: Flask) -> Flask:
     return app
 
 
-def hostile_app(db_path: str | None = None) -> Flask:
-    return offline(create_app(MockConfig(db_path=db_path, sleep=lambda seconds: None)))
+# The REST operations that take a body, by a path of each (``{id}``: a stored webhook's id):
+# what a hostile body is sent to besides SaveWebhook (the operation's method, path, and media type
+# when the body's own is not offered: PATCH takes only the JSON media types)
+REST_BODIES = {
+    "v1Webhook_PostWebhook": ("POST", "/api/v1/Webhook"),
+    "v1Webhook_PutWebhook": ("PUT", "/api/v1/Webhook/{id}"),
+    "v1Webhook_PatchWebhook": ("PATCH", "/api/v1/Webhook/{id}"),
+    "v1Webhook_TestWebhook": ("POST", "/api/v1/Webhook/Test"),
+    "v1Webhook_SignalEvent": ("POST", "/api/v1/Webhook/contact.created/7"),
+}
+_REST = re.compile(r"/api/v1/webhook(/|$)", re.IGNORECASE)
+
+
+def rest_path(path: str) -> bool:
+    """Whether ``path`` is one of the REST Webhook endpoints' (any case), whose answers may carry the
+    REST error object (docs/fidelity.md F-202, F-203, F-205) besides the agent's."""
+    return _REST.match(path) is not None
+
+
+def hostile_app(db_path: str | None = None, *, response_validation: Literal["raise", "report"] = "raise") -> Flask:
+    """The mock, offline, without waits. ``response_validation="report"`` records an answer that
+    breaks the contract in the journal (``response_violations``) instead of raising."""
+    config = MockConfig(db_path=db_path, sleep=lambda seconds: None, response_validation=response_validation)
+    return offline(create_app(config))
 
 
 def snapshot(app: Flask) -> tuple[Any, ...]:
@@ -40,9 +64,13 @@ def snapshot(app: Flask) -> tuple[Any, ...]:
     )
 
 
-def error_shape_problems(content_type: str, body: bytes) -> list[str]:
-    """How an error body departs from ASP.NET's HttpError (F-032): ``{Message, MessageDetail?,
-    ModelState?}`` in JSON, ``<Error><Message>…`` in XML; an empty list when it conforms."""
+def error_shape_problems(content_type: str, body: bytes, *, rest: bool = False) -> list[str]:
+    """How an error body departs from SuperOffice's error shapes; an empty list when it conforms.
+
+    ASP.NET's HttpError (F-032): ``{Message, MessageDetail?, ModelState?}`` in JSON,
+    ``<Error><Message>…`` in XML. With ``rest`` (a REST endpoint's answer) also the REST error object
+    of api/webapi/rest/index.md: ``{Error: true, ErrorType, ErrorMessage, ErrorSource?}``, in XML
+    ``<Error><Error>true</Error><ErrorType>…``."""
     if not body:
         return []
     kind = content_type.split(";")[0].strip()
@@ -53,6 +81,8 @@ def error_shape_problems(content_type: str, body: bytes) -> list[str]:
             return [f"not JSON: {body[:100]!r}"]
         if not isinstance(value, dict):
             return [f"not an object: {body[:100]!r}"]
+        if rest and "Error" in value:
+            return _rest_error_problems(value)
         problems = [f"unexpected member {key}" for key in value if key not in ("Message", "MessageDetail", "ModelState")]
         if not isinstance(value.get("Message"), str):
             problems.append("no Message text")
@@ -69,10 +99,24 @@ def error_shape_problems(content_type: str, body: bytes) -> list[str]:
             root = ElementTree.fromstring(body)
         except ElementTree.ParseError:
             return [f"not XML: {body[:100]!r}"]
+        if rest and root.tag == "Error" and root.find("Error") is not None:
+            return _rest_error_problems({child.tag: child.text or "" for child in root}, xml=True)
         if root.tag != "Error" or root.find("Message") is None:
             return [f"not <Error><Message>: {body[:100]!r}"]
         return []
     return [f"an error body of type {content_type!r}"]
+
+
+def _rest_error_problems(value: dict[str, Any], *, xml: bool = False) -> list[str]:
+    problems = [f"unexpected member {key}" for key in value if key not in ("Error", "ErrorType", "ErrorMessage", "ErrorSource")]
+    if value.get("Error") != ("true" if xml else True):
+        problems.append(f"Error is {value.get('Error')!r}, not true")
+    for name in ("ErrorType", "ErrorMessage"):
+        if not isinstance(value.get(name), str) or not value[name]:
+            problems.append(f"no {name} text")
+    if not isinstance(value.get("ErrorSource", ""), str):
+        problems.append("ErrorSource is not text")
+    return problems
 
 
 def no_traceback(body: bytes) -> bool:
