@@ -8,14 +8,19 @@ Use it with ``SCHEMATHESIS_HOOKS=contracts.schemathesis_adapter schemathesis run
   (schemathesis has none and would pass every XML answer unread);
 - our named checks (``contracts.checks``) as schemathesis checks, each prefixed ``sowebhook_``;
   assumed checks (docs/fidelity.md) never fail a run, they only log a warning;
+- a ``filter_failure`` hook that drops the failures the server is right about
+  (``contracts.schemathesis_verdicts``): negative cases its binder reads as valid, answers to a
+  path no route takes, PATCHes that do not apply to the stored webhook (for which it keeps the
+  webhooks as the run last saw them answered);
 - the tenant guard: a run touches only what it created (below).
 
 The tenant guard (``contracts.tenant_guard``; on by default, whatever the server's address: a
 tunnel or a proxy on loopback can front a real tenant, so an address proves nothing) rewrites
-every request just before it goes out, so that every SaveWebhook is a create or an update of the
-run's own webhook; DeleteWebhook, GetWebhook, GetLastError and TestWebhook name only the run's ids
-and TargetUrls; SignalEvent sets off nobody else's webhooks or scripts. GetAllWebhooks and
-CreateDefaultWebhook only read.
+every request just before it goes out, so that every SaveWebhook (and REST POST, PUT and PATCH of
+/api/v1/Webhook) is a create or an update of the run's own webhook; DeleteWebhook, GetWebhook,
+GetLastError and TestWebhook, by the agent or by REST path, name only the run's ids and TargetUrls;
+SignalEvent sets off nobody else's webhooks or scripts. GetAllWebhooks and CreateDefaultWebhook
+(and their REST faces) only read.
 
 Which hook covers which phase (schemathesis 4.32, read from its source):
 
@@ -38,7 +43,6 @@ every id, event and URL, for the mock only (it can delete and set off anything o
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import secrets
@@ -46,15 +50,33 @@ import signal
 import sys
 import threading
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import schemathesis
 from werkzeug.datastructures import Headers
 
-from contracts.binding import binder_for
 from contracts.checks import CHECKS, CheckContext, Exchange, Violation
 from contracts.exchange import WireRequest
+from contracts.schemathesis_verdicts import (
+    is_unrouted_answer,
+    read_as_valid,
+    rightly_refused_patch,
+    rightly_refused_save,
+    unrouted,
+    valid,
+)
 from contracts.spec import load
-from contracts.tenant_guard import Guard, body_schema, header, operation_id, operation_of, ranges, variants
+from contracts.tenant_guard import Guard, ranges
+from contracts.tenant_scope import (
+    body_schema,
+    deletes,
+    header,
+    id_parameters,
+    is_webhook,
+    operation_id,
+    operation_of,
+    variants,
+)
 from contracts.wire import FORM_TYPE, XML_TYPES, WireError, WireFormats, parse_media_type
 
 __all__ = ["RUN_TAG", "body_schema", "created_webhooks", "guard"]
@@ -95,7 +117,7 @@ def _restore_nulls(value: Any, schema: Any) -> Any:
     if isinstance(value, str) and not shape.is_any and value in _FORM_TEXTS:
         original = _FORM_TEXTS[value]
         kind = "null" if original is None else "boolean"
-        if kind in shape.types and ("string" not in shape.types or not _valid(schema, value)):
+        if kind in shape.types and ("string" not in shape.types or not valid(schema, value)):
             return original
     if isinstance(value, dict) and shape.properties:
         return {name: _restore_nulls(item, shape.properties.get(name, True)) for name, item in value.items()}
@@ -119,16 +141,24 @@ def _xml_answer(ctx: Any, response: Any) -> Any:
     """An XML answer as the JSON value it carries, read by the contract's schema of that answer,
     so that schemathesis' response_schema_conformance can judge it."""
     media_type, _ = parse_media_type(header(response, "content-type"))
-    try:
-        return _wire.decode_xml(response.content, _answer_schema(ctx.operation, response.status_code, media_type))
-    except WireError as error:
-        raise ValueError(f"{error}") from None
+    errors: list[WireError] = []
+    for schema in _answer_schemas(ctx.operation, response.status_code, media_type):
+        try:
+            return _wire.decode_xml(response.content, schema)
+        except WireError as error:
+            errors.append(error)
+    raise ValueError(f"{errors[0]}") from None
 
 
-def _answer_schema(operation: Any, status: int, media_type: str) -> Any:
+def _answer_schemas(operation: Any, status: int, media_type: str) -> list[Any]:
+    """The schemas an answer may be read by: the operation's for the status, then the document's
+    answer to a request no route takes (a REST path with an id that is no int32 is one, F-200)."""
     served = _contract.paths.get(operation.path, {}).get(operation.method.upper())
-    schema = None if served is None else served.response_schema(status, media_type)
-    return True if schema is None else schema
+    schemas = [None if served is None else served.response_schema(status, media_type)]
+    unrouted = _contract.unrouted.get(str(status))
+    if unrouted is not None:
+        schemas.append(unrouted.get("content", {}).get(media_type, {}).get("schema"))
+    return [schema for schema in schemas if schema is not None] or [True]
 
 
 # -- checks ------------------------------------------------------------------------------------
@@ -138,7 +168,10 @@ def _exchange(case: Any, response: Any) -> Exchange:
     request = response.request
     headers = {k: v for k, v in dict(request.headers).items()} if request is not None else dict(case.headers or {})
     body = request.body if request is not None and isinstance(request.body, bytes) else b""
-    wire = WireRequest(case.method.upper(), case.formatted_path, headers, body, _sent_value(case, body), case.media_type)
+    # the path as the contract names it (no base path of the server's), with the query as sent
+    query = urlsplit(str(request.url)).query if request is not None else urlencode(case.query or {}, doseq=True)
+    path = case.formatted_path + (f"?{query}" if query else "")
+    wire = WireRequest(case.method.upper(), path, headers, body, _sent_value(case, body), case.media_type)
     pairs = [(k, v) for k, values in response.headers.items() for v in (values if isinstance(values, list) else [values])]
     return Exchange(operation_id(case), wire, response.status_code, Headers(pairs), response.content)
 
@@ -176,75 +209,75 @@ for _name in _EXCHANGE_CHECKS:
     _register(_name)
 
 
-# -- what the server rightly accepts -----------------------------------------------------------
+# -- what the server is right about ------------------------------------------------------------
 
 
 @schemathesis.hook
 def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool:
-    """Keep every failure but a "schema-violating request accepted" (ST201) that SuperOffice is
-    right to accept: one its binder reads as a valid request. JSON.NET and ASP.NET bind names in
-    any casing and convert lenient values (``"42"`` for 42, ``3`` for a flags enum), and ignore
-    unknown members and query parameters (docs/fidelity.md F-170 to F-189, ``contracts.binding``),
-    so schemathesis' negative cases of that kind are valid requests to the server."""
+    """Keep every failure but those the server is right about (``contracts.schemathesis_verdicts``):
+    an accepted "schema-violating" request (ST201) that the server binds to a valid one; anything
+    judged on the answer to a path no route takes (F-200); a rejected "schema-valid" PATCH (ST202)
+    that does not apply, or does not leave a valid webhook (F-203), or a save whose Headers no HTTP
+    request can carry."""
     from schemathesis.core.failures import AcceptedNegativeData
+    from schemathesis.openapi.checks import RejectedPositiveData
 
-    return not (isinstance(failure, AcceptedNegativeData) and _read_as_valid(case))
+    if unrouted(case) and is_unrouted_answer(response):
+        return False
+    if isinstance(failure, AcceptedNegativeData):
+        request = response.request
+        return not read_as_valid(case, request.body if request is not None and isinstance(request.body, bytes) else None)
+    if isinstance(failure, RejectedPositiveData):
+        return not (_judge_patch(case, response) or rightly_refused_save(case, response))
+    return True
 
 
-def _read_as_valid(case: Any) -> bool:
+# The webhooks as the run last saw them answered, by id, and whether the answer was whole ($select
+# nulls what it does not name, but never the dates of the last change): what a PATCH was applied
+# to, for judging its refusal.
+_seen: dict[int, tuple[dict[str, Any], bool]] = {}
+_seen_lock = threading.Lock()
+
+
+def _sent_ids(case: Any) -> list[Any]:
     operation = operation_of(case)
-    if operation is None:
-        return False
-    for parameter in operation.parameters:
-        sent = {"query": case.query, "header": case.headers}.get(str(parameter.get("in"))) or {}
-        for key in variants(dict(sent), parameter["name"]):
-            value = sent[key]
-            if not _valid(parameter.get("schema", True), _as_parameter(value, parameter.get("schema", True))):
-                return False
-    if case.media_type is None or case.body is None:
-        return not operation.body_required
-    binder = binder_for(_contract).request_body(operation_id(case), case.media_type)
-    if binder is None or not isinstance(case.body, (dict, list)):
-        return False
-    return _valid(body_schema(case), binder.bind(case.body).value)
+    query = dict(case.query or {})
+    return [
+        value
+        for where, name in id_parameters(operation)
+        for value in ([case.path_parameters.get(name)] if where == "path" else [query[key] for key in variants(query, name)])
+    ]
 
 
-def _as_parameter(value: Any, schema: Any) -> Any:
-    """A query or header value as ASP.NET reads it: text, an integer where the schema has one."""
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    text = value if isinstance(value, str) else json.dumps(value)
-    if "integer" in _wire.shape(schema).types:
-        try:
-            return int(text.strip())
-        except ValueError:
-            return text
-    return text
+def _judge_patch(case: Any, response: Any) -> bool:
+    ids = _sent_ids(case)
+    with _seen_lock:
+        seen, whole = _seen.get(ids[0], ({}, False)) if len(ids) == 1 and type(ids[0]) is int else ({}, False)
+    return rightly_refused_patch(case, response, seen if whole else None, changed=seen or None)
 
 
-def _valid(schema: Any, value: Any) -> bool:
-    validator = _VALIDATORS.get(id(schema))
-    if validator is None:
-        validator = _VALIDATORS[id(schema)] = _validator(schema)
-    return bool(validator.is_valid(value))
-
-
-_VALIDATORS: dict[int, Any] = {}  # by the id of a schema node of the contract (they live as long)
-
-
-def _validator(schema: Any) -> Any:
-    """A JSON Schema validator of ``schema``, with the contract as the document its
-    ``#/components/...`` references resolve in."""
-    from jsonschema import Draft202012Validator
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT202012
-
-    document = {**_contract.document, "x-judged": schema}
-    registry = Registry().with_resource(_URN, Resource.from_contents(document, default_specification=DRAFT202012))
-    return Draft202012Validator({"$ref": f"{_URN}#/x-judged"}, registry=registry)
-
-
-_URN = "urn:sowebhook:schemathesis-adapter"
+def _see(case: Any, response: Any) -> None:
+    operation = operation_of(case)
+    if operation is None or case.method.lower() != case.operation.method.lower():
+        return
+    if deletes(operation) and 200 <= response.status_code < 300:
+        with _seen_lock:
+            for webhook_id in _sent_ids(case):
+                _seen.pop(webhook_id, None)
+        return
+    media_type, _ = parse_media_type(header(response, "content-type"))
+    schema = operation.response_schema(response.status_code, media_type)
+    if response.status_code != 200 or not is_webhook(schema):
+        return
+    try:
+        answer = _wire.decode(media_type, response.content, schema)
+    except (WireError, ValueError):
+        return
+    webhook_id = answer.get("WebhookId") if isinstance(answer, dict) else None
+    if type(webhook_id) is int:
+        narrowed = any(value not in ("", None) for key, value in (case.query or {}).items() if key.casefold() == "$select")
+        with _seen_lock:
+            _seen[webhook_id] = ({name: value for name, value in answer.items() if name != "_Links"}, not narrowed)
 
 
 # -- the tenant guard --------------------------------------------------------------------------
@@ -267,6 +300,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:
     guard.after(case, response)
+    _see(case, response)
 
 
 def created_webhooks() -> dict[int, tuple[str, dict[str, str]]]:

@@ -8,10 +8,14 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.config import OperationConfig, OperationsConfig, PhasesConfig
+from schemathesis.filters import FilterSet
 from werkzeug.wrappers import Response
 
 import contracts.schemathesis_adapter  # noqa: F401  (the agent's XML and form wire formats)
+from contracts import load
 from contracts.schemathesis_adapter import guard
+from contracts.tenant_scope import is_webhook
 from contracts.wire import XML_TYPES
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
@@ -25,6 +29,20 @@ schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE, sch
 # No constants mined from the app's Python source: that pool is state outside Hypothesis, and the
 # stateful phase's replays then drew differently (FlakyStrategyDefinition, seen once in 10 runs).
 schema.config.analysis.constants.enabled = False
+# The REST operations that take a webhook as their body (POST, PUT, Test) take SaveWebhook's body
+# in the same seven media types; the coverage phase would walk every property of it three times
+# more (about 40 s). They run the examples and fuzzing phases, the agent's twins the coverage too.
+_TWINS = [
+    operation.operation_id
+    for operation in load().operations.values()
+    if operation.path.startswith("/api/v1/Webhook")
+    and any(is_webhook(content.get("schema")) for content in operation.body_content.values())
+]
+_without_coverage = PhasesConfig()
+_without_coverage.coverage.enabled = False
+_twins = FilterSet()
+_twins.include(operation_id=_TWINS)
+schema.config.operations = OperationsConfig(operations=[OperationConfig(filter_set=_twins, phases=_without_coverage)])
 
 
 @schema.auth()
@@ -75,12 +93,13 @@ def _corrupt_xml(app: Any) -> Any:
 
 
 @pytest.mark.parametrize("media_type", sorted(XML_TYPES))
-def test_xml_answers_are_read_so_schemathesis_judges_them(media_type: str) -> None:
+@pytest.mark.parametrize(("path", "method"), [("/api/v1/Agents/Webhook/CreateDefaultWebhook", "POST"), ("/api/v1/Webhook/default", "GET")])
+def test_xml_answers_are_read_so_schemathesis_judges_them(media_type: str, path: str, method: str) -> None:
     from schemathesis.core.failures import FailureGroup
     from schemathesis.specs.openapi.checks import response_schema_conformance
 
     for app, breaks in ((create_app(MockConfig()), False), (_corrupt_xml(create_app(MockConfig())), True)):
-        operation = schemathesis.openapi.from_wsgi("/openapi.json", app)["/api/v1/Agents/Webhook/CreateDefaultWebhook"]["POST"]
+        operation = schemathesis.openapi.from_wsgi("/openapi.json", app)[path][method]
         case = operation.Case(headers={**AUTH, "Accept": media_type})
         response = case.call()
         content_type = {k.lower(): v for k, v in response.headers.items()}["content-type"]
@@ -90,6 +109,87 @@ def test_xml_answers_are_read_so_schemathesis_judges_them(media_type: str) -> No
                 case.validate_response(response, checks=[response_schema_conformance])
         else:
             case.validate_response(response, checks=[response_schema_conformance])
+
+
+# What the server is right about (contracts.schemathesis_verdicts, the adapter's filter_failure)
+
+
+def test_the_answer_to_a_path_no_route_takes_is_not_held_against_its_operation() -> None:
+    """``/api/v1/Webhook/<event>/abc`` matches no route (``{primaryKey:int}``): the document's 404,
+    which SignalEvent's own answers do not list (F-200)."""
+    from contracts.schemathesis_verdicts import unrouted
+
+    operation = schema["/api/v1/Webhook/{eventName}/{primaryKey}"]["POST"]
+    case = operation.Case(path_parameters={"eventName": "a.b", "primaryKey": "abc"}, headers=dict(AUTH))
+    assert unrouted(case)
+    response = case.call()
+    assert response.status_code == 404
+    case.validate_response(response)  # undocumented status, schema, content type: all dropped
+    assert not unrouted(operation.Case(path_parameters={"eventName": "a.b", "primaryKey": "-7"}))
+
+
+def test_negative_cases_the_server_reads_as_valid() -> None:
+    from contracts.schemathesis_verdicts import read_as_valid
+
+    listing = schema["/api/v1/Webhook"]["GET"].Case(query={"statusFilter": "", "NAMEFILTER": "x"})
+    assert read_as_valid(listing, None)  # an empty query value is none (F-043); names in any casing
+    assert not read_as_valid(schema["/api/v1/Webhook"]["GET"].Case(query={"statusFilter": "Sometimes"}), None)
+    signal = schema["/api/v1/Webhook/{eventName}/{primaryKey}"]["POST"].Case(
+        path_parameters={"eventName": "a.b", "primaryKey": "+7"}, body="\r", media_type="text/json")
+    assert read_as_valid(signal, b"\r")  # a blank optional body is none; "+7" routes as 7
+
+
+_STORED = {name: None for name in load().document["components"]["schemas"]["Webhook"]["properties"]} | {  # as answered
+    "WebhookId": 5, "Name": "n", "Events": ["a.b"], "TargetUrl": "https://x.invalid/hook", "Secret": "s",
+    "State": "Active", "Type": "webhook", "Headers": {}, "Properties": {}, "Registered": "2024-01-02T03:04:05Z",
+    "RegisteredAssociate": None, "Updated": "2024-05-06T07:08:09Z", "UpdatedAssociate": None,
+    "NotifyVia": "None", "NotifyWhen": "None", "TotalCalls": 0, "TotalErrors": 0, "ConsecutiveErrors": 0,
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "headers", "status", "stored", "right"),
+    [
+        ([{"op": "replace", "path": "/NoSuchProperty", "value": 1}], {}, 400, None, True),  # whatever is stored
+        ({"NoSuchProperty": 1}, {}, 400, None, True),
+        ([{"op": "add", "path": "/Name"}], {}, 400, None, True),  # add without a value
+        ([{"op": "replace", "path": "/Events", "value": "a.b"}], {}, 400, None, False),  # unknown: kept
+        ([{"op": "replace", "path": "/Events", "value": "a.b"}], {}, 400, _STORED, True),  # no valid webhook
+        ([{"op": "remove", "path": "/Headers/X-Missing"}], {}, 400, _STORED, True),  # does not apply
+        ([{"op": "replace", "path": "/Description", "value": "d"}], {}, 400, _STORED, False),  # the server's error
+        ([{"op": "replace", "path": "/Description", "value": "d"}], {"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}, 412, _STORED, True),
+        ([{"op": "replace", "path": "/Description", "value": "d"}], {"If-Unmodified-Since": "Mon, 01 Jul 2024 00:00:00 GMT"}, 412, _STORED, False),
+        ({"NoSuchProperty": 1}, {"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}, 412, _STORED, True),  # the date first
+        ({"NoSuchProperty": 1}, {"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}, 412, None, False),
+    ],
+)
+def test_a_patch_refusal_is_judged_by_the_patch_semantics(
+    changes: Any, headers: dict[str, str], status: int, stored: dict[str, Any] | None, right: bool
+) -> None:
+    from types import SimpleNamespace
+
+    from contracts.schemathesis_verdicts import rightly_refused_patch
+
+    case = schema["/api/v1/Webhook/{id}"]["PATCH"].Case(
+        path_parameters={"id": 5}, headers=headers, body=changes, media_type="application/json")
+    assert rightly_refused_patch(case, SimpleNamespace(status_code=status), stored) is right
+
+
+@pytest.mark.parametrize("path", ["/api/v1/Agents/Webhook/SaveWebhook", "/api/v1/Webhook"])
+@pytest.mark.parametrize(
+    ("headers", "right"),
+    [({"X-Key": "v"}, False), ({"bad name": "v"}, True), ({"X-Key": "a\r\nInjected: 1"}, True), ({"X-Key": "\u20ac"}, True)],
+)
+def test_a_save_refused_for_headers_no_request_can_carry(path: str, headers: dict[str, str], right: bool) -> None:
+    """The server pings the TargetUrl with the webhook's Headers as it saves: a header name that is no
+    token, a value with a line break or beyond Latin-1, cannot go out (RFC 9110), and it refuses."""
+    from types import SimpleNamespace
+
+    from contracts.schemathesis_verdicts import rightly_refused_save
+
+    case = schema[path]["POST"].Case(body={"Name": "n", "headers": headers}, media_type="application/json")
+    assert rightly_refused_save(case, SimpleNamespace(status_code=400)) is right
+    assert not rightly_refused_save(case, SimpleNamespace(status_code=200))
 
 
 # The stateful phase: sequences of calls that follow the links schemathesis infers from the
