@@ -52,6 +52,7 @@ class Operation:
     body_content: Mapping[str, Any]  # media type -> media type object (of the request body)
     responses: Mapping[str, Any]  # status -> response object
     parameters: tuple[Mapping[str, Any], ...]  # parameter objects
+    inherited_rules: tuple[Mapping[str, Any], ...] = ()  # the x-rules of the operation x-rules-of names
 
     @property
     def media_types(self) -> tuple[str, ...]:
@@ -60,8 +61,10 @@ class Operation:
 
     @property
     def rules(self) -> list[dict[str, Any]]:
-        """The operation's ``x-rules``: the documented rules no JSON Schema keyword states."""
-        return list(self.spec.get("x-rules", []))
+        """The operation's ``x-rules``: the documented rules no JSON Schema keyword states; for an
+        operation that says ``x-rules-of: <operationId>`` (REST's POST, PUT and PATCH of a
+        webhook: SaveWebhook's), those of that operation."""
+        return list(self.spec.get("x-rules", [])) or [dict(rule) for rule in self.inherited_rules]
 
     @property
     def success_status(self) -> int:
@@ -153,7 +156,20 @@ class Contract:
             body_content=body.get("content", {}),
             responses={status: self.resolve(response) for status, response in spec.get("responses", {}).items()},
             parameters=self._parameters(item.get("parameters", []), spec.get("parameters", [])),
+            inherited_rules=tuple(self._rules_of(spec.get("x-rules-of"))),
         )
+
+    def _rules_of(self, operation_id: str | None) -> list[dict[str, Any]]:
+        """The ``x-rules`` of the operation with this id, read from the document (the index is
+        being built when this is called)."""
+        if operation_id is None:
+            return []
+        for item in self.document["paths"].values():
+            for method in _METHODS:
+                spec = item.get(method)
+                if isinstance(spec, dict) and spec.get("operationId") == operation_id:
+                    return list(spec.get("x-rules", []))
+        raise KeyError(f"x-rules-of names no operation: {operation_id!r}")
 
     def _parameters(self, shared: list[Any], own: list[Any]) -> tuple[Mapping[str, Any], ...]:
         """The operation's parameters: the path item's, overridden by the operation's own."""

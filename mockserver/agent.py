@@ -35,7 +35,9 @@ __all__ = ["Agent", "Call", "Changed"]
 class Call:
     principal: Principal
     request: ValidatedRequest
-    base_url: str = ""  # scheme://host[/prefix] of the request, for the REST answers' _Links
+    # scheme://host[/prefix] of the request, for the REST answers' _Links: computed when asked
+    # (werkzeug's url_root costs about 50 µs, which every other request would pay)
+    base_url: Callable[[], str] = lambda: ""
     headers: Mapping[str, str] = field(default_factory=dict)  # the request's (If-Unmodified-Since)
 
 

@@ -285,7 +285,7 @@ def _answer(state: MockState, req: Request) -> Answer:
         # a member the server ignores breaks the contract; the answer is the server's all the same
         entry.verdict = "invalid" if validated.violations else "valid"
         headers = cast(Mapping[str, str], req.headers)  # werkzeug's Headers: looked up case-insensitively
-        call = Call(principal, validated, base_url=req.url_root.rstrip("/"), headers=headers)
+        call = Call(principal, validated, base_url=lambda: req.url_root.rstrip("/"), headers=headers)
         status, value = state.agent.handle(operation.operation_id, call)
         response = _ok_response(state, operation, status, value, accept, entry, req)
     except MockError as failure:

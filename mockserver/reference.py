@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 

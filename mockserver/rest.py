@@ -168,7 +168,7 @@ class Rest:
     def _linked(self, call: Call, webhook: dict[str, Any]) -> dict[str, Any]:
         """The webhook with its ``_Links`` (F-206), narrowed by ``$select`` as the agent narrows it."""
         selected = self.agent.select(webhook, call.request.query.get("$select"))
-        archive = f"{call.base_url}/api/v1/Webhook"
+        archive = f"{call.base_url()}/api/v1/Webhook"
         return {**selected, "_Links": {"Self": f"{archive}/{webhook['WebhookId']}", "Archive": archive}}
 
 

@@ -9,6 +9,7 @@ import asyncio
 import io
 import logging
 import sys
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -78,7 +79,7 @@ class BufferedRSGI:
             body, complete = b"", True  # no body: nothing to wait for
         else:
             try:
-                body, complete = await asyncio.wait_for(self._body(proto, declared), self.body_timeout)
+                body, complete = await self._within_deadline(self._body(proto, declared))
             except asyncio.TimeoutError:
                 if not (declared is not None and declared.strip().isdigit() and int(declared) > self.limit):
                     self._timed_out(scope, proto)
@@ -89,6 +90,19 @@ class BufferedRSGI:
         loop = asyncio.get_running_loop()
         status, headers, data = await loop.run_in_executor(self.executor, self._call, environ)
         proto.response_bytes(status, headers, data)
+
+    if sys.version_info >= (3, 11):
+
+        async def _within_deadline(self, reading: Coroutine[Any, Any, tuple[bytes, bool]]) -> tuple[bytes, bool]:
+            # asyncio.timeout schedules one cancellation on the loop; wait_for (3.10) runs the read
+            # as a task of its own, about 20 µs more a request
+            async with asyncio.timeout(self.body_timeout):
+                return await reading
+
+    else:  # pragma: no cover - Python 3.10
+
+        async def _within_deadline(self, reading: Coroutine[Any, Any, tuple[bytes, bool]]) -> tuple[bytes, bool]:
+            return await asyncio.wait_for(reading, self.body_timeout)
 
     async def _body(self, proto: Any, declared: str | None) -> tuple[bytes, bool]:
         """The body, at most one byte over the limit, and whether the connection held until its

@@ -8,11 +8,16 @@ store, never reused, and unique across every process that shares a SQLite file.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
+
+import orjson
+
+from contracts.wire import encode_json
 
 try:
     import fcntl
@@ -216,7 +221,7 @@ class SqliteStore:
     def _row(row: tuple[Any, ...] | None) -> StoredWebhook | None:
         if row is None:
             return None
-        return StoredWebhook(json.loads(row[0]), row[1], row[2], row[3], row[4], row[5])
+        return StoredWebhook(_load(row[0]), row[1], row[2], row[3], row[4], row[5])
 
     def _select(self, db: sqlite3.Connection, webhook_id: int) -> StoredWebhook | None:
         return self._row(db.execute(f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone())
@@ -226,7 +231,7 @@ class SqliteStore:
             cursor = db.execute("INSERT INTO webhook (owner, body) VALUES (?, '{}')", (owner,))
             webhook_id = int(cursor.lastrowid or 0)
             webhook = build(webhook_id)
-            db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (json.dumps(webhook), webhook_id))
+            db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (encode_json(webhook).decode(), webhook_id))
             return StoredWebhook(webhook, owner)
 
     def update(self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]) -> StoredWebhook | None:
@@ -239,7 +244,7 @@ class SqliteStore:
                 if current is None:
                     return None
                 webhook = build(current)
-                text = json.dumps(webhook)
+                text = encode_json(webhook).decode()
                 with self._write_lock:  # one statement is its own transaction (autocommit)
                     changed = db.execute(
                         "UPDATE webhook SET body = ? WHERE webhook_id = ? AND body = ?",
@@ -284,7 +289,7 @@ class SqliteStore:
             if current is None:
                 return None
             row = replace(current, webhook={**current.webhook, "State": state})
-            db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (json.dumps(row.webhook), webhook_id))
+            db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (encode_json(row.webhook).decode(), webhook_id))
             return current.webhook["State"], row
 
     def reset(self) -> None:
@@ -384,3 +389,13 @@ class _Transaction:
 def open_store(db_path: str | None) -> Store:
     return SqliteStore(db_path) if db_path else MemoryStore()
 
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")  # could be beyond 64 bits, which orjson reads as a float
+
+
+def _load(text: str) -> dict[str, Any]:
+    """A stored webhook's JSON: orjson, or the standard library when a number might not fit in 64
+    bits (Properties may hold one, F-115), so that it is read back exactly as it was saved."""
+    value: dict[str, Any] = json.loads(text) if _LONG_NUMBER.search(text) else orjson.loads(text)
+    return value

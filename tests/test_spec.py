@@ -500,3 +500,10 @@ def test_the_operation_index_is_the_documents_paths_read_independently(contract:
         assert [p["name"] for p in operation.parameters] == [contract.resolve(p)["name"] for p in spec.get("parameters", [])]
     with pytest.raises(KeyError, match="NoSuchOperation"):
         contract.operation("NoSuchOperation")
+
+
+def test_the_rest_saves_carry_savewebhooks_rules(contract: Contract) -> None:
+    save = contract.document["paths"]["/api/v1/Agents/Webhook/SaveWebhook"]["post"]["x-rules"]
+    for operation_id in ("v1Webhook_PostWebhook", "v1Webhook_PutWebhook", "v1Webhook_PatchWebhook"):
+        assert contract.operation(operation_id).rules == save
+    assert contract.operation("v1Webhook_GetWebhook").rules == []

@@ -10,14 +10,21 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from contracts.wire._body import MAX_DEPTH, WireError
 
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def encode_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON, as ASP.NET Web API writes it."""
-    return _JSON_ENCODER.encode(value).encode("utf-8")
+    """Compact UTF-8 JSON, as ASP.NET Web API writes it: orjson (a third of the standard library's
+    time on a webhook), or the standard library for what orjson does not write (an integer beyond
+    64 bits, which a webhook's Properties may hold: F-115; a dictionary key that is not a string)."""
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return _JSON_ENCODER.encode(value).encode("utf-8")
 
 
 def _reject_constant(name: str) -> Any:
