@@ -58,7 +58,7 @@ class SeedCredentials:
 
 @pytest.mark.slow  # schemathesis's full run over every operation
 @schema.parametrize()
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 def test_the_mock_passes_schemathesis_default_checks(case: schemathesis.Case) -> None:
     case.call_and_validate()
     # The coverage phase saves thousands of webhooks; GetAllWebhooks would answer all of them to

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from contracts import Contract
+from contracts import Contract, load
 from contracts.wire import FORM_TYPE, JSON_TYPES, XML_TYPES, WireError, WireFormats, decode_json, negotiate
 
 WEBHOOK = {"$ref": "#/components/schemas/Webhook"}
@@ -834,3 +834,12 @@ def test_q_zero_leaves_web_apis_fallbacks_in_place() -> None:
     assert negotiate("application/xml;q=0", "application/xml") == "application/xml"
     assert negotiate("application/json;q=0") == "application/json"
     assert negotiate("application/xml;q=0.0, application/json;q=0.000") == "application/json"
+
+
+@pytest.mark.parametrize("name", ["{", "1a", "a b", "x:y", ""])
+def test_a_member_whose_name_is_no_xml_name_is_a_wire_error_not_a_broken_document(name: str) -> None:
+    # found by tests/test_fastpath.py in CI: ElementTree raised ValueError on the element "{"
+    associate = {"$ref": "#/components/schemas/Associate"}
+    with pytest.raises(WireError) as refused:
+        WireFormats(load()).encode_xml({"AssociateId": 1, name: 1}, associate)
+    assert "not an XML element name" in refused.value.detail

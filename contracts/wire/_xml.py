@@ -125,7 +125,7 @@ class _XmlCodec(_Shapes):
             ordered = list(shape.properties) + [k for k in value if k not in shape.properties]
             for key in ordered:
                 if key in value:
-                    self._fill(SubElement(element, key), value[key], shape.properties.get(key, True))
+                    self._fill(SubElement(element, _element_name(key)), value[key], shape.properties.get(key, True))
         elif isinstance(value, dict):
             pair_name = "StringKeyValuePair" if self.shape(shape.additional).types == {"string"} else "StringObjectKeyValuePair"
             for key, item in value.items():
@@ -192,6 +192,17 @@ class _DepthLimitedBuilder(TreeBuilder):
 _XSI_KINDS = frozenset(
     {"int", "long", "short", "integer", "byte", "unsignedInt", "unsignedLong", "double", "decimal", "float", "boolean", "string"}
 )
+
+
+_XML_NAME = re.compile(r"[^\W\d][\w.\-]*")
+
+
+def _element_name(key: str) -> str:
+    """A member's name as an element's; one that is no XML name (``{``, ``1a``, ``a b``) cannot be
+    written as an element: WireError, not a broken document."""
+    if not _XML_NAME.fullmatch(key):
+        raise WireError("The value cannot be written as XML.", f"'{key}' is not an XML element name.")
+    return key
 
 
 def _is_xsi_container(element: Element) -> bool:
