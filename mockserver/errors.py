@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["AgentError", "MockError", "ResponseContractViolation", "bad_request"]
+__all__ = ["AgentError", "MockError", "ResponseContractViolation", "bad_request", "refused"]
 
 
 class MockError(Exception):
@@ -46,6 +46,15 @@ class AgentError(MockError):
 
 def bad_request(detail: str, model_state: dict[str, list[str]] | None = None) -> AgentError:
     return AgentError(400, "The request is invalid.", detail, model_state=model_state)
+
+
+def refused(pairs: list[tuple[str, str]], lead: str = "") -> AgentError:
+    """The 400 of ``(field, message)`` pairs: ModelState in their order, the detail their summary."""
+    model_state: dict[str, list[str]] = {}
+    for key, message in pairs:
+        model_state.setdefault(key, []).append(message)
+    detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in model_state.items())
+    return bad_request(lead + detail, model_state)
 
 
 class ResponseContractViolation(AssertionError):

@@ -23,7 +23,7 @@ from typing import Any
 
 from contracts.patch import PatchError, apply, unmodified_since
 from mockserver.agent import Agent, Call, Changed
-from mockserver.errors import MockError, bad_request
+from mockserver.errors import MockError, bad_request, refused
 from mockserver.seam import Seam
 
 __all__ = ["Rest", "RestError"]
@@ -159,11 +159,7 @@ class Rest:
             body=patched, media_type="application/json",
         )
         if errors:
-            model_state: dict[str, list[str]] = {}
-            for key, message in errors:
-                model_state.setdefault(key, []).append(message)
-            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in model_state.items())
-            raise bad_request("The patched webhook is not valid: " + detail, model_state)
+            raise refused(errors, "The patched webhook is not valid: ")
 
     def _linked(self, call: Call, webhook: dict[str, Any]) -> dict[str, Any]:
         """The webhook with its ``_Links`` (F-206), narrowed by ``$select`` as the agent narrows it."""

@@ -39,6 +39,7 @@ from contracts.binding import Binder, Binding, BodyBinder, Node, QueryNames
 from contracts.spec import Contract, Operation
 from contracts.wire import FORM_TYPE, XML_TYPES, WireError, WireFormats, parse_media_type
 from mockserver.errors import AgentError, bad_request
+from mockserver.errors import refused as refusal
 from mockserver.fastpath import FastPath, describe
 from mockserver.reference import Reference
 from mockserver.routing import Router
@@ -200,11 +201,7 @@ class Seam:
         )
         errors = refused + errors
         if errors:
-            model_state: dict[str, list[str]] = {}
-            for key, message in errors:
-                model_state.setdefault(key, []).append(message)
-            detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in model_state.items())
-            raise InvalidRequest(bad_request(detail, model_state), violations, warnings)
+            raise InvalidRequest(refusal(errors), violations, warnings)
         path_values = path_values or {}
         return ValidatedRequest(
             operation,

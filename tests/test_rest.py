@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.oracle import rfc7396
 from mockserver import Application, MockConfig, User, create_app, state_of
 from mockserver.config import Associate, DeliveryConfig
 
@@ -336,21 +337,6 @@ def test_a_json_patch_in_any_casing_is_rfc_6902_applied_to_the_stored_webhook(cl
     assert response.status_code == 200, response.get_data(as_text=True)
     assert client_fields(response.json) == client_fields(expected)
     assert client_fields(agent_get(client, posted["WebhookId"])) == client_fields(expected)
-
-
-def rfc7396(target: Any, patch: Any) -> Any:
-    """RFC 7396 section 2, MergePatch(Target, Patch), as the RFC writes it."""
-    if isinstance(patch, dict):
-        if not isinstance(target, dict):
-            target = {}
-        target = dict(target)
-        for name, value in patch.items():
-            if value is None:
-                target.pop(name, None)
-            else:
-                target[name] = rfc7396(target.get(name), value)
-        return target
-    return patch
 
 
 merge_members = st.fixed_dictionaries(

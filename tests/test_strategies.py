@@ -36,6 +36,7 @@ from contracts.strategies import (
     near_miss_rules,
 )
 from contracts.wire import WireFormats, xml_representable
+from harness.oracle import rfc7396
 from harness.wire import wire_request, wire_response
 
 EVENT = re.compile(r"^[a-z]+\.[a-z]+$")
@@ -196,19 +197,6 @@ def rfc6902(current: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any
             op = {"op": "replace", "path": op["path"], "value": op.get("value")}
         doc = jsonpatch.apply_patch(doc, [op])
     return doc
-
-
-def rfc7396(target: Any, patch: Any) -> Any:
-    """RFC 7396 section 2, MergePatch(Target, Patch), as the RFC writes it."""
-    if not isinstance(patch, dict):
-        return patch
-    target = dict(target) if isinstance(target, dict) else {}
-    for name, value in patch.items():
-        if value is None:
-            target.pop(name, None)
-        else:
-            target[name] = rfc7396(target.get(name), value)
-    return target
 
 
 def merged(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

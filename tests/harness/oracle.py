@@ -183,3 +183,17 @@ def contention_problems(acks: list[Ack], log: list[dict[str, Any]], final: dict[
         if latest_sent is None or ack.sent > latest_sent.sent:
             latest_sent = ack
     return problems
+
+
+def rfc7396(target: Any, patch: Any) -> Any:
+    """RFC 7396 section 2, MergePatch(Target, Patch), as the RFC writes it: the oracle of merge
+    patches (tests/test_rest.py, tests/test_strategies.py)."""
+    if not isinstance(patch, dict):
+        return patch
+    target = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            target.pop(name, None)
+        else:
+            target[name] = rfc7396(target.get(name), value)
+    return target
