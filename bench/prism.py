@@ -1,7 +1,7 @@
 """``sowebhook mock`` as a user starts it against Prism (``prism mock``) on the same contract.
 
     python bench/prism.py [--runs 3] [--duration 8] [--warmup 2] [--connections 32] [--quiet]
-                          [--prism-dir ~/.cache/sowebhook/prism]
+                          [--soak S] [--prism-dir ~/.cache/sowebhook/prism]
 
 Prism 5.14.2 (``@stoplight/prism-cli``) is installed with npm into ``--prism-dir`` on first use and
 reused after. Both servers serve ``openapi/webhook-agent.yaml`` as it is and bind to 127.0.0.1:
@@ -17,7 +17,10 @@ and the mock gets the verbatim seed as a third row, the request of bench/run.py.
 Each round starts every server afresh (cold start: process start to the first 200, which is also
 the check that the server accepts the request), runs a warm-up and then wrk (2 threads) for
 ``--duration`` s; servers alternate mock, Prism, mock (verbatim seed); the table shows medians.
-Loads are bounded in time and go only to 127.0.0.1. Not a test: nothing here runs in the suite.
+``--soak S`` adds one long run of ``sowebhook mock`` as started above, under the same load for S
+seconds, whose resident memory is sampled (at 10%, 50% and the end of the run: flat means no
+leak per request). Loads are bounded in time and go only to 127.0.0.1. Not a test: nothing here
+runs in the suite.
 """
 
 from __future__ import annotations
@@ -146,7 +149,9 @@ def load(port: int, request: Request, seconds: float, args: argparse.Namespace, 
     return run.run_wrk(port, script, seconds, args.connections)
 
 
-def measure(variant: Variant, args: argparse.Namespace, scratch: Path) -> tuple[run.Result, float]:
+def measure(
+    variant: Variant, args: argparse.Namespace, scratch: Path, seconds: float | None = None
+) -> tuple[run.Result, float]:
     idle = run.idle_share()
     if idle < 0.9:
         warning = f"warning: the machine was {idle:.0%} idle before {variant.name}: other load skews it"
@@ -158,7 +163,7 @@ def measure(variant: Variant, args: argparse.Namespace, scratch: Path) -> tuple[
         load(port, variant.request, args.warmup, args, script)
         sampler = run.Sampler(process.pid)
         sampler.start()
-        result = load(port, variant.request, args.duration, args, script)
+        result = load(port, variant.request, seconds or args.duration, args, script)
         result.rss_mb = sampler.stop()
     finally:
         stop(process)
@@ -173,7 +178,7 @@ def median(results: list[run.Result], name: str) -> float:
     return float(statistics.median(getattr(r, name) for r in results))
 
 
-def report(variants: list[Variant], args: argparse.Namespace, note: str) -> str:
+def report(variants: list[Variant], args: argparse.Namespace, note: str, soak: run.Result | None = None) -> str:
     tool = "wrk -t2" if shutil.which("wrk") else "Python load generator (no wrk: a floor)"
     lines = [
         f"servers on {run.HOST}, {tool} -c{args.connections}, {args.runs} rounds of {args.duration:g} s "
@@ -199,6 +204,13 @@ def report(variants: list[Variant], args: argparse.Namespace, note: str) -> str:
         "idle before each measurement: "
         + "; ".join(f"{v.name} " + " / ".join(f"{i:.0%}" for i in v.idle) for v in variants),
     ]
+    if soak is not None and soak.rss_mb:
+        rss = soak.rss_mb
+        lines.append(
+            f"soak of {variants[0].name} ({args.soak:g} s, {soak.rps:.0f} req/s, {soak.requests} requests, "
+            f"p99 {soak.p99_ms:.2f} ms, failed {soak.failures}): RSS MB at 10% / 50% / end "
+            f"{rss[len(rss) // 10]:.1f} / {rss[len(rss) // 2]:.1f} / {rss[-1]:.1f}"
+        )
     return "\n".join(lines)
 
 
@@ -209,10 +221,12 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before each measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--quiet", action="store_true", help="mock --quiet, prism -v warn")
+    parser.add_argument("--soak", type=float, default=0.0, help="seconds of one more, long run of the mock")
     parser.add_argument("--prism-dir", type=Path, default=Path.home() / ".cache" / "sowebhook" / "prism")
     args = parser.parse_args()
-    if not (1 <= args.duration <= 600 and 1 <= args.runs <= 20 and 1 <= args.connections <= 256):
-        parser.error("keep the load bounded: --duration 1..600, --runs 1..20, --connections 1..256")
+    bounded = 1 <= args.duration <= 600 and 1 <= args.runs <= 20 and 1 <= args.connections <= 256
+    if not bounded or not 0 <= args.soak <= 3600:
+        parser.error("keep the load bounded: --duration 1..600, --runs 1..20, --connections 1..256, --soak 0..3600")
     prism = ensure_prism(args.prism_dir.expanduser())
     document = spec.document_path()
     cli = Path(sys.executable).parent / "sowebhook"
@@ -261,9 +275,10 @@ def main() -> int:
                     file=sys.stderr,
                     flush=True,
                 )
+        soak = measure(variants[0], args, scratch, seconds=args.soak)[0] if args.soak else None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print(report(variants, args, note))
+    print(report(variants, args, note, soak))
     return 0
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import queue
 import sys
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from flask import Flask
@@ -62,13 +63,13 @@ class BufferedRSGI:
         limits = self.state.config.limits if self.state else Limits()
         self.limit = max_body_bytes or limits.max_body_bytes
         self.body_timeout = body_timeout
-        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="sowebhook-mock")
+        self.threads = _Threads(threads, "sowebhook-mock")
 
     def __rsgi_init__(self, loop: Any) -> None:
         pass
 
     def __rsgi_del__(self, loop: Any) -> None:
-        self.executor.shutdown(wait=False)
+        self.threads.shutdown()
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
@@ -87,8 +88,7 @@ class BufferedRSGI:
                 body, complete = b"", True  # refused by its Content-Length, drained as long as allowed: 413
 
         environ = self._environ(scope, body, complete)
-        loop = asyncio.get_running_loop()
-        status, headers, data = await loop.run_in_executor(self.executor, self._call, environ)
+        status, headers, data = await self.threads.run(self._call, environ)
         proto.response_bytes(status, headers, data)
 
     if sys.version_info >= (3, 11):
@@ -204,3 +204,57 @@ class BufferedRSGI:
             data = encode_json(error)
         log.info("%s %s 408 rejected: %s", scope.method, scope.path, detail)
         proto.response_bytes(408, [("Content-Type", f"{accept}; charset=utf-8"), ("connection", "close")], data)
+
+
+Answer = tuple[int, list[tuple[str, str]], bytes]
+
+
+class _Threads:
+    """``threads`` threads that run the app for the event loop. ``loop.run_in_executor`` would do,
+    at the cost of a ``concurrent.futures.Future`` (a Condition, a lock), its chaining to an
+    asyncio future and two callbacks a request: here a request is one item on a queue and one
+    ``call_soon_threadsafe`` back (bench/README.md, the breakdown)."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True) for n in range(threads)]
+        self._started = False
+        self._lock = threading.Lock()
+
+    def run(self, call: Callable[[dict[str, Any]], Answer], environ: dict[str, Any]) -> asyncio.Future[Answer]:
+        if not self._started:
+            with self._lock:
+                if not self._started:
+                    for thread in self._threads:
+                        thread.start()
+                    self._started = True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Answer] = loop.create_future()
+        self._queue.put((loop, future, call, environ))
+        return future
+
+    def shutdown(self) -> None:
+        if self._started:
+            for _ in self._threads:
+                self._queue.put(None)
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            loop, future, call, environ = job
+            try:
+                answer, error = call(environ), None
+            except BaseException as raised:  # noqa: BLE001 - handed to the awaiting request
+                answer, error = None, raised
+            try:
+                loop.call_soon_threadsafe(_settle, future, answer, error)
+            except RuntimeError:  # the loop closed meanwhile: nobody waits for the answer
+                pass
+
+
+def _settle(future: asyncio.Future[Answer], answer: Answer | None, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(answer)  # type: ignore[arg-type]
