@@ -26,6 +26,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from contracts.background import Background
 from contracts.signatures import SIGNATURE_HEADER, verify_signature
 from contracts.spec import load
 
@@ -83,7 +84,7 @@ class Delivery:
         return self.headers.get("X-Hook-Test") == "true"
 
 
-class Receiver:
+class Receiver(Background[Delivery]):
     """An HTTPS (or, with ``tls=False``, plain HTTP) receiver on 127.0.0.1, in a thread."""
 
     def __init__(self, *, secret: str | None = None, tls: bool = True, path: str = "/webhook", ca: Any = None) -> None:
@@ -92,16 +93,13 @@ class Receiver:
         self.tls = tls
         self._ca = ca
         self.path = path
-        self.deliveries: list[Delivery] = []
-        self._lock = threading.Condition()
+        super().__init__()
         self._plan: list[tuple[int, bytes]] = []
         self._default = (200, b"OK")
         self._hang = False
         self._release = threading.Event()
         self._tmp = tempfile.TemporaryDirectory(prefix="sowebhook-receiver-")
         self.ca_file: str | None = None
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -116,28 +114,13 @@ class Receiver:
             cert.configure_cert(context)
             self.ca_file = str(Path(self._tmp.name) / "ca.pem")
             ca.cert_pem.write_to_path(self.ca_file)
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, ssl_context=context)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sowebhook-receiver", daemon=True
-        )
-        self._thread.start()
+        self._run(make_server("127.0.0.1", 0, self._wsgi, threaded=True, ssl_context=context), "sowebhook-receiver")
         return self
 
     def stop(self) -> None:
         self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        super().stop()
         self._tmp.cleanup()
-
-    def __enter__(self) -> Receiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
@@ -174,13 +157,6 @@ class Receiver:
         with self._lock:
             self.deliveries.clear()
 
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Delivery]:
-        """Block until at least ``count`` deliveries arrived (no polling, no sleeping)."""
-        with self._lock:
-            if not self._lock.wait_for(lambda: len(self.deliveries) >= count, timeout=timeout):
-                raise AssertionError(f"expected {count} deliveries within {timeout}s, got {len(self.deliveries)}")
-            return list(self.deliveries)
-
     # -- the server ---------------------------------------------------------------------------
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -191,15 +167,11 @@ class Receiver:
             status, answer = self._plan.pop(0) if self._plan else self._default
         headers = Headers(list(request.headers.items()))
         if hang:
-            with self._lock:
-                self.deliveries.append(Delivery(headers, body, 0, None, []))
-                self._lock.notify_all()
+            self._record(Delivery(headers, body, 0, None, []))
             self._release.wait(timeout=120)
             return Response(b"", status=503)(environ, start_response)
         signature = request.headers.get(SIGNATURE_HEADER)
         valid = None if self.secret is None else verify_signature(self.secret, body, signature)
         delivery = Delivery(headers, body, status, valid, delivery_violations(request.headers.items(), body))
-        with self._lock:
-            self.deliveries.append(delivery)
-            self._lock.notify_all()
+        self._record(delivery)
         return Response(answer, status=status, content_type="text/plain")(environ, start_response)

@@ -13,6 +13,17 @@ reference/test-event.md):
     accepts_unusual_serialisation a signed body in another key order, with other whitespace and
                                   \\u escapes, gets 200 (the signature is over the raw bytes)
     tolerates_retry               the same EventId again, with X-SuperOffice-Retry: 1, gets 200
+    processes_retry_once          (with a side-effect hook) the retry is not processed a second time
+
+``processes_retry_once`` runs only when the caller gives ``side_effects``, a callable answering how
+many deliveries the receiver has processed so far (a WSGI app in-process: ``lambda:
+len(app.processed)``). It reads the count before the delivery, after its 200 and after the retry's
+200, and passes when the first added exactly one and the retry none. It sees only what that hook
+counts at the moment each answer arrives: not work queued in the background and done later, not
+side effects in another process or database the hook does not read, not de-duplication over a
+longer window, across restarts or between replicas. Over a URL without a hook only
+``tolerates_retry`` (the 200) is judged; SuperOffice's signature covers no timestamp, so the
+EventId is all a receiver has to de-duplicate by (docs/fidelity.md F-218).
 """
 
 from __future__ import annotations
@@ -20,19 +31,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
-from contracts.signatures import SIGNATURE_HEADER, sign
-from contracts.wire import format_datetime
+from contracts.events import RETRY_HEADER, TEST_EVENT, USER_AGENT, build_payload, delivery_headers, encode
+from contracts.signatures import SIGNATURE_HEADER
 
 __all__ = ["ReceiverCheck", "Report", "check_receiver", "url_sender", "wsgi_sender"]
 
 Send = Callable[[bytes, dict[str, str]], tuple[int, str]]
-USER_AGENT = "NetServer-Webhook/10.5.0.0"
+WEBHOOK_NAME = "sowebhook receiver check"
 
 
 @dataclass(frozen=True)
@@ -62,37 +71,22 @@ class Report:
         return "\n".join(lines)
 
 
-def _payload(event: str = "contact.changed", event_id: str | None = None) -> dict[str, Any]:
-    return {
-        "EventId": event_id or str(uuid.uuid4()),
-        "Timestamp": format_datetime(datetime.now(timezone.utc)),
-        "Changes": ["contact_id", "name", "updated"] if event != "test" else [],
-        "Event": event,
-        "PrimaryKey": 18 if event != "test" else 0,
-        "Entity": event.split(".")[0],
-        "ContextIdentifier": "Cust54321",
-        "ChangedByAssociateId": 5,
-        "WebhookName": "sowebhook receiver check",
-        "FieldValues": {"name": "Ærlig Æble AS", "updated": format_datetime(datetime.now(timezone.utc))},
-    }
+def _payload(event: str = "contact.changed") -> dict[str, Any]:
+    if event == TEST_EVENT:
+        return build_payload(event, webhook_name=WEBHOOK_NAME, context_identifier="Cust54321", changed_by=5)
+    fields = {"name": "Ærlig Æble AS"}  # a value a re-serialisation may escape
+    return build_payload(
+        event, primary_key=18, fields=fields, webhook_name=WEBHOOK_NAME, context_identifier="Cust54321", changed_by=5,
+    )
 
 
 def _headers(payload: dict[str, Any], body: bytes, secret: str | None, **extra: str) -> dict[str, str]:
-    headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "User-Agent": USER_AGENT,
-        "X-SuperOffice-Event": payload["Event"],
-        "X-SuperOffice-EventId": payload["EventId"],
-        "X-SuperOffice-Retry": "0",
-    }
-    if secret is not None:
-        headers[SIGNATURE_HEADER] = sign(secret, body)
+    headers = delivery_headers(payload["Event"], payload["EventId"], body, secret, user_agent=USER_AGENT)
     headers.update(extra)
     return headers
 
 
-def _compact(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+_compact = encode
 
 
 def _unusual(payload: dict[str, Any]) -> bytes:
@@ -101,8 +95,11 @@ def _unusual(payload: dict[str, Any]) -> bytes:
     return (json.dumps(reordered, ensure_ascii=True, indent=3) + "\r\n").encode("ascii")
 
 
-def check_receiver(send: Send, secret: str, *, target: str = "receiver") -> Report:
-    """Run every check through ``send(body, headers) -> (status, text)``."""
+def check_receiver(
+    send: Send, secret: str, *, target: str = "receiver", side_effects: Callable[[], int] | None = None,
+) -> Report:
+    """Run every check through ``send(body, headers) -> (status, text)``; with ``side_effects`` (how
+    many deliveries the receiver has processed so far) also ``processes_retry_once``."""
     results: list[ReceiverCheck] = []
 
     def judge(name: str, title: str, body: bytes, headers: dict[str, str], accept: bool) -> None:
@@ -122,7 +119,7 @@ def check_receiver(send: Send, secret: str, *, target: str = "receiver") -> Repo
 
     ping = _payload("test")
     ping_body = _compact(ping)
-    judge("accepts_test_event", "the registration ping gets 200", ping_body, _headers(ping, ping_body, secret, **{"X-Hook-Test": "true"}), True)
+    judge("accepts_test_event", "the registration ping gets 200", ping_body, _headers(ping, ping_body, secret), True)
 
     tampered = _payload()
     original = _compact(tampered)
@@ -153,14 +150,32 @@ def check_receiver(send: Send, secret: str, *, target: str = "receiver") -> Repo
     retried = _payload()
     retried_body = _compact(retried)
     first = _headers(retried, retried_body, secret)
-    judge("tolerates_retry", "the same EventId twice (X-SuperOffice-Retry 0, then 1) gets 200 both times", retried_body, first, True)
+    title = "the same EventId twice (X-SuperOffice-Retry 0, then 1) gets 200 both times"
+    counts = [side_effects()] if side_effects else []
+    judge("tolerates_retry", title, retried_body, first, True)
+    counts += [side_effects()] if side_effects else []
     if results[-1].passed:
         results.pop()
-        judge(
-            "tolerates_retry", "the same EventId twice (X-SuperOffice-Retry 0, then 1) gets 200 both times",
-            retried_body, {**first, "X-SuperOffice-Retry": "1"}, True,
-        )
+        judge("tolerates_retry", title, retried_body, {**first, RETRY_HEADER: "1"}, True)
+        counts += [side_effects()] if side_effects else []
+    if side_effects:
+        results.append(_processed_once(counts))
     return Report(target, results)
+
+
+def _processed_once(counts: list[int]) -> ReceiverCheck:
+    name, title = "processes_retry_once", "a retry of a processed EventId has no second side effect"
+    if len(counts) < 3:
+        return ReceiverCheck(name, title, False, "not judged: the first delivery was not answered 200")
+    before, first, retry = counts
+    if first - before != 1:
+        detail = f"the first delivery changed the side-effect count by {first - before}, not 1"
+        if first == before:
+            detail += " (processed in the background, or the hook counts something else? the check sees only what the hook counts when the answer arrives)"
+        return ReceiverCheck(name, title, False, detail)
+    if retry != first:
+        return ReceiverCheck(name, title, False, f"the retry (same EventId, X-SuperOffice-Retry: 1) was processed again: the count went from {first} to {retry}")
+    return ReceiverCheck(name, title, True, "")
 
 
 def url_sender(url: str, *, ca_file: str | None = None, verify: bool = True, timeout: float = 10.0) -> Send:

@@ -107,3 +107,44 @@ def test_an_unreachable_receiver_fails_every_check() -> None:
     result = CliRunner().invoke(main, ["receiver-check", f"http://127.0.0.1:{port}/", "--secret", "s", "--timeout", "2"])
     assert result.exit_code == 1
     assert "0 passed, 8 failed" in result.output
+
+
+def counting_receiver(*, dedupe: bool, background: bool = False) -> tuple[Any, list[str]]:
+    """A verifying receiver whose side effect (the list) the test reads; ``dedupe``: by EventId;
+    ``background``: the work is queued and not done before the answer (the check cannot see it)."""
+    processed: list[str] = []
+    queued: list[str] = []
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if not correct(request.get_data(), request.headers.get("X-SuperOffice-Signature")):
+            return Response("bad signature", status=401)(environ, start_response)
+        event_id = request.headers.get("X-SuperOffice-EventId", "")
+        if not (dedupe and event_id in processed):
+            (queued if background else processed).append(event_id)
+        return Response("OK")(environ, start_response)
+
+    return app, processed
+
+
+@pytest.mark.parametrize(
+    ("dedupe", "background", "passed", "detail"),
+    [
+        (True, False, True, ""),
+        (False, False, False, "was processed again: the count went from"),
+        (True, True, False, "processed in the background"),
+    ],
+    ids=["deduplicating", "processing-twice", "background"],
+)
+def test_processes_retry_once_reads_the_side_effect_hook(dedupe: bool, background: bool, passed: bool, detail: str) -> None:
+    app, processed = counting_receiver(dedupe=dedupe, background=background)
+    report = check_receiver(wsgi_sender(app), SECRET, side_effects=lambda: len(processed))
+    assert {c.name for c in report.checks} == CHECKS | {"processes_retry_once"}
+    (check,) = [c for c in report.checks if c.name == "processes_retry_once"]
+    assert check.passed is passed and detail in check.detail
+    assert next(c for c in report.checks if c.name == "tolerates_retry").passed
+
+
+def test_without_a_hook_the_idempotency_check_is_not_run() -> None:
+    app, _ = counting_receiver(dedupe=False)
+    assert "processes_retry_once" not in {c.name for c in check_receiver(wsgi_sender(app), SECRET).checks}
