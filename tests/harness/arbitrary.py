@@ -46,6 +46,7 @@ FIRST, SECOND = "@first@", "@second@"  # the ids of the two webhooks every run s
 ADMIN = [
     "/__mock__/journal", "/__mock__/reset", "/__mock__/webhooks", "/__mock__/events", "/__mock__/deliveries",
     "/__mock__/deliveries/drain", "/__mock__/responses", "/__mock__/faults", "/openapi.json", "/openapi.yaml",
+    "/__mock__/coverage", "/__mock__/deliveries/1/redeliver", "/__mock__/deliveries/x/redeliver",
 ]
 UNKNOWN = [
     "/", "/api", "/api/v1/Agents/Webhook", "/api/v1/Agents/Webhook/", "/api/v1/agents/webhook/savewebhook",
