@@ -1,6 +1,7 @@
 """The benchmark: ``sowebhook mock`` against the same app without validation and a bare Flask handler.
 
     python bench/run.py [--runs 3] [--duration 10] [--workers 2] [--threads N] [--connections 32] [--soak S]
+                        [--postgres postgresql://user@host/postgres]
 
 Each variant starts as a real process on 127.0.0.1 (a fresh SQLite file each time): cold start is
 process start to the first 200; then a short warm-up and the measured load, the seed page's
@@ -8,7 +9,9 @@ SaveWebhook request (its body and headers, verbatim) from wrk (2 threads, ``--co
 without wrk, from a bounded Python load generator; meanwhile the resident memory of the process
 and its workers is sampled. Rounds alternate the variants and the table shows medians. A last run
 creates webhooks (the seed with ``WebhookId`` 0) and compares every id the mock acknowledged with
-the rows of its SQLite file: none lost, none twice. ``--soak S`` adds one long run of the mock
+the rows of its SQLite file: none lost, none twice. ``--postgres URL`` keeps the state in PostgreSQL
+instead: a new database on that server for each run (created through URL, dropped after it), the
+ids compared with its rows. ``--soak S`` adds one long run of the mock
 that samples its memory. Loads are bounded in time and go only to 127.0.0.1. Not a test: nothing
 here runs in the test suite.
 """
@@ -36,6 +39,7 @@ from _paths import ROOT  # tests/ on sys.path, for docpages
 
 # isort: split
 import docpages
+from harness.postgres import create_database, drop_database, psql_rows
 
 HOST = "127.0.0.1"
 VARIANTS = {
@@ -215,7 +219,7 @@ def mock_cli_has_workers() -> bool:
     return "--workers" in subprocess.run(command, capture_output=True, text=True, cwd=ROOT).stdout
 
 
-def command(variant: str, port: int, db: Path, args: argparse.Namespace, use_cli: bool) -> list[str]:
+def command(variant: str, port: int, db: Path | str, args: argparse.Namespace, use_cli: bool) -> list[str]:
     options = ["--port", str(port), "--db", str(db), "--workers", str(args.workers)]
     options += ["--threads", str(args.threads)] if args.threads else []
     options += ["--stream-bodies"] if args.stream_bodies else []
@@ -306,7 +310,10 @@ def measure(
         print(
             f"warning: the machine was {idle:.0%} idle before {variant}: other load skews it", file=sys.stderr
         )
-    port, db = free_port(), load.scratch / f"{variant}-{time.monotonic_ns()}.sqlite3"
+    port = free_port()
+    db: Path | str = load.scratch / f"{variant}-{time.monotonic_ns()}.sqlite3"
+    if args.postgres:
+        db = create_database(args.postgres, f"sowebhook_bench_{time.monotonic_ns()}")
     started = time.perf_counter()
     process = subprocess.Popen(
         command(variant, port, db, args, use_cli),
@@ -331,18 +338,27 @@ def measure(
             process.kill()
             process.wait()
     result.cold_s = cold
-    if ids_file is not None:
-        acknowledged = [int(line) for line in ids_file.read_text().split()]
-        with sqlite3.connect(db) as connection:
-            query = "SELECT webhook_id FROM webhook WHERE webhook_id > ?"
-            rows = [row[0] for row in connection.execute(query, (before,))]
-        result.ids = check_ids(acknowledged, rows)
+    try:
+        if ids_file is not None:
+            acknowledged = [int(line) for line in ids_file.read_text().split()]
+            rows = [row[0] for row in _query(db, f"SELECT webhook_id FROM webhook WHERE webhook_id > {before}")]
+            result.ids = check_ids(acknowledged, rows)
+    finally:
+        if isinstance(db, str):
+            drop_database(db)
     return result
 
 
-def _max_id(db: Path) -> int:
+def _max_id(db: Path | str) -> int:
+    return int(_query(db, "SELECT COALESCE(MAX(webhook_id), 0) FROM webhook")[0][0])
+
+
+def _query(db: Path | str, query: str) -> list[tuple[int, ...]]:
+    """Rows of the mock's database, SQLite or PostgreSQL, read directly."""
+    if isinstance(db, str):
+        return psql_rows(db, query)
     with sqlite3.connect(db, timeout=30) as connection:
-        return int(connection.execute("SELECT COALESCE(MAX(webhook_id), 0) FROM webhook").fetchone()[0])
+        return connection.execute(query).fetchall()
 
 
 def check_ids(acknowledged: list[int], rows: list[int]) -> dict[str, int]:
@@ -441,7 +457,13 @@ def main() -> int:
     parser.add_argument("--stream-bodies", action="store_true", help="every variant on granian's WSGI interface")
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of one more, long run of the mock")
     parser.add_argument("--verbose", action="store_true", help="show the servers' stderr")
+    parser.add_argument(
+        "--postgres", metavar="URL",
+        help="state in PostgreSQL: a new database per run on the server of URL (a database to connect to)",
+    )
     args = parser.parse_args()
+    if args.postgres:
+        VARIANTS["mock"] = "sowebhook mock (validated, PostgreSQL)"
     if not (1 <= args.duration <= 600 and 0 <= args.soak <= 3600 and 1 <= args.connections <= 256):
         parser.error("keep the load bounded: --duration 1..600, --soak 0..3600, --connections 1..256")
     if not 1 <= args.runs <= 20:

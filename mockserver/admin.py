@@ -6,17 +6,24 @@ journal entries its credentials made and the deliveries to its webhooks, besides
 deliveries no application can be told from. Faults, the response mode and raised events act on the
 whole mock, as the harness's switches.
 
-GET    /__mock__/journal        the journal, oldest first
+GET    /__mock__/journal        the journal, oldest first (each entry: its request and answer, masked);
+                                ?since=ID: only the entries after entry ID
 DELETE /__mock__/journal        clear it
 POST   /__mock__/reset          forget every webhook, the journal and the faults
 GET    /__mock__/webhooks       every stored webhook, with its owner and last error
 POST   /__mock__/webhooks       seed webhooks: a list of webhooks, each valid against the contract
 POST   /__mock__/events         raise an entity event: {"Event": "contact.created", "PrimaryKey": 5,
                                 "FieldValues": {...}, "Changes": [...], "ChangedByAssociateId": 5}
-GET    /__mock__/deliveries     every delivery attempt (and recorded crmscript call), oldest first
+GET    /__mock__/deliveries     every delivery attempt (and recorded crmscript call), oldest first;
+                                filters: ?webhook=ID&event=NAME&outcome=delivered|failed|recorded&since=ID
+POST   /__mock__/deliveries/ID/redeliver  send attempt ID again (same EventId and body), synchronously:
+                                the new attempt's record; 404 for an unknown id or a deleted webhook,
+                                400 for an id that is not a whole number
 POST   /__mock__/deliveries/drain  wait until queued deliveries are done: {"idle": true|false}
 POST   /__mock__/responses      {"mode": "generated", "seed": 7}: answer with any response the contract
                                 allows, reproducibly; {"mode": "stateful"}: back to the real behaviour
+GET    /__mock__/coverage       which operations x statuses x media types the mock has answered since
+                                the last reset, against all the contract declares (contracts.coverage)
 GET    /__mock__/faults         the active faults
 POST   /__mock__/faults         add a fault (see mockserver.faults.Fault)
 DELETE /__mock__/faults         clear them
@@ -24,7 +31,6 @@ DELETE /__mock__/faults         clear them
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -32,10 +38,11 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from contracts.wire import WireError, decode_json
 from mockserver.auth import Principal
+from mockserver.delivery import OUTCOMES, DeliveryRecord
 from mockserver.errors import AgentError, MockError, bad_request
 from mockserver.faults import Fault
-from mockserver.journal import JournalEntry
-from mockserver.masking import mask_secrets
+from mockserver.journal import JournalEntry, credentials
+from mockserver.masking import mask_json
 from mockserver.state import MockState, entry_visible, same_owner, state_of
 from mockserver.state import reset as reset_state
 
@@ -80,37 +87,17 @@ def _json_body() -> Any:
         raise bad_request(f"The admin request body is not JSON: {error}") from None
 
 
-def _configured_secrets() -> list[str]:
-    """Every credential the configuration holds, and the Basic header value of each password."""
-    config = _state().config
-    found: list[str] = []
-    for user in config.users:
-        if user.password:
-            found += [user.password, base64.b64encode(f"{user.username}:{user.password}".encode()).decode()]
-        found += [*user.tickets, *user.bearer_tokens, *user.xsrf_tokens]
-    for application in config.applications:
-        found += [application.app_token, *application.bearer_tokens]
-    return [secret for secret in found if secret]
-
-
-def _without(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        return mask_secrets(value, secrets)
-    if isinstance(value, dict):
-        return {key: _without(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without(item, secrets) for item in value]
-    return value
-
-
 @blueprint.get("/journal")
 def journal() -> Response:
     """The journal: credential headers and Secret values are masked by the journal itself; a
     configured credential sent anywhere else (another header, the query, a body) is masked here."""
     principal = _principal()
-    secrets = sorted(set(_configured_secrets()), key=len, reverse=True)
-    entries = [entry.to_json() for entry in _state().journal.entries() if _entry_visible(entry, principal)]
-    return jsonify(_without(entries, secrets))
+    since = _id_filter("since") or 0
+    secrets = sorted(set(credentials(_state().config)), key=len, reverse=True)
+    entries = [
+        entry.to_json() for entry in _state().journal.entries() if entry.id > since and _entry_visible(entry, principal)
+    ]
+    return jsonify(mask_json(entries, secrets))
 
 
 @blueprint.delete("/journal")
@@ -185,11 +172,65 @@ def raise_event() -> Response:
     return jsonify({"queued": queued})
 
 
+_DELIVERY_FILTERS = ("webhook", "event", "outcome", "since")
+
+
+def _whole_number(name: str, text: str) -> int:
+    """An id: 400 naming ``name`` unless ``text`` is a whole number."""
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise bad_request(f"{name} is an id: a whole number (got {text!r}).")
+    return int(text)
+
+
+def _id_filter(name: str) -> int | None:
+    text = request.args.get(name)
+    if text is None:
+        return None
+    return _whole_number(name, text)
+
+
+def _delivery_filter() -> Callable[[DeliveryRecord], bool]:
+    """The filter of ``GET /__mock__/deliveries``: 400 naming an unknown parameter or a bad value."""
+    unknown = sorted(set(request.args) - set(_DELIVERY_FILTERS))
+    if unknown:
+        raise bad_request(f"Unknown delivery filter {', '.join(unknown)}; the filters are {', '.join(_DELIVERY_FILTERS)}.")
+    webhook, since = _id_filter("webhook"), _id_filter("since")
+    event = request.args.get("event")
+    outcome = request.args.get("outcome")
+    if outcome is not None and outcome not in OUTCOMES:
+        raise bad_request(f"outcome is one of {', '.join(OUTCOMES)} (got {outcome!r}).")
+    wanted = event.casefold() if event is not None else None
+    return lambda r: (
+        (webhook is None or r.webhook_id == webhook)
+        and (wanted is None or r.event.casefold() == wanted)
+        and (outcome is None or r.outcome == outcome)
+        and (since is None or r.id > since)
+    )
+
+
 @blueprint.get("/deliveries")
 def deliveries() -> Response:
     principal = _principal()
+    chosen = _delivery_filter()
     records = _state().deliveries.history()
-    return jsonify([record.to_json() for record in records if same_owner(record.owner, principal)])
+    return jsonify([record.to_json() for record in records if same_owner(record.owner, principal) and chosen(record)])
+
+
+@blueprint.post("/deliveries/<record>/redeliver")
+def redeliver(record: str) -> Response:
+    """Send a recorded attempt again and answer the new attempt's record (F-220 to F-226)."""
+    state, principal = _state(), _principal()
+    record_id = _whole_number("The delivery id", record)
+    original = state.deliveries.record(record_id)
+    if original is None or not same_owner(original.owner, principal):  # another application's: none
+        raise AgentError(404, f"No delivery {record_id}.", "GET /__mock__/deliveries lists the attempts the mock keeps.")
+    row = state.store.get(original.webhook_id) if original.webhook_id else None
+    again = state.deliveries.redeliver(original) if row is not None and same_owner(row.owner, principal) else None
+    if again is None:
+        raise AgentError(
+            404, f"The webhook of delivery {record_id} no longer exists.", "A redelivery goes to the webhook as it is now."
+        )
+    return jsonify(again.to_json())
 
 
 @blueprint.post("/deliveries/drain")
@@ -210,6 +251,11 @@ def responses_mode() -> Response:
         raise bad_request('Send {"mode": "generated", "seed": 7} or {"mode": "stateful"}.')
     _state().agent.generate_responses(seed if mode == "generated" else None)
     return jsonify({"mode": mode, "seed": seed if mode == "generated" else None})
+
+
+@blueprint.get("/coverage")
+def coverage() -> Response:
+    return jsonify(_state().coverage.to_json())
 
 
 @blueprint.get("/faults")

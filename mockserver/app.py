@@ -33,6 +33,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request
 from werkzeug.wsgi import get_content_length
 
+from contracts.coverage import Coverage
 from contracts.spec import load
 from contracts.wire import WireFormats, encode_json, negotiate, parse_media_type
 from mockserver.admin import blueprint
@@ -42,7 +43,8 @@ from mockserver.config import MockConfig
 from mockserver.delivery import Deliveries
 from mockserver.errors import AgentError, MockError, ResponseContractViolation, bad_request
 from mockserver.faults import Faults
-from mockserver.journal import Journal, JournalEntry
+from mockserver.inspector import blueprint as inspector
+from mockserver.journal import JournalEntry, open_journal
 from mockserver.masking import mask_body
 from mockserver.rest import Rest
 from mockserver.rsgi import BODY_INCOMPLETE, BufferedRSGI
@@ -108,6 +110,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     wire = WireFormats(contract)
     store = store or open_store(config.db_path)
     sleep = config.sleep or time.sleep
+    auth = Authenticator(config)
     deliveries = Deliveries(config, store, sleep)
     seam = Seam(contract, wire, config.validator, config.unknown_properties)
     agent = Agent(config, store, contract, deliveries)
@@ -118,11 +121,12 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
         wire=wire,
         seam=seam,
         store=store,
-        journal=Journal(config.limits.journal_entries),
+        journal=open_journal(config, store, auth),  # the store's, if processes share it
         faults=Faults(sleep),
-        auth=Authenticator(config),
+        auth=auth,
         deliveries=deliveries,
         agent=agent,
+        coverage=Coverage(contract),
     )
     app = Flask("mockserver", static_folder=None)  # no static route: nothing answers without credentials but the contract
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
@@ -130,6 +134,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
     app.config["PROPAGATE_EXCEPTIONS"] = config.response_validation == "raise"
     app.extensions[EXTENSION] = state
     app.register_blueprint(blueprint, url_prefix="/__mock__")
+    app.register_blueprint(inspector)  # the page at /__mock__/ (inspector.INSPECTOR_PATH): no per-request work
 
     @app.get("/openapi.json")
     def openapi_json() -> Response:
@@ -158,7 +163,7 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
         if environ.get("wsgi.input_terminated"):
             refused = _buffer_body(state, environ)
             if refused is not None:
-                return refused.wsgi(environ, start_response)
+                return _covered(state, Request(environ), refused).wsgi(environ, start_response)
         if router.find(environ.get("PATH_INFO", "")) is not None:
             return _agent_call(state, environ, start_response)
         return _buffered(flask_app(environ, start_response))
@@ -173,13 +178,22 @@ def _agent_call(state: MockState, environ: dict[str, Any], start_response: Any) 
     try:
         answer = _answer(state, req)
     except HTTPException as error:  # a body over the limit
-        answer = _http_error(state, error, req)
+        answer = _covered(state, req, _http_error(state, error, req))
     except Exception:
         if state.config.response_validation == "raise":
             raise  # a bug in the mock reaches the test that found it
         log.exception("%s %s failed", req.method, req.path)
         answer = _encode(state, 500, {"Message": "An error has occurred."}, _ERROR_SCHEMA, "application/json")
     return answer.wsgi(environ, start_response)
+
+
+def _covered(state: MockState, req: Request, answer: Answer) -> Answer:
+    """Record in the coverage an answer given before the request was journalled (a body refused whole)."""
+    found = state.seam.router.find(req.path)
+    operation = found[0].get(req.method.upper()) if found is not None else None
+    if operation is not None:
+        state.coverage.record(operation.operation_id, answer.status, answer.headers.get("Content-Type"))
+    return answer
 
 
 def _buffer_body(state: MockState, environ: dict[str, Any]) -> Answer | None:
@@ -383,12 +397,16 @@ def _check(
 
 def _finish(state: MockState, entry: JournalEntry, response: Answer, started: float) -> Answer:
     entry.status = response.status
+    entry.answer, entry.answer_type = response.body[:4096], response.headers.get("Content-Type")
+    if entry.operation is not None:
+        state.coverage.record(entry.operation, response.status, response.headers.get("Content-Type"))
     entry.duration_ms = round((time.perf_counter() - started) * 1000, 3)
     if entry.verdict == "pending":
         entry.verdict = "rejected"
     noted = [*entry.violations, *(f"(warning) {w}" for w in entry.warnings)]
     detail = f": {'; '.join(noted)}" if noted else ""
     log.info("%s %s %s %s %.1fms%s", entry.method, entry.path, entry.status, entry.verdict, entry.duration_ms, detail)
+    state.journal.finish(entry)  # a SQL store's journal stores it now
     return response
 
 

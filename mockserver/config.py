@@ -115,12 +115,17 @@ class DeliveryConfig:
     user_agent: str = "NetServer-Webhook/10.5.0.0"
     workers: int = 2
     log_entries: int = 1000
+    # A SQL store's outbox: how long a delivery worker waits at most before it looks for rows that
+    # other processes added (mockserver.outbox).
+    poll_seconds: float = 0.1
 
     def __post_init__(self) -> None:
         if self.attempts < 1 or len(self.retry_waits) < self.attempts - 1:
             raise ConfigError("delivery.retry_waits needs one wait per attempt after the first")
         if self.too_many_errors_after < 1:
             raise ConfigError("delivery.too_many_errors_after must be at least 1")
+        if self.poll_seconds <= 0:
+            raise ConfigError("delivery.poll_seconds must be positive")
         if self.timeout_seconds <= 0 or self.workers < 1:
             raise ConfigError("delivery.timeout_seconds and delivery.workers must be positive")
         import ipaddress
@@ -162,6 +167,8 @@ class MockConfig:
     profile: Profile = "onsite"
     users: tuple[User, ...] = DEFAULT_USERS
     applications: tuple[Application, ...] = DEFAULT_APPLICATIONS
+    # Where state is kept: None (memory), a SQLite file's path, or a postgresql:// URL that replicas
+    # share. A configuration file may name it "db".
     db_path: str | None = None
     limits: Limits = field(default_factory=Limits)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
@@ -196,6 +203,8 @@ class MockConfig:
             raise ConfigError("limits.max_body_bytes must be at least 1024")
         if self.limits.journal_entries < 1:
             raise ConfigError("limits.journal_entries must be at least 1")
+        if self.db_path is not None:
+            _check_db(self.db_path)
         names = [u.username.lower() for u in self.users]
         if len(names) != len(set(names)):
             raise ConfigError("users: user names must be unique")
@@ -206,6 +215,10 @@ class MockConfig:
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> MockConfig:
         """A configuration from parsed JSON/TOML; unknown keys are an error that names them."""
+        if "db" in data:  # the file's name for db_path
+            if "db_path" in data:
+                raise ConfigError("give db or db_path, not both")
+            data = {**{k: v for k, v in data.items() if k != "db"}, "db_path": data["db"]}
         known = {f.name for f in fields(cls)} - {"clock", "sleep"}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -264,6 +277,15 @@ class MockConfig:
         if not isinstance(data, dict):
             raise ConfigError("the configuration file must hold an object")
         return cls.from_mapping(data)
+
+
+def _check_db(db: str) -> None:
+    if "://" in db:
+        scheme = db.split("://", 1)[0]
+        if scheme not in ("postgresql", "postgres"):
+            raise ConfigError(f"db: {scheme}:// is not a store; give a SQLite file's path or a postgresql:// URL")
+    elif Path(db).is_dir():
+        raise ConfigError(f"db: {db} is a directory; give a SQLite file's path or a postgresql:// URL")
 
 
 def _jsonable(value: Any) -> Any:

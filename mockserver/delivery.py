@@ -10,11 +10,20 @@ TestWebhook are synchronous by nature. Waits go through the configured ``sleep``
 through the configured clock, so tests of the retry schedule take milliseconds. Every attempt is
 one POST through ``mockserver.outbound``, which checks the target against the allowed networks and
 bounds the attempt in time and size.
+
+Every attempt is recorded (``DeliveryRecord``) under an id unique within the app, never reused;
+``redeliver(record)`` sends a recorded attempt again: the same EventId and body bytes, signed
+with the webhook's current Secret, to its current TargetUrl (docs/fidelity.md F-220 to F-226).
+
+On a SQL store the events go through the store's durable outbox instead (``mockserver.outbox``),
+which every process on the store serves, and the records are the store's, shared by all of them:
+the schedule is then the outbox's (due times), not ``sleep`` (docs/fidelity.md F-253 to F-255).
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import queue
@@ -22,21 +31,26 @@ import threading
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from contracts.signatures import SIGNATURE_HEADER, sign
 from contracts.spec import load
 from contracts.wire import format_datetime
 from mockserver.config import DeliveryConfig, MockConfig
+from mockserver.masking import mask_headers
 from mockserver.outbound import Outbound, Outcome, TargetRefused, resolve
-from mockserver.store import Store
+from mockserver.outbox import Outbox
+from mockserver.rows import OutboxJob, SharedStore, load_json
+from mockserver.store import Store, is_shared
 
-__all__ = ["Deliveries", "Outcome", "TargetRefused", "resolve", "state_event"]
+__all__ = ["OUTCOMES", "Deliveries", "DeliveryRecord", "Outcome", "TargetRefused", "resolve", "state_event"]
 
 log = logging.getLogger("sowebhook.delivery")
 
 _STATE_EVENTS = {"Active": "started", "Stopped": "stopped", "TooManyErrors": "errors"}
+# what an attempt came to: a 200 read whole, anything else, or not posted (crmscript and other types)
+OUTCOMES = ("delivered", "failed", "recorded")
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,10 +73,24 @@ class DeliveryRecord:
     body: str = ""
     posted: bool = True
     owner: str | None = field(default=None, repr=False)  # the application the webhook belongs to (Online)
+    delivered: bool = False  # the target answered 200, read whole (Outcome.ok)
+    raw: bytes = field(default=b"", repr=False)  # the exact body bytes sent (``body`` is their text)
+    id: int = 0  # set when recorded: unique within the app, never reused
+    time: str = ""  # set when recorded, by the configured clock
+
+    @property
+    def outcome(self) -> str:
+        """One of OUTCOMES."""
+        return OUTCOMES[0] if self.delivered else OUTCOMES[2] if not self.posted else OUTCOMES[1]
 
     def to_json(self) -> dict[str, Any]:
-        return {name: value for name, value in self.__dict__.items() if name != "owner"}
+        shown = {name: value for name, value in self.__dict__.items() if name not in _NOT_SHOWN}
+        # a webhook's own Headers may carry the target's credentials: masked wherever shown
+        return {**shown, "headers": mask_headers(self.headers.items()), "outcome": self.outcome}
 
+
+# a record's fields that its JSON leaves out: who owns it (Online), and the bytes (``body`` is their text)
+_NOT_SHOWN = frozenset({"owner", "raw"})
 
 # Set by the mock on every delivery: a webhook's own Headers cannot replace them, whatever their case
 # (F-092), nor the framing of the request (F-134).
@@ -94,6 +122,10 @@ class Deliveries:
         self._started = threading.Lock()
         self.records: deque[DeliveryRecord] = deque(maxlen=self.settings.log_entries)
         self._records_lock = threading.Lock()
+        self._ids = itertools.count(1)  # record ids: never reset, so never reused
+        # a SQL store: its outbox and its records, shared by every process on it
+        self._shared: SharedStore | None = store if is_shared(store) else None  # type: ignore[assignment]
+        self._outbox = Outbox(self._shared, self.settings, self._attempt_job) if self._shared else None
 
     # -- payloads -----------------------------------------------------------------------------
 
@@ -130,7 +162,13 @@ class Deliveries:
         self, webhook: dict[str, Any], payload: dict[str, Any], attempt: int, *, event: str, test: bool = False
     ) -> tuple[bytes, dict[str, str]]:
         """The exact body bytes and the headers of one attempt; the signature is over those bytes."""
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = _encoded(payload)
+        return body, self._headers(webhook, body, payload["EventId"], attempt, event=event, test=test)
+
+    def _headers(
+        self, webhook: dict[str, Any], body: bytes, event_id: str, attempt: int, *, event: str, test: bool
+    ) -> dict[str, str]:
+        """The headers of one attempt: the webhook's own, the reserved ones, the signature of ``body``."""
         headers = {
             name: str(value)
             for name, value in (webhook.get("Headers") or {}).items()
@@ -141,7 +179,7 @@ class Deliveries:
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": self.settings.user_agent,
                 "X-SuperOffice-Event": event,
-                "X-SuperOffice-EventId": payload["EventId"],
+                "X-SuperOffice-EventId": event_id,
                 "X-SuperOffice-Retry": str(attempt),
             }
         )
@@ -149,7 +187,7 @@ class Deliveries:
             headers["X-Hook-Test"] = "true"
         if webhook.get("Secret"):
             headers[SIGNATURE_HEADER] = sign(webhook["Secret"], body)
-        return body, headers
+        return headers
 
     # -- the ping (synchronous) ---------------------------------------------------------------
 
@@ -159,7 +197,7 @@ class Deliveries:
         payload = self.payload(webhook, "test", entity="test", changed_by=changed_by)
         body, headers = self.request_for(webhook, payload, 0, event="test", test=True)
         outcome = self.outbound.post(webhook.get("TargetUrl"), body, headers)
-        self._record(DeliveryRecord(webhook.get("WebhookId"), "test", payload["EventId"], 0, webhook.get("TargetUrl"), outcome.status, outcome.message, headers, body.decode("utf-8", "replace"), owner=owner))
+        self._record(DeliveryRecord(webhook.get("WebhookId"), "test", payload["EventId"], 0, webhook.get("TargetUrl"), outcome.status, outcome.message, headers, body.decode("utf-8", "replace"), owner=owner, delivered=outcome.ok, raw=body))
         return outcome
 
     # -- events (in the background) -----------------------------------------------------------
@@ -219,10 +257,19 @@ class Deliveries:
         )
 
     def _enqueue(self, webhook_id: int, payload: dict[str, Any], header_event: str) -> None:
+        if self._outbox is not None:
+            self._outbox.put(webhook_id, header_event, _encoded(payload))
+            return
         self._start_workers()
         with self._idle:
             self._pending += 1
         self._queue.put((webhook_id, payload, header_event))
+
+    def start(self) -> None:
+        """Serve a SQL store's outbox from now on (every process's rows), not only once this process
+        queues an event: a serving process calls it at start."""
+        if self._outbox is not None:
+            self._outbox.start()
 
     def _start_workers(self) -> None:
         with self._started:
@@ -248,49 +295,114 @@ class Deliveries:
                     self._idle.notify_all()
 
     def _deliver(self, webhook_id: int, payload: dict[str, Any], header_event: str) -> None:
+        body = _encoded(payload)
         for attempt in range(self.settings.attempts):
             if attempt:
                 self.sleep(self.settings.retry_waits[attempt - 1])
-            row = self.store.get(webhook_id)
-            if row is None or row.webhook.get("State") != "Active":
-                return  # deleted or switched off meanwhile
-            webhook = row.webhook
-            body, headers = self.request_for(webhook, payload, attempt, event=header_event)
-            if (webhook.get("Type") or "").casefold() != "webhook":
-                self._record(DeliveryRecord(webhook_id, header_event, payload["EventId"], attempt, webhook.get("TargetUrl"), None, f"{webhook.get('Type')} webhooks are recorded, not posted", headers, body.decode("utf-8", "replace"), posted=False, owner=row.owner))
-                return
-            outcome = self.outbound.post(webhook.get("TargetUrl"), body, headers)
-            self._record(DeliveryRecord(webhook_id, header_event, payload["EventId"], attempt, webhook.get("TargetUrl"), outcome.status, outcome.message, headers, body.decode("utf-8", "replace"), owner=row.owner))
-            # every POSTed attempt is one call; not the ping, TestWebhook or unposted types (F-146)
-            counted = self.store.record_call(webhook_id, None if outcome.ok else outcome.message)
-            if outcome.ok:
-                return
-            if outcome.status == 410 or (counted and counted.consecutive_errors >= self.settings.too_many_errors_after):
-                changed = self.store.set_state(webhook_id, "TooManyErrors")
-                if changed:
-                    self.state_changed(webhook_id, changed[0], "TooManyErrors")
+            if self._attempt(webhook_id, body, payload["EventId"], header_event, attempt):
                 return
         # three failed attempts: the event is discarded; the next event gets a new EventId
 
+    def _attempt_job(self, job: OutboxJob) -> bool:
+        """One attempt of an outbox row (``mockserver.outbox``)."""
+        body = job.payload.encode("utf-8")
+        return self._attempt(job.webhook_id, body, load_json(job.payload)["EventId"], job.event, job.attempt)
+
+    def _attempt(self, webhook_id: int, body: bytes, event_id: str, header_event: str, attempt: int) -> bool:
+        """Attempt ``attempt`` of an event: whether no retry follows."""
+        row = self.store.get(webhook_id)
+        if row is None or row.webhook.get("State") != "Active":
+            return True  # deleted or switched off meanwhile
+        webhook = row.webhook
+        headers = self._headers(webhook, body, event_id, attempt, event=header_event, test=False)
+        if (webhook.get("Type") or "").casefold() != "webhook":
+            self._record(DeliveryRecord(webhook_id, header_event, event_id, attempt, webhook.get("TargetUrl"), None, f"{webhook.get('Type')} webhooks are recorded, not posted", headers, body.decode("utf-8", "replace"), posted=False, owner=row.owner, raw=body))
+            return True
+        outcome = self.outbound.post(webhook.get("TargetUrl"), body, headers)
+        self._record(DeliveryRecord(webhook_id, header_event, event_id, attempt, webhook.get("TargetUrl"), outcome.status, outcome.message, headers, body.decode("utf-8", "replace"), owner=row.owner, delivered=outcome.ok, raw=body))
+        return self._counted(webhook_id, outcome)
+
+    def _counted(self, webhook_id: int, outcome: Outcome) -> bool:
+        """Count a POSTed attempt as a call (not the ping, TestWebhook or unposted types: F-146) and
+        set TooManyErrors on a 410 or the last consecutive error; whether no retry follows."""
+        counted = self.store.record_call(webhook_id, None if outcome.ok else outcome.message)
+        if outcome.ok:
+            return True
+        if outcome.status == 410 or (counted and counted.consecutive_errors >= self.settings.too_many_errors_after):
+            changed = self.store.set_state(webhook_id, "TooManyErrors")
+            if changed:
+                self.state_changed(webhook_id, changed[0], "TooManyErrors")
+            return True
+        return False
+
+    # -- redelivery (synchronous; F-220 to F-226) ---------------------------------------------
+
+    def redeliver(self, original: DeliveryRecord) -> DeliveryRecord | None:
+        """Send a recorded attempt again, as one more attempt of its event: the same EventId and
+        body bytes, X-SuperOffice-Retry one above the highest sent for that EventId, signed with
+        the webhook's current Secret, to its current TargetUrl and Headers, whatever its State.
+        The new record, or None when the webhook no longer exists."""
+        row = self.store.get(original.webhook_id) if original.webhook_id else None
+        if row is None:
+            return None
+        webhook = row.webhook
+        body = original.raw or original.body.encode("utf-8")
+        test = original.headers.get("X-Hook-Test") == "true"
+        sent = [r.attempt for r in self.history() if r.event_id == original.event_id]
+        attempt = max(sent, default=original.attempt) + 1
+        headers = self._headers(webhook, body, original.event_id, attempt, event=original.event, test=test)
+        target = webhook.get("TargetUrl")
+        text = body.decode("utf-8", "replace")
+        if (webhook.get("Type") or "").casefold() != "webhook":
+            unposted = f"{webhook.get('Type')} webhooks are recorded, not posted"
+            return self._record(DeliveryRecord(row.webhook_id, original.event, original.event_id, attempt, target, None, unposted, headers, text, posted=False, owner=original.owner, raw=body))
+        outcome = self.outbound.post(target, body, headers)
+        record = self._record(DeliveryRecord(row.webhook_id, original.event, original.event_id, attempt, target, outcome.status, outcome.message, headers, text, owner=original.owner, delivered=outcome.ok, raw=body))
+        if not test:
+            self._counted(row.webhook_id, outcome)
+        return record
+
     def drain(self, timeout: float = 30.0) -> bool:
-        """Wait until every queued delivery (retries included) is done; False on timeout."""
+        """Wait until every queued delivery (retries included) is done; False on timeout. On a SQL
+        store: until its outbox is empty, every process's deliveries done."""
+        if self._outbox is not None:
+            return self._outbox.drain(timeout)
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
 
     def close(self) -> None:
+        if self._outbox is not None:
+            self._outbox.close()
         for _ in self._workers:
             self._queue.put(None)
         for worker in self._workers:
             worker.join(timeout=self.settings.timeout_seconds + 1)
         self._workers.clear()
 
-    def _record(self, record: DeliveryRecord) -> None:
+    def _record(self, record: DeliveryRecord) -> DeliveryRecord:
+        if self._shared is not None:  # the store's records; its headers masked there too
+            record.time = format_datetime(self.config.clock())
+            stored = {**record.to_json(), "owner": record.owner}
+            record.id = self._shared.record_append(json.dumps(stored), record.owner, self.settings.log_entries)
+            return record
         with self._records_lock:
+            record.id = next(self._ids)
+            record.time = format_datetime(self.config.clock())
             self.records.append(record)
+        return record
 
     def history(self) -> list[DeliveryRecord]:
+        if self._shared is not None:
+            return [_stored_record(record_id, text) for record_id, text, _ in self._shared.record_rows(self.settings.log_entries)]
         with self._records_lock:
             return list(self.records)
+
+    def record(self, record_id: int) -> DeliveryRecord | None:
+        """The recorded attempt with this id (None: unknown, or no longer kept)."""
+        if self._shared is not None:
+            return next((r for r in self.history() if r.id == record_id), None)
+        with self._records_lock:
+            return next((r for r in self.records if r.id == record_id), None)
 
     # -- the HTTP client (mockserver.outbound) ------------------------------------------------
 
@@ -302,3 +414,17 @@ class Deliveries:
     @resolve.setter
     def resolve(self, resolver: Callable[[str, int], list[str]]) -> None:
         self.outbound.resolve = resolver
+
+
+def _encoded(payload: dict[str, Any]) -> bytes:
+    """The exact body bytes of an event (the same for each of its attempts)."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _stored_record(record_id: int, text: str) -> DeliveryRecord:
+    """A record as a SQL store keeps it (its headers masked; its body the exact bytes' text)."""
+    value = load_json(text)
+    names = {f.name for f in fields(DeliveryRecord)} - {"raw"}
+    record = DeliveryRecord(**{name: value[name] for name in names if name in value})
+    record.id, record.raw = record_id, record.body.encode("utf-8")
+    return record

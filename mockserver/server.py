@@ -2,7 +2,8 @@
 
 granian runs the app in worker processes (one by default) that share the listening socket. With
 more than one they keep their state in one SQLite file (``config.db_path``, or a temporary file
-removed at exit), so that every process sees every webhook and ids are never handed out twice.
+removed at exit), so that every process sees every webhook and ids are never handed out twice;
+with a postgresql:// URL, in PostgreSQL, which mocks on other hosts share too (replicas).
 bench/README.md has the measurements behind the choice of server, workers and threads.
 """
 
@@ -23,13 +24,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from contracts.spec import load
+from mockserver import logline
 from mockserver.app import create_app
 from mockserver.config import MockConfig
-from mockserver.store import open_store
+from mockserver.inspector import INSPECTOR_PATH
+from mockserver.state import state_of
+from mockserver.store import describe_store, open_store
 
 __all__ = ["default_threads", "ready_line", "run_workers", "serve", "settle"]
 
-_LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
 # Threads per process. A process runs one request at a time (the GIL); more threads only contend
 # for it, which costs 15 to 40% under load (bench/README.md), but a request that waits on a webhook
 # target (the registration ping, TestWebhook) holds its thread until the target answers. One
@@ -53,14 +56,15 @@ def ready_line(url: str, config: MockConfig) -> str:
         credentials += [f"Bearer {t}" for t in user.bearer_tokens[:1]]
     if config.profile == "online" and config.applications:
         credentials.append(f"SO-AppToken {config.applications[0].app_token}")
-    store = f"sqlite {config.db_path}" if config.db_path else "memory"
+    store = describe_store(config.db_path)  # a password in a URL masked
     accepted = "; ".join(credentials) or "no users configured"
     notes = ""
     if config.delivery.allow_http:
         notes += "; plain-HTTP targets ALLOWED"
     if not config.delivery.registration_ping:
         notes += "; registration ping OFF"
-    return f"sowebhook mock ready at {url} (profile {config.profile}, store {store}; credentials: {accepted}{notes})"
+    page = f"{url}{INSPECTOR_PATH}"  # the inspector: the same credentials (docs/fidelity.md F-230)
+    return f"sowebhook mock ready at {url} (profile {config.profile}, store {store}; credentials: {accepted}{notes}); inspector: {page}"
 
 
 def serve(
@@ -79,14 +83,15 @@ def serve(
     output; ``out`` gets the closing line. ``quiet`` logs warnings and errors only, not one line
     per request. ``stream_bodies``: granian's WSGI interface, which hands the app a body as it
     arrives (faster, but a client that stalls mid-body holds a thread: see :func:`run_workers`)."""
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, stream=sys.stderr, format=_LOG_FORMAT)
+    logline.configure(logging.WARNING if quiet else logging.INFO)
     threads = threads or default_threads(workers)
     with tempfile.TemporaryDirectory(prefix="sowebhook-") as scratch:
         if workers > 1 and config.db_path is None:  # processes share state only through SQLite
             config = config.evolve(db_path=str(Path(scratch) / "state.sqlite3"))
         load()  # read once here; forked workers inherit it
         if config.db_path is not None:
-            open_store(config.db_path).close()  # fail here, once, on a file the workers could not open
+            # create or migrate the schema here, once, and fail on a store the workers could not open
+            open_store(config.db_path).close()
         port = _vacant_port(host, port)
         ready = ready_line(f"http://{_url_host(host)}:{port}", config)
         # Each worker builds its own app (no SQLite connection crosses a fork) from this configuration.
@@ -182,8 +187,9 @@ def _announce(address: tuple[str, int], ready: str) -> None:
 
 def _worker_app(mapping: dict[str, Any], level: int = logging.INFO) -> Any:
     if not logging.getLogger().handlers:  # a spawned (not forked) worker
-        logging.basicConfig(level=level, stream=sys.stderr, format=_LOG_FORMAT)
+        logline.configure(level)
     app = create_app(MockConfig.from_mapping(mapping))
+    state_of(app).deliveries.start()  # a shared store's outbox is served from the start, by every process
     settle()
     return app
 

@@ -15,15 +15,15 @@ from typing import Any
 
 from flask import Flask
 
+from contracts.coverage import Coverage
 from contracts.spec import Contract
 from contracts.wire import WireFormats
 from mockserver.agent import Agent
 from mockserver.auth import Authenticator, Principal
 from mockserver.config import MockConfig
 from mockserver.delivery import Deliveries
-from mockserver.errors import MockError
 from mockserver.faults import Faults
-from mockserver.journal import Journal, JournalEntry
+from mockserver.journal import Journal, JournalEntry, attribute
 from mockserver.seam import Seam
 from mockserver.store import Store
 
@@ -46,6 +46,7 @@ class MockState:
     auth: Authenticator
     deliveries: Deliveries
     agent: Agent
+    coverage: Coverage  # every answer to an operation, by status and media type (contracts.coverage)
 
 
 def state_of(app: Flask) -> MockState:
@@ -64,11 +65,10 @@ _NOBODY = object()
 
 
 def _entry_owner(state: MockState, entry: JournalEntry) -> Any:
-    """The application whose credentials the entry's request carried; ``_NOBODY`` if none did."""
-    try:
-        return state.auth.authenticate(entry.request_headers(), {}).owner
-    except MockError:
-        return _NOBODY
+    """The application whose credentials the entry's request carried; ``_NOBODY`` if none did (an
+    entry of a SQL store's journal carries its attribution, made where its request was answered)."""
+    credited, owner = attribute(state.auth, entry)
+    return owner if credited else _NOBODY
 
 
 def entry_visible(state: MockState, entry: JournalEntry, principal: Principal) -> bool:
@@ -79,9 +79,9 @@ def entry_visible(state: MockState, entry: JournalEntry, principal: Principal) -
 
 
 def reset(state: MockState, principal: Principal | None = None) -> None:
-    """Forget every webhook, the journal and the faults, and answer statefully again. With the
-    principal of an application (Online), its webhooks, the shared ones and the journal entries it
-    sees, never another application's."""
+    """Forget every webhook, the journal, the faults and the coverage, and answer statefully again.
+    With the principal of an application (Online), its webhooks, the shared ones and the journal
+    entries it sees, never another application's; the coverage, like the faults, is the whole mock's."""
     if principal is None or principal.application is None:
         state.store.reset()
         state.journal.clear()
@@ -91,4 +91,5 @@ def reset(state: MockState, principal: Principal | None = None) -> None:
                 state.store.delete(row.webhook_id)
         state.journal.clear(lambda e: entry_visible(state, e, principal))
     state.faults.clear()
+    state.coverage.clear()
     state.agent.generate_responses(None)

@@ -30,6 +30,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from contracts.coverage import Coverage
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.journal import JournalEntry
@@ -104,6 +105,7 @@ class MockServer:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._earlier = Coverage(state_of(self.app).contract)  # the coverage of the runs before the last reset
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -150,7 +152,9 @@ class MockServer:
     # -- what the test sets and reads ------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget webhooks, journal, faults, expectations and recorded errors; stateful answers, not strict."""
+        """Forget webhooks, journal, faults, expectations and recorded errors; stateful answers, not strict.
+        The coverage the mock served so far is kept for ``coverage()``."""
+        self._earlier.merge(state_of(self.app).coverage)
         reset_state(state_of(self.app))
         self.expectations.clear()
         self.strict = False
@@ -158,6 +162,14 @@ class MockServer:
 
     def journal(self) -> list[JournalEntry]:
         return state_of(self.app).journal.entries()
+
+    def coverage(self) -> Coverage:
+        """What this server answered since it was made, across resets, against all the contract
+        declares (``contracts.coverage``; ``GET /__mock__/coverage`` is since the last reset)."""
+        total = Coverage(state_of(self.app).contract)
+        total.merge(self._earlier)
+        total.merge(state_of(self.app).coverage)
+        return total
 
     def expect(self, operation: str, *, times: int | None = None) -> None:
         """The test expects the client to call ``operation`` (``times`` exactly, or at least once)."""

@@ -2,6 +2,7 @@
 acknowledged save still there?
 
     python stress/crash.py [--cycles 30] [--seconds 150] [--workers 1|2|mixed] [--clients 4]
+                           [--postgres postgresql://user@host/postgres]
 
 Each cycle starts the mock on the same file (after the last cycle's kill: stale WAL, shared memory
 and writer-lock files included), checks that the state is exactly what the clients were answered
@@ -11,6 +12,11 @@ handed out before; then ``--clients`` threads create (distinct Names), update an
 one that receives a random N-th acknowledgement (20..200) SIGKILLs the mock and its workers. The
 last cycle ends with a final restart and check. Bounded by ``--cycles`` and ``--seconds``; only
 loopback. Not a test.
+
+``--postgres URL`` runs the same cycles on a PostgreSQL store: a new database on the server of URL
+(created through it, dropped at the end) instead of a SQLite file; the state is read with psycopg,
+and the file checks (stale files, ``integrity_check``) have no counterpart: the database is not
+killed, only the mock.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import _paths  # noqa: F401  # tests/ on sys.path, for harness
 # isort: split
 from harness.clients import HttpClient
 from harness.crash import CrashLoad, crash_problems, stale_files, write_until_killed
+from harness.postgres import create_database, drop_database, pg_webhooks, psql_rows
 from harness.process import MockProcess
 from harness.store import by_id, highest_id_ever, integrity, sqlite_webhooks
 
@@ -43,6 +50,7 @@ def main() -> int:
     )
     parser.add_argument("--clients", type=int, default=4, help="writer threads")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server (a database of it to connect to)")
     args = parser.parse_args()
     if not (1 <= args.cycles <= 1000 and 1 <= args.seconds <= 3600 and 1 <= args.clients <= 32):
         parser.error("keep it bounded: --cycles 1..1000, --seconds 1..3600, --clients 1..32")
@@ -66,27 +74,29 @@ def main() -> int:
     cycles = 0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sowebhook-crash-") as scratch:
-        db = str(Path(scratch) / "state.sqlite3")
+        db = str(Path(scratch) / "state.sqlite3") if not args.postgres else create_database(args.postgres, f"sowebhook_crash_{time.monotonic_ns()}")
+        stored_now = pg_webhooks if args.postgres else sqlite_webhooks
+        check_file = not args.postgres
         baseline: dict[int, dict[str, Any]] = {}  # what the last check found: later cycles must not change it
         highest = 0
         load: CrashLoad | None = None
         while True:
             last = cycles >= args.cycles or time.monotonic() - started > args.seconds
             workers = rng.choice([1, 2]) if args.workers == "mixed" else int(args.workers)
-            if load is not None:
+            if load is not None and check_file:
                 missing = {"state.sqlite3-wal", "state.sqlite3-writer.lock"} - set(stale_files(db))
                 if missing:
                     problems.append(f"cycle {cycles}: the kill left no {sorted(missing)} (not a crash?)")
             began = time.monotonic()
-            mock = MockProcess(db, workers=workers)
+            mock = MockProcess(db, workers=workers, stderr=Path(scratch) / "mock.stderr")
             restarts.append(time.monotonic() - began)
             try:
                 status, listed = HttpClient(mock.port, fresh=True).call("GetAllWebhooks")
                 stored = by_id(listed) if status == 200 else {}
                 if status != 200:
                     problems.append(f"cycle {cycles}: GetAllWebhooks answered {status} after the restart")
-                if stored != sqlite_webhooks(db):
-                    problems.append(f"cycle {cycles}: the API and the file disagree")
+                if stored != stored_now(db):
+                    problems.append(f"cycle {cycles}: the API and the database disagree")
                 for webhook_id, webhook in baseline.items():
                     if stored.get(webhook_id) != webhook:
                         problems.append(
@@ -104,7 +114,7 @@ def main() -> int:
                     totals["in flight"] += len(load.in_flight)
                     totals["took effect"] += _took_effect(load, new)
                     totals["acks"] += load.acks
-                check = integrity(db)
+                check = integrity(db) if check_file else "ok"
                 totals["integrity ok"] += check == "ok"
                 if check != "ok":
                     problems.append(f"cycle {cycles}: integrity_check: {check}")
@@ -131,7 +141,11 @@ def main() -> int:
             finally:
                 mock.kill() if mock.process.poll() is None else None
         stderr = mock.stderr()
-        sequence = highest_id_ever(db)
+        if args.postgres:
+            sequence = psql_rows(db, "SELECT last_value FROM webhook_webhook_id_seq")[0][0]
+            drop_database(db)
+        else:
+            sequence = highest_id_ever(db)
 
     elapsed = time.monotonic() - started
     print(
@@ -147,7 +161,7 @@ def main() -> int:
         f"requests in flight at the kills: {totals['in flight']}, of which took effect: {totals['took effect']}"
     )
     print(
-        f"integrity_check ok: {totals['integrity ok']} of {cycles + 1} starts; highest id {highest} (sqlite_sequence "
+        f"integrity_check ok: {totals['integrity ok']} of {cycles + 1} starts; highest id {highest} (the store's sequence "
         f"{sequence}); restart to ready: median {statistics.median(restarts):.2f} s, max {max(restarts):.2f} s"
     )
     print(f"tracebacks in the mock's stderr: {stderr.count('Traceback')}")

@@ -1,5 +1,5 @@
 """Crashes (issue 7): ``sowebhook mock --db FILE`` killed with SIGKILL in the middle of a write
-load, then started again on the same file.
+load, then started again on the same file (and on the same PostgreSQL database).
 
 The oracle is what the clients were answered before the kill: every save acknowledged (and not
 later deleted) must be there with its acknowledged content; the one request each client had in
@@ -19,6 +19,7 @@ import pytest
 from harness.clients import HttpClient, in_threads
 from harness.crash import crash_problems, stale_files, write_until_killed
 from harness.oracle import owner_mix
+from harness.postgres import database, pg_webhooks
 from harness.process import MockProcess
 from harness.store import by_id, highest_id_ever, integrity, sqlite_webhooks
 
@@ -53,6 +54,23 @@ def test_every_acknowledged_save_survives_a_sigkill_mid_load(tmp_path: Path, wor
             3, lambda n: owner_mix(HttpClient(again.port, fresh=True).call, n, operations=15)
         )
         assert [failure for ledger in ledgers for failure in ledger.failures] == []
+        assert again.stop() == 0
+    assert "Traceback" not in again.stderr()
+
+
+def test_every_acknowledged_save_survives_a_sigkill_on_postgresql(tmp_path: Path) -> None:
+    # the same load and oracle on a PostgreSQL store (issue 18): the mock dies, the database does not
+    url = database()
+    mock = MockProcess(url, workers=2, stderr=tmp_path / "mock.stderr")
+    load = write_until_killed(mock, clients=4, kill_after=60)
+    assert mock.process.returncode == -signal.SIGKILL and load.acks >= 60 and load.deleted
+    with MockProcess(url, workers=2, stderr=tmp_path / "again.stderr") as again:
+        status, listed = HttpClient(again.port, fresh=True).call("GetAllWebhooks")
+        assert status == 200
+        assert crash_problems(load, by_id(listed)) == []
+        assert by_id(listed) == pg_webhooks(url)  # the database, read without the mock, agrees
+        status, new = HttpClient(again.port, fresh=True).call("SaveWebhook", {"Name": "after the crash"})
+        assert status == 200 and new["WebhookId"] > max(load.created) and new["WebhookId"] > max(listed_ids(listed))
         assert again.stop() == 0
     assert "Traceback" not in again.stderr()
 

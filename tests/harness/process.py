@@ -31,9 +31,9 @@ class MockProcess:
     """``sowebhook mock --db FILE`` in a session of its own, so that it and its workers can be
     killed together (``kill``), as a crash would; ``stop`` ends it as a user does (SIGTERM)."""
 
-    def __init__(self, db: str | Path, *args: str, workers: int = 1) -> None:
-        self.db = str(db)
-        self.stderr_path = Path(f"{self.db}.stderr")
+    def __init__(self, db: str | Path, *args: str, workers: int = 1, stderr: str | Path | None = None) -> None:
+        self.db = str(db)  # a SQLite file, or a postgresql:// URL (then give ``stderr``, a file's path)
+        self.stderr_path = Path(stderr) if stderr is not None else Path(f"{self.db}.stderr")
         with open(self.stderr_path, "ab") as stderr:  # a file, not a pipe: a chatty mock never blocks on it
             self.process = subprocess.Popen(
                 [
