@@ -134,8 +134,9 @@ def verify(
             run.active.remove(first.check)
         run_machine(run, stateful_steps, outcomes, base_url, _PATCHED)
     finally:
-        report = VerifyReport(base_url, tag, outcomes, requests=client.count)
-        report.created, report.cleaned_up = _cleanup(client, tag)
+        report = VerifyReport(base_url, tag, outcomes, requests=client.count, served=client.served)
+        report.created, report.deleted = _cleanup(client, tag)
+        report.cleaned_up = len(report.deleted)
     for name, warning in run.warnings.items():
         if outcomes[name].status == "passed":
             outcomes[name].status, outcomes[name].message = "warned", warning.message
@@ -153,8 +154,9 @@ def _reproduction(violation: Violation, before: list[WireRequest], base_url: str
     return "\n".join(steps)
 
 
-def _cleanup(client: Client, tag: str) -> tuple[int, int]:
-    """Delete every webhook this run created: the ones it remembers and any listed with its tag."""
+def _cleanup(client: Client, tag: str) -> tuple[int, list[int]]:
+    """Delete every webhook this run created: the ones it remembers and any listed with its tag;
+    (how many there were, the ids deleted)."""
     created = set(client.created)
     try:
         exchange, answer = client.send("GetAllWebhooks", {"NameFilter": None})
@@ -163,10 +165,11 @@ def _cleanup(client: Client, tag: str) -> tuple[int, int]:
             client.owned |= created  # its tag says the run created them
     except (requests.RequestException, ValueError):
         pass
-    deleted = 0
+    deleted: list[int] = []
     for webhook_id in sorted(created):
         try:
-            deleted += client.delete(webhook_id)
+            if client.delete(webhook_id):
+                deleted.append(webhook_id)
         except requests.RequestException:
             pass
     client.created.clear()

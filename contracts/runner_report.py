@@ -3,7 +3,8 @@ as JUnit XML."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
 __all__ = ["CheckOutcome", "VerifyReport"]
@@ -27,6 +28,10 @@ class VerifyReport:
     created: int = 0
     cleaned_up: int = 0
     requests: int = 0
+    # what the HTML report shows (contracts.report_html): the run's exchanges by (operation,
+    # status, media type), and the ids cleanup deleted
+    served: Mapping[tuple[str, int, str], int] = field(default_factory=dict)
+    deleted: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -54,6 +55,7 @@ class Client:
         self.created: set[int] = set()  # created and not (yet) deleted by the run
         self.owned: set[int] = set()  # every id the server handed the run: the only ids it may name
         self.count = 0
+        self.served: Counter[tuple[str, int, str]] = Counter()  # (operation, status, media type): the run's coverage
         self._last = 0.0
         self._lock = threading.Lock()
 
@@ -87,6 +89,7 @@ class Client:
         else:
             answer = self.session.request(called.method, self.base_url + request.path, data=body or None, headers=sent, timeout=self.timeout)
         exchange = Exchange(operation, request, answer.status_code, Headers(list(answer.headers.items())), answer.content)
+        self.served[(operation, exchange.status, exchange.media_type)] += 1
         return exchange, answer
 
     def _guard(self, operation: str, path: Mapping[str, Any], query: str, value: Any) -> None:
@@ -141,12 +144,16 @@ class Session:
 
     def exchange(self, ctx: CheckContext, operation: str, value: Any = None, **kwargs: Any) -> tuple[Exchange, Any]:
         exchange, answer = self.client.send(operation, value, **kwargs)
+        self.judge(ctx, exchange)
+        return exchange, answer
+
+    def judge(self, ctx: CheckContext, exchange: Exchange) -> None:
+        """Run the active checks: an assumed one that fails is a warning, a documented one raises."""
         for violation in run_checks(ctx, exchange, self.active):
             if violation.basis == "assumed":
                 self.warnings.setdefault(violation.check, violation)
             else:
                 raise violation
-        return exchange, answer
 
     def remember(self, ctx: CheckContext, exchange: Exchange) -> dict[str, Any] | None:
         """The webhook a save answered, now the model's (and the run's, to delete at the end)."""
@@ -165,8 +172,25 @@ class Session:
         return None
 
     def save(self, ctx: CheckContext, operation: str, value: Any, **kwargs: Any) -> dict[str, Any] | None:
-        exchange, _ = self.exchange(ctx, operation, value, **kwargs)
+        exchange, _ = self.client.send(operation, value, **kwargs)
+        try:
+            self.judge(ctx, exchange)
+        except Violation:
+            # an answer that broke the contract may still have created a webhook (and a server that
+            # renamed it hides it from the tag's listing): the run deletes it at the end all the same
+            self._keep_for_cleanup(ctx, exchange)
+            raise
         return self.remember(ctx, exchange)
+
+    def _keep_for_cleanup(self, ctx: CheckContext, exchange: Exchange) -> None:
+        try:
+            saved = ctx.answer(exchange) if exchange.status == 200 else None
+        except Exception:  # noqa: BLE001 - an answer that cannot be read names no webhook
+            return
+        webhook_id = saved.get("WebhookId") if isinstance(saved, dict) else None
+        if isinstance(webhook_id, int) and not isinstance(webhook_id, bool) and webhook_id > 0:
+            self.client.created.add(webhook_id)
+            self.client.owned.add(webhook_id)
 
     def delete(self, ctx: CheckContext, webhook_id: int, *, rest: bool) -> bool:
         """Delete through REST or the agent; the model forgets the webhook when it is gone."""

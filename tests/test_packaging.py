@@ -44,6 +44,8 @@ def test_wheel_contains_the_document_and_the_console_script(wheel: Path) -> None
     assert bundled == (ROOT / "openapi" / "webhook-agent.yaml").read_bytes()
     assert "sowebhook = contracts.cli:main" in entry_points
     assert {"contracts/patch.py", "mockserver/rest.py", "mockserver/routing.py"} <= names
+    # the inspector's page and files are package data (mockserver.inspector)
+    assert {"mockserver/templates/inspector.html", "mockserver/static/inspector.js", "mockserver/static/inspector.css"} <= names
     # PATCH applies RFC 6902 by python-json-patch (contracts.patch): a dependency of the wheel, not of the tests
     required = {r.split(";")[0].split("[")[0].split("<")[0].split(">")[0].split("=")[0].split("~")[0].strip().lower()
                 for r in metadata.get_all("Requires-Dist") or [] if "extra ==" not in r}
@@ -108,6 +110,9 @@ def _serves_rest(env_dir: Path, python: Path, cwd: Path, env: dict[str, str], si
         ops = [{"op": "add", "path": "/Events/-", "value": "contact.changed"}]
         patched = _call(urllib.request.Request(posted["_Links"]["Self"], data=json.dumps(ops).encode(), headers=auth, method="PATCH"))
         assert patched["Events"] == ["contact.created", "contact.changed"]
+        inspector = next(word for word in line.split() if word.startswith("http://") and "/__mock__/" in word)
+        with urllib.request.urlopen(urllib.request.Request(inspector, headers=auth), timeout=30) as page:
+            assert page.status == 200 and b"inspector.js" in page.read()  # the template, from the installed wheel
     finally:
         process.terminate()
         try:
