@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from contracts.cli_deliveries import deliveries
+from contracts.cli_loop import register as register_loop
 from contracts.credentials import AUTH_FORMS, DEFAULT_AUTH, Credentials
 from contracts.spec import load
 
@@ -29,7 +31,10 @@ def spec(as_json: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Keep state in this SQLite file.")
+@click.option(
+    "--db", "db_path", metavar="FILE|URL",
+    help="Keep state in this SQLite file, or in PostgreSQL (postgresql://user:password@host/dbname), which replicas share.",
+)
 @click.option("--profile", type=click.Choice(["onsite", "online"]), help="Authentication profile [default: onsite].")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="A JSON or TOML configuration.")
 @click.option(
@@ -127,10 +132,14 @@ def receiver_check(url: str, secret: str, ca_file: str | None, insecure: bool, t
 @click.option("--rate", default=0.0, show_default=True, help="At most this many requests a second (0: no limit).")
 @click.option("--check", "checks", multiple=True, help="Run only this check (repeatable).")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), help="Write a JUnit XML report.")
+@click.option(
+    "--html", "html_file", type=click.Path(dir_okay=False, writable=True),
+    help="Write a self-contained HTML report: checks, failures as curl, coverage, cleanup.",
+)
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 def verify(
     url: str, auth: str, target_url: str | None, receiver: bool, max_examples: int, rate: float,
-    checks: tuple[str, ...], junit_file: str | None, insecure: bool,
+    checks: tuple[str, ...], junit_file: str | None, html_file: str | None, insecure: bool,
 ) -> None:
     """Check a server (the mock, or a real SuperOffice) against the contract, with Hypothesis."""
     from contextlib import ExitStack
@@ -160,8 +169,16 @@ def verify(
     click.echo(report.render())
     if junit_file:
         Path(junit_file).write_text(report.junit(), encoding="utf-8")
+    if html_file:
+        from contracts.report_html import verify_html
+        from mockserver import masking
+
+        Path(html_file).write_text(verify_html(report, masking), encoding="utf-8")
     raise SystemExit(0 if report.ok else 1)
 
+
+main.add_command(deliveries)
+register_loop(main)  # listen, send, events
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -15,19 +15,32 @@
                               throw-away CA (``.ca_file``) and the secret ``.secret``; it records,
                               validates and verifies every delivery and can fail, answer 410 or hang.
 ``sowebhook_receiver_check``  ``check(target, secret)``: the receiver-conformance checks against a
-                              URL or a WSGI app; fails the test with a readable report.
+                              URL or a WSGI app; fails the test with a readable report. With
+                              ``side_effects=`` (how many deliveries the app processed so far) also
+                              whether a retry of the same EventId is processed once.
+``sowebhook_replay``          ``replay(fixture_or_folder, target)``: saved deliveries
+                              (``sowebhook listen --save``) sent again to a WSGI app or a URL,
+                              re-signed with ``--sowebhook-secret`` (or ``secret=``); the answers.
+``--sowebhook-min-coverage=P`` fails the session when the sowebhook_mock fixture was used and the
+                              session's contract coverage (``contracts.coverage``: operations x
+                              statuses x media types answered, against all the contract declares)
+                              is below P percent, naming every cell never served.
 ``sowebhook_verify``          ``verify()``: the server checks against ``--sowebhook-url`` (a real
                               SuperOffice, with ``--sowebhook-auth``); fails the test on a failure.
                               A warning never fails it: an assumed check, or properties a newer
                               server answers that the contract does not know (F-190); the returned
                               report's outcomes say ``warned`` and name them.
+``--sowebhook-report=FILE``   writes the session as one HTML page (``contracts.report_html``): the
+                              tests that used sowebhook_mock, sowebhook_verify or
+                              sowebhook_receiver_check, their outcomes, what the mock found wrong
+                              (each request as curl, masked), their reports, the mock's coverage.
 
 Everything heavy is imported inside the fixtures, so the plugin costs nothing when unused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -52,6 +65,63 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--sowebhook-fail-on-warnings", action="store_true", default=False,
         help="sowebhook_mock also fails a test whose requests the server reads only leniently (\"42\" for an integer, a wrong-case enum name)",
     )
+    group.addoption(
+        "--sowebhook-min-coverage", default=None, type=float, metavar="PERCENT",
+        help="fail the session if the contract coverage the sowebhook_mock fixture served is below PERCENT (0 to 100)",
+    )
+    group.addoption(
+        "--sowebhook-report", default=None, metavar="FILE",
+        help="write an HTML report of the tests that used sowebhook_mock, sowebhook_verify or sowebhook_receiver_check",
+    )
+
+
+_MOCK_USED = pytest.StashKey["MockServer"]()
+_REPORT = "sowebhook-report"  # the plugin name --sowebhook-report registers its collector under
+_SHORTFALL = pytest.StashKey[list[str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    wanted = config.getoption("--sowebhook-min-coverage")
+    if wanted is not None and not 0 <= wanted <= 100:
+        raise pytest.UsageError(f"--sowebhook-min-coverage is a percentage from 0 to 100, not {wanted:g}")
+    report = config.getoption("--sowebhook-report")
+    if report:
+        from contracts.report_html import SessionReport
+        from mockserver import masking
+
+        config.pluginmanager.register(SessionReport(report, masking), _REPORT)
+
+
+def _report(request: pytest.FixtureRequest) -> Any:
+    """The session's HTML report (``contracts.report_html.SessionReport``), or None."""
+    return request.config.pluginmanager.get_plugin(_REPORT)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """After the last test (the session's mock torn down): its coverage against the threshold."""
+    result = yield
+    wanted = session.config.getoption("--sowebhook-min-coverage")
+    mock = session.config.stash.get(_MOCK_USED, None)
+    if wanted is not None and mock is not None:
+        coverage = mock.coverage()
+        if coverage.ratio * 100 < wanted:
+            missing = coverage.missing_by_operation()
+            session.config.stash[_SHORTFALL] = [
+                f"the contract coverage the sowebhook_mock served is {coverage.ratio:.1%}, below --sowebhook-min-coverage={wanted:g}%; "
+                f"{sum(map(len, missing.values()))} of the {coverage.to_json()['declared']} declared cells were never answered:",
+                *(f"  {operation}: {', '.join(cells)}" for operation, cells in missing.items()),
+            ]
+            session.testsfailed += 1
+    return result
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    shortfall = config.stash.get(_SHORTFALL, None)
+    if shortfall:
+        terminalreporter.section("sowebhook contract coverage", red=True)
+        for line in shortfall:
+            terminalreporter.line(line)
 
 
 @pytest.fixture(scope="session")
@@ -66,12 +136,13 @@ def _sowebhook_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
 
 
 @pytest.fixture(scope="session")
-def _sowebhook_mock_server(_sowebhook_ca: tuple[Any, str]) -> Iterator[MockServer]:
+def _sowebhook_mock_server(request: pytest.FixtureRequest, _sowebhook_ca: tuple[Any, str]) -> Iterator[MockServer]:
     from mockserver import MockConfig
     from mockserver.config import DeliveryConfig
     from mockserver.testing import MockServer
 
     with MockServer(MockConfig(response_validation="report", delivery=DeliveryConfig(ca_file=_sowebhook_ca[1]))) as mock:
+        request.config.stash[_MOCK_USED] = mock  # for --sowebhook-min-coverage at the session's end
         yield mock
 
 
@@ -81,6 +152,8 @@ def sowebhook_mock(request: pytest.FixtureRequest, _sowebhook_mock_server: MockS
     mock.reset()
     mock.fail_on_warnings = request.config.getoption("--sowebhook-fail-on-warnings")
     yield mock
+    if (report := _report(request)) is not None:
+        report.saw_mock(request.node.nodeid, mock)
     problems = mock.problems()
     if problems:
         heading = "the client under test broke the contract of SuperOffice's Webhook agent (or the mock failed):"
@@ -97,20 +170,36 @@ def sowebhook_receiver(request: pytest.FixtureRequest, _sowebhook_ca: tuple[Any,
 
 
 @pytest.fixture
-def sowebhook_receiver_check() -> Callable[..., Any]:
+def sowebhook_receiver_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
     from contracts.receiver_check import check_receiver, url_sender, wsgi_sender
 
-    def check(target: Any, secret: str, *, path: str = "/", ca_file: str | None = None) -> Any:
+    def check(
+        target: Any, secret: str, *, path: str = "/", ca_file: str | None = None, side_effects: Callable[[], int] | None = None,
+    ) -> Any:
         if isinstance(target, str):
             send, name = url_sender(target, ca_file=ca_file), target
         else:
             send, name = wsgi_sender(target, path), f"WSGI app {getattr(target, 'name', target)!s}{path}"
-        report = check_receiver(send, secret, target=name)
+        report = check_receiver(send, secret, target=name, side_effects=side_effects)
+        if (session := _report(request)) is not None:
+            session.receiver_checked(request.node.nodeid, report, secret)
         if not report.ok:
             pytest.fail(report.render(), pytrace=False)
         return report
 
     return check
+
+
+@pytest.fixture
+def sowebhook_replay(request: pytest.FixtureRequest) -> Callable[..., Any]:
+    from contracts.replay import replay
+
+    default_secret = request.config.getoption("--sowebhook-secret")
+
+    def run(source: Any, target: Any, *, secret: str | None = None, **options: Any) -> Any:
+        return replay(source, target, secret if secret is not None else default_secret, **options)
+
+    return run
 
 
 @pytest.fixture
@@ -129,6 +218,8 @@ def sowebhook_verify(request: pytest.FixtureRequest) -> Callable[..., Any]:
 
     def run(**options: Any) -> Any:
         report = verify(url, credentials=credentials, target_url=target_url, **options)
+        if (session := _report(request)) is not None:
+            session.verified(request.node.nodeid, report)
         if not report.ok:
             pytest.fail(report.render(), pytrace=False)
         return report

@@ -9,6 +9,7 @@ secret masked, however it is quoted or cut short.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -16,7 +17,8 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 __all__ = [
-    "MASK", "SENSITIVE_HEADERS", "mask_body", "mask_headers", "mask_secrets", "mask_text", "secrets_in",
+    "MASK", "SENSITIVE_HEADERS", "mask_body", "mask_headers", "mask_json", "mask_secrets", "mask_text", "secret_forms",
+    "secrets_in",
 ]
 
 MASK = "***"
@@ -161,16 +163,39 @@ def mask_text(text: str) -> str:
 def mask_secrets(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every given secret masked: as sent, as Python or JSON quotes it, and a
     prefix of it cut off with "…" (messages shorten long values so)."""
+    cut = "…" in text
     for secret in secrets:
-        forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
-        for form in sorted(forms, key=len, reverse=True):
+        for form in secret_forms(secret):
             if len(form) >= 4:
-                text = text.replace(form, MASK)
+                if form in text:
+                    text = text.replace(form, MASK)
             else:
                 for quote in "'\"":
                     text = text.replace(f"{quote}{form}{quote}", f"{quote}{MASK}{quote}")
-            text = _mask_cut_prefix(text, form)
+            if cut:
+                text = _mask_cut_prefix(text, form)
     return text
+
+
+@functools.lru_cache(maxsize=1024)
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """A secret as sent and as Python or JSON quote it, longest first: the spellings
+    ``mask_secrets`` masks (the journal masks every string of every entry with every configured
+    credential: these are worked out once a secret)."""
+    forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    return tuple(sorted((form for form in forms if form), key=len, reverse=True))
+
+
+def mask_json(value: Any, secrets: list[str]) -> Any:
+    """A copy of ``value`` (JSON) with every one of ``secrets`` masked in every string of it, keys
+    included."""
+    if isinstance(value, str):
+        return mask_secrets(value, secrets)
+    if isinstance(value, dict):
+        return {mask_json(key, secrets): mask_json(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_json(item, secrets) for item in value]
+    return value
 
 
 def _mask_cut_prefix(text: str, form: str) -> str:

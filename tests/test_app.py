@@ -951,3 +951,34 @@ def test_generated_responses_are_valid_varied_reproducible_and_switchable(client
     client.post("/__mock__/responses", headers=JSON, data='{"mode": "stateful"}')
     assert call(client, "GetWebhook", query="?webhookId=1").get_data() == b"null"
     assert client.post("/__mock__/responses", headers=JSON, data='{"mode": "random"}').status_code == 400
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+@pytest.mark.parametrize("accept", ["application/json", "application/xml"])
+def test_the_journal_keeps_each_answer_masked_its_time_and_reads_from_an_id_on(store: str, accept: str, tmp_path: Any) -> None:
+    """The inspector shows what the mock answered: the journal keeps the answer (its Secret masked,
+    as the client never should see it again in a log), when the request came, and ``?since=``."""
+    config = MockConfig(db_path=str(tmp_path / "state.sqlite3") if store == "sqlite" else None)
+    app = create_app(config)
+    client = app.test_client()
+    save = load().operation("SaveWebhook").path
+    secret = "answer-secret-4711"
+    before = datetime.now(timezone.utc) - timedelta(seconds=1)
+    body = {"Name": "journalled", "Events": ["contact.created"], "TargetUrl": "https://example.com/", "Type": "crmscript", "Secret": secret}
+    answer = client.post(save, json=body, headers={**BASIC, "Accept": accept})
+    assert answer.status_code == 200 and secret.encode() in answer.data  # the answer carries it
+    client.get("/openapi.json")  # no operation: not journalled
+    listed = client.get("/__mock__/journal", headers=BASIC)
+    [entry] = listed.json
+    assert before <= datetime.fromisoformat(entry["time"]) <= datetime.now(timezone.utc)
+    assert entry["answer_type"] == answer.headers["Content-Type"]
+    assert secret not in json.dumps(entry)
+    if accept == "application/json":  # the oracle: the client's own answer, its Secret masked
+        assert entry["answer"] == {**answer.json, "Secret": "***"}
+    else:
+        assert entry["answer"] == answer.get_data(as_text=True).replace(secret, "***")
+    client.post(save, json={**body, "Name": "second"}, headers=BASIC)
+    later = client.get(f"/__mock__/journal?since={entry['id']}", headers=BASIC).json
+    assert [e["body"]["Name"] for e in later] == ["second"]
+    assert client.get("/__mock__/journal?since=-1", headers=BASIC).status_code == 400
+    state_of(app).store.close()

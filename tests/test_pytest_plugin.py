@@ -290,3 +290,34 @@ def test_mock_fixture_fails_a_test_whose_rest_answer_broke_the_contract(pytester
         "*ERROR at teardown of test_rest_answer_the_contract_forbids*",
         "*the mock's answer to request #1 GET /api/v1/Webhook/1 (v1Webhook_GetWebhook) broke the contract (a bug in the mock):*",
     ])
+
+
+def test_min_coverage_fails_the_session_naming_the_cells_never_served(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_user="""
+        import requests
+
+        AUTH = {"Authorization": "Basic dGplMDpUamUw"}
+
+        def test_json(sowebhook_mock):
+            assert requests.post(sowebhook_mock.url + "/api/v1/Agents/Webhook/GetAllWebhooks", headers=AUTH).json() == []
+
+        def test_xml_after_a_reset(sowebhook_mock):
+            xml = requests.post(sowebhook_mock.url + "/api/v1/Agents/Webhook/GetAllWebhooks", headers={**AUTH, "Accept": "text/xml"})
+            assert xml.headers["Content-Type"].startswith("text/xml")
+        """
+    )
+    failing = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "--sowebhook-min-coverage=50")
+    failing.assert_outcomes(passed=2)
+    assert failing.ret == pytest.ExitCode.TESTS_FAILED
+    text = failing.stdout.str()
+    assert "below --sowebhook-min-coverage=50%" in text
+    (line,) = [s for s in text.splitlines() if s.strip().startswith("GetAllWebhooks:")]
+    assert "200 application/xml" in line and "400 text/json" in line  # never served
+    assert "200 application/json" not in line and "200 text/xml" not in line  # served, one in each test
+    assert "DeleteWebhook: 204 (no body)" in text
+
+    passing = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "--sowebhook-min-coverage=0.1")
+    assert passing.ret == pytest.ExitCode.OK and "contract coverage" not in passing.stdout.str()
+    wrong = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sowebhook-min-coverage=150")
+    assert wrong.ret == pytest.ExitCode.USAGE_ERROR and "0 to 100" in wrong.stderr.str()

@@ -111,6 +111,20 @@ def test_a_wrong_server_fails_the_right_check_with_a_shrunk_example(defect: Any,
     assert tagged_left(app, report) == []  # cleaned up although the run failed
 
 
+def renames(state: Any, webhook: dict[str, Any], call: Any) -> dict[str, Any]:
+    return {**webhook, "Name": "renamed by the server"}  # neither the client's name nor the run's tag
+
+
+def test_a_webhook_whose_save_failed_its_checks_is_deleted_although_the_server_renamed_it() -> None:
+    """The tag's listing cannot find a webhook the server renamed: the run deletes it by the id its
+    failing save answered."""
+    app = wrong(mock_app(), renames)
+    report = verify(app, max_examples=3, stateful_steps=0, checks=["save_echoes_client_fields"])
+    assert report.outcomes["save_echoes_client_fields"].status == "failed", report.render()
+    assert report.created >= 1 and report.created == report.cleaned_up
+    assert state_of(app).store.all() == []  # the tenant holds nothing the run made
+
+
 def test_an_assumption_that_fails_only_warns() -> None:
     app = mock_app()
 
