@@ -64,6 +64,9 @@ class Cluster:
         return create_database(self.url(), f"t{os.getpid()}_{next(self._names)}")
 
     def stop(self) -> None:
+        """Stop the cluster and remove its files; a second call does nothing."""
+        if not self.data.exists():
+            return
         try:
             self._run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate")
         finally:
