@@ -1,6 +1,8 @@
 """``Background``: a server run in a daemon thread of its own, as a context manager, that records what
 it receives and lets a caller wait for it (no polling, no sleeping). The test receiver
-(``contracts.receiver``) and ``sowebhook listen`` (``contracts.listen``) are both one.
+(``contracts.receiver``) and ``sowebhook listen`` (``contracts.listen``) are both one. With ``keep``
+only the newest ``keep`` are held (a server left running for days does not grow without end);
+``wait_for`` counts those no longer held too.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ B = TypeVar("B", bound="Background[Any]")
 
 
 class Background(Generic[T]):
-    def __init__(self) -> None:
+    def __init__(self, keep: int | None = None) -> None:
         self.deliveries: list[T] = []
+        self.dropped = 0  # recorded, then let go for ``keep``
+        self.keep = keep
         self._lock = threading.Condition()
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -48,11 +52,14 @@ class Background(Generic[T]):
     def _record(self, item: T) -> None:
         with self._lock:
             self.deliveries.append(item)
+            if self.keep is not None and len(self.deliveries) > self.keep:
+                self.dropped += len(self.deliveries) - self.keep
+                del self.deliveries[: len(self.deliveries) - self.keep]
             self._lock.notify_all()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[T]:
-        """Block until at least ``count`` deliveries arrived (no polling, no sleeping)."""
+        """Block until at least ``count`` deliveries arrived (no polling, no sleeping); the ones kept."""
         with self._lock:
-            if not self._lock.wait_for(lambda: len(self.deliveries) >= count, timeout=timeout):
-                raise AssertionError(f"expected {count} deliveries within {timeout}s, got {len(self.deliveries)}")
+            if not self._lock.wait_for(lambda: self.dropped + len(self.deliveries) >= count, timeout=timeout):
+                raise AssertionError(f"expected {count} deliveries within {timeout}s, got {self.dropped + len(self.deliveries)}")
             return list(self.deliveries)

@@ -59,7 +59,10 @@ def _pause(stop: threading.Event, interval: float) -> bool:
 def _http_fetch(url: str, credentials: Credentials, timeout: float, verify: bool) -> Fetch:
     import requests
 
+    from contracts.poster import shown
+
     endpoint = url.rstrip("/") + "/__mock__/deliveries"
+    named = shown(endpoint)  # what errors show: a password in the URL masked
     session = requests.Session()
     session.headers.update(credentials.headers())
     session.verify = verify
@@ -68,20 +71,20 @@ def _http_fetch(url: str, credentials: Credentials, timeout: float, verify: bool
         try:
             answer = session.get(endpoint, params=dict(query), timeout=timeout, allow_redirects=False)
         except requests.RequestException as error:
-            raise click.ClickException(f"{endpoint}: {type(error).__name__}: {error}") from None
+            raise click.ClickException(f"{named}: {type(error).__name__}: {error}".replace(endpoint, named)) from None
         if answer.status_code != 200:
             try:
                 body = answer.json()
                 said = body.get("MessageDetail") or body.get("Message") or answer.text
             except ValueError:
                 said = answer.text[:200]
-            raise click.ClickException(f"{endpoint} answered {answer.status_code}: {said}")
+            raise click.ClickException(f"{named} answered {answer.status_code}: {said}")
         try:
             records = answer.json()
         except ValueError:
-            raise click.ClickException(f"{endpoint} did not answer JSON: is {url} a sowebhook mock?") from None
+            raise click.ClickException(f"{named} did not answer JSON: is {shown(url)} a sowebhook mock?") from None
         if not isinstance(records, list):
-            raise click.ClickException(f"{endpoint} did not answer a list: is {url} a sowebhook mock?")
+            raise click.ClickException(f"{named} did not answer a list: is {shown(url)} a sowebhook mock?")
         return records
 
     return fetch

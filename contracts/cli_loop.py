@@ -44,9 +44,9 @@ def listen(
     if forward and respond is not None:
         raise click.UsageError("--forward and --respond both decide the answer: choose one")
     listener = Listener(
-        secret=secret, host=host, port=port, cert=cert, key=key, save_dir=save_dir, forward=forward,
+        secret=secret or None, host=host, port=port, cert=cert, key=key, save_dir=save_dir, forward=forward,
         respond=respond, max_body=max_body, read_timeout=timeout, forward_timeout=timeout,
-        forward_ca_file=forward_ca_file, echo=_echo_line(),
+        forward_ca_file=forward_ca_file, keep=100, echo=_echo_line(),  # it prints and saves them: holds few
     )
     try:
         listener.start()
@@ -84,7 +84,7 @@ def wait_for_signal(listener: Listener) -> None:
 @click.command()
 @click.argument("url")
 @click.option("--secret", envvar="SOWEBHOOK_SECRET", required=True, help=_SECRET_HELP)
-@click.option("--event", help="Build a documented event's payload (sowebhook events lists them).")
+@click.option("--event", help="Build a documented event's payload (sowebhook events lists them); with --body: the event header's name.")
 @click.option("--test", "ping", is_flag=True, help="Send the registration ping (the test event).")
 @click.option("--fixture", type=click.Path(dir_okay=False), help="Send a saved delivery again, re-signed.")
 @click.option("--body", "body_file", type=click.Path(dir_okay=False), help="Send this file's bytes as the body, signed as they are.")
@@ -104,9 +104,9 @@ def send(
     """Sign and POST one delivery with SuperOffice's headers; exit 0 only when the receiver answers 200."""
     from contracts import send as sending
     from contracts.delivery_fixture import FixtureError
-    from contracts.poster import PostError
+    from contracts.poster import MAX_ANSWER_BYTES, PostError
 
-    chosen = [name for name, given in (("--event", event), ("--test", ping), ("--fixture", fixture), ("--body", body_file)) if given]
+    chosen = [name for name, given in (("--event", event and not body_file), ("--test", ping), ("--fixture", fixture), ("--body", body_file)) if given]
     if len(chosen) != 1:
         raise click.UsageError("say what to send: exactly one of --event, --test, --fixture, --body")
     if not secret:
@@ -133,6 +133,8 @@ def send(
         raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
+    if answer.truncated:  # megabytes back: one line, non-zero, whatever the status
+        raise click.ClickException(f"{answer.status} {answer.reason}: the answer's body is over {MAX_ANSWER_BYTES} bytes; the rest was not read")
     click.echo(answer.summary())
     raise SystemExit(0 if answer.status == 200 else 1)
 

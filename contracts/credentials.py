@@ -10,11 +10,15 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-__all__ = ["AUTH_FORMS", "DEFAULT_AUTH", "DEFAULT_PASSWORD", "DEFAULT_USER", "Credentials"]
+__all__ = ["AUTH_FORMS", "CREDENTIAL_HEADERS", "DEFAULT_AUTH", "DEFAULT_PASSWORD", "DEFAULT_USER", "Credentials"]
 
 AUTH_FORMS = "basic:USER:PASSWORD, soticket:TICKET[:APPTOKEN] or bearer:TOKEN[:APPTOKEN]"
 DEFAULT_USER, DEFAULT_PASSWORD = "tje0", "Tje0"  # the seed page's Basic credentials
 DEFAULT_AUTH = f"basic:{DEFAULT_USER}:{DEFAULT_PASSWORD}"
+# The headers that carry a credential (lower case): the ones SuperOffice's pages name (F-020,
+# F-021, the Online app token) and a proxy's. Masked wherever a request is shown or stored
+# (mockserver.masking, saved delivery fixtures), carried over where a run must act as its caller.
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-xsrf-token", "so-apptoken"})
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ The format (``"format": "sowebhook-delivery"``, ``"version": 1``) is one JSON ob
      "answer": {"status": 200, "by": "listen"}}             # listen | respond | forward | error
 
 The body is exact: ``utf-8`` text when the bytes are valid UTF-8 (JSON escapes the text, so the
-file holds it losslessly), base64 of the bytes otherwise. Credentials a proxy may add
-(``Authorization``, ``Cookie``) are stored masked; the signature is kept (it is an HMAC, not the
+file holds it losslessly), base64 of the bytes otherwise. Credential headers a proxy or a webhook's
+own Headers may add (``contracts.credentials.CREDENTIAL_HEADERS``: ``Authorization``, ``Cookie``,
+``SO-AppToken``, ``X-XSRF-TOKEN``...) are stored masked; the signature is kept (it is an HMAC, not the
 secret). File names sort by the time of receipt: ``20261129T191510123456Z-0001-contact.created.json``.
 A newer ``version`` is refused, never guessed at.
 
@@ -37,6 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from contracts.credentials import CREDENTIAL_HEADERS
 from contracts.events import EVENT_HEADER, EVENT_ID_HEADER, RETRY_HEADER
 from contracts.signatures import SIGNATURE_HEADER, sign, verify_signature
 
@@ -45,7 +47,7 @@ __all__ = ["FORMAT", "VERSION", "FixtureError", "SavedDelivery", "load", "load_m
 FORMAT = "sowebhook-delivery"
 VERSION = 1
 MAX_FILE_BYTES = 16 * 1024 * 1024
-_MASKED = frozenset({"authorization", "proxy-authorization", "cookie"})
+_MASKED = CREDENTIAL_HEADERS
 _NOT_REPLAYED = frozenset({"host", "content-length", "connection", "transfer-encoding", "keep-alive"})
 _sequence = itertools.count(1)
 _sequence_lock = threading.Lock()

@@ -14,7 +14,10 @@ passed on unchanged, one bounded POST through ``contracts.poster``; 502 when the
 answer), else the chosen ``respond`` status, else 200. An invalid or missing signature is reported,
 not refused: what to refuse is the app's business. A body over ``max_body`` is 413, a client that
 does not send its body in time 408, a POST without Content-Length 411, any other method 405.
-Each connection has its own thread; nothing a client sends reaches more than its own thread.
+Each connection has its own thread; nothing a client sends reaches more than its own thread. A
+client has ``read_timeout`` for its request line and headers together (one dripping a byte at a
+time is cut off then, not at each byte), and at most ``max_connections`` are served at once (the
+next ones are closed at once, with a line), so that slow clients cannot pile up threads.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,9 +40,10 @@ from contracts.events import EVENT_ID_HEADER, RETRY_HEADER, TEST_EVENT, TEST_HEA
 from contracts.poster import PostError, post
 from contracts.signatures import SIGNATURE_HEADER, verify_signature
 
-__all__ = ["DEFAULT_MAX_BODY", "ListenError", "Listener", "delivery_line"]
+__all__ = ["DEFAULT_MAX_BODY", "DEFAULT_MAX_CONNECTIONS", "ListenError", "Listener", "delivery_line"]
 
 DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_MAX_CONNECTIONS = 64
 Clock = Callable[[], datetime]
 
 
@@ -61,13 +66,19 @@ def delivery_line(delivery: SavedDelivery, note: str = "") -> str:
         key = json.loads(delivery.body).get("PrimaryKey", "-")
     except (ValueError, AttributeError, UnicodeDecodeError):
         key = "-"
-    problems = "; ".join(delivery.violations)
+    problems = " ".join("; ".join(delivery.violations).split())  # one line, whatever a validator's message holds
     violations = f"violations={len(delivery.violations)}" + (f" [{problems[:300]}]" if problems else "")
     return " ".join([
         delivery.received.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), delivery.event,
         delivery.header(EVENT_ID_HEADER) or "-", f"pk={key}", f"retry={delivery.header(RETRY_HEADER) or '-'}",
         f"signature={delivery.signature}", violations, f"-> {delivery.status} ({delivery.answered_by}{note})",
     ])
+
+
+def _printable(line: str) -> str:
+    """``line`` safe for a terminal: a control character a client sent (an escape sequence in a
+    header or the path) shown escaped, as ``\\x1b``."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in line)
 
 
 class Listener(Background[SavedDelivery]):
@@ -77,8 +88,8 @@ class Listener(Background[SavedDelivery]):
         self, *, secret: str | None = None, host: str = "127.0.0.1", port: int = 0, cert: str | None = None,
         key: str | None = None, save_dir: str | Path | None = None, forward: str | None = None,
         respond: int | None = None, max_body: int = DEFAULT_MAX_BODY, read_timeout: float = 10.0,
-        forward_timeout: float = 10.0, forward_ca_file: str | None = None,
-        echo: Callable[[str], None] = lambda line: None, clock: Clock = lambda: datetime.now(timezone.utc),
+        forward_timeout: float = 10.0, forward_ca_file: str | None = None, max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        keep: int | None = None, echo: Callable[[str], None] = lambda line: None, clock: Clock = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.secret, self.host, self.port = secret, host, port
         self.cert, self.key = cert, key
@@ -86,8 +97,10 @@ class Listener(Background[SavedDelivery]):
         self.forward, self.respond = forward, respond
         self.max_body, self.read_timeout = max_body, read_timeout
         self.forward_timeout, self.forward_ca_file = forward_timeout, forward_ca_file
-        self.echo, self.clock = echo, clock
-        super().__init__()
+        self.max_connections = max_connections
+        self.echo: Callable[[str], None] = lambda line: echo(_printable(line))
+        self.clock = clock
+        super().__init__(keep)
         self._context: ssl.SSLContext | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -177,9 +190,23 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], handler: type[_Handler], listener: Listener) -> None:
         self.listener = listener
+        self.slots = threading.BoundedSemaphore(listener.max_connections)
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.listener.echo(f"connection from {client_address[0]} closed: {self.listener.max_connections} connections are open already")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A connection that broke (TLS garbage, a reset): one line, never a traceback."""
@@ -195,12 +222,48 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         listener = self.server.listener
+        self.expired = threading.Event()
+        self.deadline = threading.Timer(listener.read_timeout, self._expire)  # for the request line and headers
+        self.deadline.daemon = True
+        self.deadline.start()
         if listener._context is not None:
             self.request.settimeout(listener.read_timeout)
-            self.request = listener._context.wrap_socket(self.request, server_side=True)
+            try:
+                self.request = listener._context.wrap_socket(self.request, server_side=True)
+            except BaseException:  # the handshake failed: the server reports it; this deadline is moot
+                self.deadline.cancel()
+                raise
         super().setup()
 
+    def _expire(self) -> None:
+        """The head did not arrive in time: shut the socket (the reading thread sees its end), say so."""
+        self.expired.set()
+        listener = self.server.listener
+        listener.echo(f"connection from {self.client_address[0]} dropped: its request line and headers did not arrive within {listener.read_timeout:g}s")
+        try:
+            socket.socket.shutdown(self.request, socket.SHUT_RDWR)  # the plain socket's, TLS or not
+        except OSError:
+            pass
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except OSError:
+            if not self.expired.is_set():  # a socket shut by the deadline has been reported already
+                raise
+        finally:
+            self.deadline.cancel()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        self.deadline.cancel()  # the head is in: the body has its own bound (_read)
+        if self.expired.is_set():
+            self.close_connection = True
+            return False
+        return parsed
+
     def finish(self) -> None:
+        self.deadline.cancel()
         try:
             super().finish()
         finally:
@@ -222,7 +285,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _refuse(self, status: int, why: str, **headers: str) -> None:
-        self.server.listener.echo(f"{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ} refused {self.command} {self.path}: {why} -> {status}")
+        self.server.listener.echo(f"{self.server.listener.clock().astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ} refused {self.command} {self.path[:200]}: {why} -> {status}")
         self._reply(status, why.encode(), **headers)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.events import RETRY_HEADER, TEST_EVENT, USER_AGENT, build_payload, delivery_headers, encode
+from contracts.poster import post, shown
 from contracts.signatures import SIGNATURE_HEADER
 
 __all__ = ["ReceiverCheck", "Report", "check_receiver", "url_sender", "wsgi_sender"]
@@ -62,7 +63,7 @@ class Report:
         return all(check.passed for check in self.checks)
 
     def render(self) -> str:
-        lines = [f"Receiver check of {self.target}"]
+        lines = [f"Receiver check of {shown(self.target)}"]  # a password in the URL masked
         for check in self.checks:
             mark = "PASS" if check.passed else "FAIL"
             lines.append(f"  {mark}  {check.name}: {check.title}" + ("" if check.passed else f"\n        {check.detail}"))
@@ -179,16 +180,11 @@ def _processed_once(counts: list[int]) -> ReceiverCheck:
 
 
 def url_sender(url: str, *, ca_file: str | None = None, verify: bool = True, timeout: float = 10.0) -> Send:
-    import requests
-
-    session = requests.Session()
-
+    """Each delivery one bounded POST (``contracts.poster``): ``timeout`` for the whole exchange, at
+    most 64 KiB of an answer read, redirects not followed; a PostError fails that check."""
     def send(body: bytes, headers: dict[str, str]) -> tuple[int, str]:
-        response = session.post(
-            url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
-            verify=(ca_file or True) if verify else False,
-        )
-        return response.status_code, response.text
+        answer = post(url, body, headers, timeout=timeout, ca_file=ca_file, verify=verify)
+        return answer.status, answer.text
 
     return send
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from contracts.credentials import CREDENTIAL_HEADERS
 from contracts.spec import Operation, load
 from contracts.tenant_scope import (
     EVENT_FIELD,
@@ -67,7 +68,6 @@ __all__ = ["Guard", "ranges"]
 
 _contract = load()
 _wire = WireFormats(_contract)
-_CREDENTIAL_HEADERS = ("authorization", "so-apptoken", "x-xsrf-token", "cookie")
 _ID_FIELD = next(name for name, sub in _wire.shape(SAVED_SCHEMA).properties.items() if is_id(sub))  # WebhookId
 _ROOT = ""  # a JSON Patch path naming the whole webhook
 # RFC 6902's member names and the operations that matter here
@@ -345,7 +345,7 @@ class Guard:
     def _remember(self, webhook_id: int, response: Any) -> None:
         request = response.request
         url = request.url.split("/api/v1/", 1)[0] if request is not None else ""
-        headers = {k: v for k, v in dict(request.headers).items() if k.lower() in _CREDENTIAL_HEADERS} if request is not None else {}
+        headers = {k: v for k, v in dict(request.headers).items() if k.lower() in CREDENTIAL_HEADERS} if request is not None else {}
         target = _Target(url, headers, getattr(self._local, "verify", True), getattr(self._local, "app", None))
         with self._lock:
             if webhook_id not in self.created:

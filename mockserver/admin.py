@@ -224,7 +224,11 @@ def redeliver(record: str) -> Response:
     original = state.deliveries.record(record_id)
     if original is None or not same_owner(original.owner, principal):  # another application's: none
         raise AgentError(404, f"No delivery {record_id}.", "GET /__mock__/deliveries lists the attempts the mock keeps.")
-    row = state.store.get(original.webhook_id) if original.webhook_id else None
+    if not original.webhook_id:  # the ping of a webhook being saved: no webhook yet to send it to
+        raise bad_request(
+            f"Delivery {record_id} is a registration ping, which is not redelivered: save the webhook again to ping its TargetUrl."
+        )
+    row = state.store.get(original.webhook_id)
     again = state.deliveries.redeliver(original) if row is not None and same_owner(row.owner, principal) else None
     if again is None:
         raise AgentError(

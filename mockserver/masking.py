@@ -16,13 +16,15 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote_plus
 
+from contracts.credentials import CREDENTIAL_HEADERS
+
 __all__ = [
     "MASK", "SENSITIVE_HEADERS", "mask_body", "mask_headers", "mask_json", "mask_secrets", "mask_text", "secret_forms",
     "secrets_in",
 ]
 
 MASK = "***"
-SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-xsrf-token", "so-apptoken"})
+SENSITIVE_HEADERS = CREDENTIAL_HEADERS
 _WITHHELD = "(not shown: the body names a Secret in a form the journal cannot mask)"
 
 

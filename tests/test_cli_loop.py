@@ -82,6 +82,17 @@ def test_readme_listen_commands_receive_forward_save_and_answer(tmp_path: Path, 
     assert len(list((tmp_path / "deliveries").glob("*.json"))) == 1
 
 
+def test_listen_with_an_empty_secret_checks_nothing_as_it_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    def deliver_once(listener: Listener) -> None:
+        from_event("contact.changed", "some secret").send(listener.url)
+        listener.wait_for(1)
+
+    monkeypatch.setattr(cli_loop, "wait_for_signal", deliver_once)
+    result = CliRunner().invoke(main, ["listen", "--port", "0"], env={"SOWEBHOOK_SECRET": ""})
+    assert result.exit_code == 0, result.output
+    assert "NOT checking signatures" in result.stderr and "signature=unchecked" in result.stdout
+
+
 def test_listen_refuses_what_cannot_work() -> None:
     both = CliRunner().invoke(main, ["listen", "--forward", "http://127.0.0.1:9/", "--respond", "500"])
     assert both.exit_code == 2 and "choose one" in both.output

@@ -87,9 +87,12 @@ def test_a_body_edited_after_it_was_signed_is_told_apart() -> None:
 
 
 def test_credentials_are_masked_in_the_file(tmp_path: Path) -> None:
-    path = save(tmp_path, SavedDelivery([("Authorization", "Bearer 8A:secret"), ("Cookie", "a=b"), ("X-A", "1")], b"{}"))
-    text = path.read_text(encoding="utf-8")
-    assert "8A:secret" not in text and "a=b" not in text and '"X-A"' in text
+    sent = [("Authorization", "Bearer 8A:secret"), ("Cookie", "a=b"), ("SO-AppToken", "app-77"),
+            ("x-xsrf-token", "xsrf-88"), ("Proxy-Authorization", "Basic cHJveHk="), ("X-A", "1")]
+    text = save(tmp_path, SavedDelivery(sent, b"{}")).read_text(encoding="utf-8")
+    for credential in ("8A:secret", "a=b", "app-77", "xsrf-88", "cHJveHk="):
+        assert credential not in text
+    assert '"X-A"' in text
 
 
 def test_names_sort_by_the_time_received(tmp_path: Path) -> None:

@@ -135,10 +135,12 @@ def test_misbehaving_clients_get_an_answer_and_the_listener_goes_on(listener: Li
     assert from_event("test", SECRET).send(listener.url).status == 200
 
 
-def test_a_body_that_is_not_json_is_reported_as_a_violation(listener: Listener) -> None:
+def test_a_body_that_is_not_json_is_reported_as_a_violation_on_one_line(listener: Listener, lines: list[str]) -> None:
     assert from_body(b"\xff\x00 not json", SECRET, event="contact.created").send(listener.url).status == 200
-    (got,) = listener.wait_for(1)
-    assert got.signature == "valid" and got.violations
+    assert from_body(b"not json\nat all\n", SECRET, event="contact.created").send(listener.url).status == 200
+    got = listener.wait_for(2)
+    assert [d.signature for d in got] == ["valid", "valid"] and all(d.violations for d in got)
+    assert len(lines) == 2 and all("\n" not in line and "violations=1 [" in line for line in lines)
 
 
 def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
@@ -205,3 +207,64 @@ def test_the_mocks_deliveries_and_a_redelivery_reach_listen(listener: Listener) 
         assert int(redelivered.header("X-SuperOffice-Retry") or 0) > int(event.header("X-SuperOffice-Retry") or 0)
     finally:
         state_of(app).deliveries.close()
+
+
+def test_a_client_dripping_its_headers_is_cut_off_at_the_deadline_not_kept(lines: list[str]) -> None:
+    with Listener(read_timeout=0.3, echo=lines.append) as listener:
+        host, port = listener.url.split("//")[1].rstrip("/").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            closed = threading.Event()
+
+            def read_to_the_end() -> None:
+                try:
+                    conn.recv(1024)
+                except OSError:
+                    pass
+                closed.set()
+
+            threading.Thread(target=read_to_the_end, daemon=True).start()
+            conn.sendall(b"POST / HTTP/1.1\r\n")
+            for _ in range(400):  # a header byte well within each read's timeout, for up to 40 timeouts
+                if closed.wait(0.03):
+                    break
+                try:
+                    conn.sendall(b"X-A: b\r\n")
+                except OSError:
+                    break
+            assert closed.wait(10)
+        assert any("did not arrive within 0.3s" in line for line in lines)
+        assert from_event("test", SECRET).send(listener.url).status == 200  # and it goes on
+
+
+def test_connections_over_the_limit_are_closed_at_once(lines: list[str]) -> None:
+    with Listener(max_connections=2, echo=lines.append) as listener:
+        host, port = listener.url.split("//")[1].rstrip("/").rsplit(":", 1)
+        idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(2)]
+        try:
+            with socket.create_connection((host, int(port)), timeout=10) as extra:
+                assert extra.recv(1024) == b""  # closed by the listener, while the two idle ones wait
+            assert any("2 connections are open already" in line for line in lines)
+        finally:
+            for conn in idle:
+                conn.close()
+
+
+def test_control_characters_a_client_sends_never_reach_the_terminal(listener: Listener, lines: list[str]) -> None:
+    from contracts.poster import post
+
+    outgoing = from_event("contact.changed", SECRET)
+    hostile = {**outgoing.headers, "X-SuperOffice-Event": "contact.changed\x1b[2J", "X-SuperOffice-EventId": "\x07\x1b]0;owned\x07"}
+    assert post(listener.url, outgoing.body, hostile).status == 200
+    raw_exchange(listener, b"GET /\x1b[31m HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert listener.wait_for(1)[0].header("X-SuperOffice-Event") == "contact.changed\x1b[2J"  # kept as received
+    assert len(lines) == 2 and not any(ord(c) < 32 for line in lines for c in line)
+    assert "contact.changed\\x1b[2J" in lines[0] and "/\\x1b[31m" in lines[1]
+
+
+def test_a_listener_left_running_holds_only_the_newest_deliveries() -> None:
+    with Listener(keep=2) as listener:
+        sent = [from_event("test", SECRET) for _ in range(3)]
+        for outgoing in sent:
+            assert outgoing.send(listener.url).status == 200
+        kept = listener.wait_for(3)  # counts all three
+    assert [d.body for d in kept] == [o.body for o in sent[1:]]

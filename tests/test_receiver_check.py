@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from contracts.cli import main
-from contracts.receiver_check import check_receiver, wsgi_sender
+from contracts.receiver_check import check_receiver, url_sender, wsgi_sender
 from contracts.signatures import verify_signature
 
 SECRET = "Something Super Secret"
@@ -104,9 +104,10 @@ def test_an_unreachable_receiver_fails_every_check() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = CliRunner().invoke(main, ["receiver-check", f"http://127.0.0.1:{port}/", "--secret", "s", "--timeout", "2"])
+    result = CliRunner().invoke(main, ["receiver-check", f"http://ann:s3cret@127.0.0.1:{port}/", "--secret", "s", "--timeout", "2"])
     assert result.exit_code == 1
     assert "0 passed, 8 failed" in result.output
+    assert "s3cret" not in result.output and "Receiver check of http://ann:***@127.0.0.1" in result.output
 
 
 def counting_receiver(*, dedupe: bool, background: bool = False) -> tuple[Any, list[str]]:
@@ -148,3 +149,34 @@ def test_processes_retry_once_reads_the_side_effect_hook(dedupe: bool, backgroun
 def test_without_a_hook_the_idempotency_check_is_not_run() -> None:
     app, _ = counting_receiver(dedupe=False)
     assert "processes_retry_once" not in {c.name for c in check_receiver(wsgi_sender(app), SECRET).checks}
+
+
+def test_a_receiver_that_drips_its_answer_is_given_up_on_at_the_timeout() -> None:
+    import socket
+
+    from contracts.poster import PostError
+
+    release = threading.Event()
+    with socket.create_server(("127.0.0.1", 0)) as dripping:
+        def drip() -> None:
+            conn, _ = dripping.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 500\r\n\r\n")
+                for _ in range(500):  # a byte well within each read's timeout, 5 s in all
+                    if release.wait(0.01):
+                        return
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        return
+
+        thread = threading.Thread(target=drip, daemon=True)
+        thread.start()
+        send = url_sender(f"http://127.0.0.1:{dripping.getsockname()[1]}/", timeout=0.3)
+        try:
+            with pytest.raises(PostError, match="within 0.3s"):
+                send(b"{}", {})
+        finally:
+            release.set()
+            thread.join(timeout=10)

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -281,6 +282,14 @@ def test_the_cli_says_what_the_mock_refused(served: MockServer) -> None:
     assert nobody.exit_code == 1 and "ConnectionError" in nobody.output
 
 
+def test_the_cli_never_shows_a_password_in_the_url() -> None:
+    closed = socket.create_server(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()
+    result = CliRunner().invoke(main, ["deliveries", f"http://ann:s3cret@127.0.0.1:{port}", "--timeout", "2"])
+    assert result.exit_code == 1 and "s3cret" not in result.output and "ann:***@127.0.0.1" in result.output
+
+
 def test_the_cli_follows_until_interrupted(served: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
     before = listed(served.app.test_client())
     pauses: list[float] = []
@@ -329,5 +338,20 @@ def test_a_receiver_sees_the_same_eventid_and_bytes_signed_with_the_current_secr
             assert redelivered.signature_valid and not redelivered.violations
             got = client.post(AGENT + "GetWebhook", headers=AUTH, query_string={"webhookId": webhook["WebhookId"]}).json
             assert (got["TotalCalls"], got["ConsecutiveErrors"]) == (4, 0)  # the redelivery is one more call (F-225)
+        finally:
+            state_of(app).deliveries.close()
+
+
+@pytest.mark.slow
+def test_a_registration_ping_is_not_redelivered_and_the_answer_says_why() -> None:
+    with Receiver(secret="s") as receiver:
+        app = create_app(MockConfig(sleep=lambda s: None, delivery=DeliveryConfig(ca_file=receiver.ca_file, timeout_seconds=5)))
+        client = app.test_client()
+        try:
+            save(client, Type="webhook", TargetUrl=receiver.url, Secret="s")
+            [ping] = listed(client)
+            answer = client.post(f"/__mock__/deliveries/{ping['id']}/redeliver", headers=AUTH)
+            assert answer.status_code == 400 and "registration ping" in answer.json["MessageDetail"]
+            assert len(receiver.wait_for(1)) == 1 and listed(client) == [ping]  # nothing sent, nothing recorded
         finally:
             state_of(app).deliveries.close()

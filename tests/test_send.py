@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +90,17 @@ def test_send_body_signs_the_bytes_as_they_are(listener: Listener, tmp_path: Pat
     assert got.body == body.read_bytes() and got.signature == "valid" and got.event == "contact.changed"
 
 
+def test_send_body_without_an_event_takes_it_from_event(listener: Listener, tmp_path: Path) -> None:
+    body = tmp_path / "body.txt"
+    body.write_bytes(b"not json\n")
+    refused = send(listener.url, "--secret", SECRET, "--body", str(body))
+    assert refused.exit_code == 1 and "say which with --event" in refused.output
+    result = send(listener.url, "--secret", SECRET, "--body", str(body), "--event", "contact.changed")
+    assert result.exit_code == 0, result.output
+    (got,) = listener.wait_for(1)
+    assert got.body == b"not json\n" and got.event == "contact.changed" and got.signature == "valid"
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -119,3 +131,20 @@ def test_a_receiver_that_hangs_is_an_error_within_the_timeout() -> None:
         port = silent.getsockname()[1]
         result = send(f"http://127.0.0.1:{port}/", "--secret", SECRET, "--test", "--timeout", "0.3")
     assert result.exit_code == 1 and "within 0.3s" in result.output
+
+
+def test_a_receiver_that_answers_megabytes_is_an_error() -> None:
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    flood = Response(b"x" * 4 * 1024 * 1024)
+    server = make_server("127.0.0.1", 0, lambda environ, start_response: flood(environ, start_response), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = send(f"http://127.0.0.1:{server.server_port}/", "--secret", SECRET, "--test")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 1 and "over 65536 bytes" in result.output
+    assert len(result.output.strip().splitlines()) == 1
