@@ -43,6 +43,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
+import pluggy
 import pytest
 
 from contracts.credentials import AUTH_FORMS, DEFAULT_AUTH, Credentials
@@ -78,12 +79,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 _MOCK_USED = pytest.StashKey["MockServer"]()
 _REPORT = "sowebhook-report"  # the plugin name --sowebhook-report registers its collector under
 _SHORTFALL = pytest.StashKey[list[str]]()
+_COVERAGE_KEY = "sowebhook_coverage"  # a pytest-xdist worker's mock's coverage, in its workeroutput
+_XDIST_HOOK = pluggy.HookimplMarker("pytest")(optionalhook=True)  # pytest-xdist's, when it is installed
 
 
 def pytest_configure(config: pytest.Config) -> None:
     wanted = config.getoption("--sowebhook-min-coverage")
     if wanted is not None and not 0 <= wanted <= 100:
         raise pytest.UsageError(f"--sowebhook-min-coverage is a percentage from 0 to 100, not {wanted:g}")
+    if wanted is not None:
+        config.pluginmanager.register(_CoverageGate(wanted), "sowebhook-coverage-gate")
     report = config.getoption("--sowebhook-report")
     if report:
         from contracts.report_html import SessionReport
@@ -97,23 +102,48 @@ def _report(request: pytest.FixtureRequest) -> Any:
     return request.config.pluginmanager.get_plugin(_REPORT)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
-    """After the last test (the session's mock torn down): its coverage against the threshold."""
-    result = yield
-    wanted = session.config.getoption("--sowebhook-min-coverage")
-    mock = session.config.stash.get(_MOCK_USED, None)
-    if wanted is not None and mock is not None:
-        coverage = mock.coverage()
-        if coverage.ratio * 100 < wanted:
+class _CoverageGate:
+    """``--sowebhook-min-coverage``: after the last test (the session's mock torn down), the
+    coverage its mock served against the threshold. Under pytest-xdist every worker has a mock of
+    its own: each hands its coverage to the controller (``workeroutput``), which adds them up and
+    judges the session's whole."""
+
+    def __init__(self, wanted: float) -> None:
+        self.wanted = wanted
+        self.parts: list[dict[str, Any]] = []  # the workers' coverages (pytest-xdist), as JSON
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        result = yield
+        mock = session.config.stash.get(_MOCK_USED, None)
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:  # a worker: the controller judges
+            if mock is not None:
+                workeroutput[_COVERAGE_KEY] = mock.coverage().to_json()
+            return result
+        if mock is None and not self.parts:
+            return result  # the mock was never used: nothing to judge
+        from contracts.coverage import Coverage
+        from contracts.spec import load
+
+        coverage = mock.coverage() if mock is not None else Coverage(load())
+        for part in self.parts:
+            coverage.merge(Coverage.from_json(load(), part))
+        if coverage.ratio * 100 < self.wanted:
             missing = coverage.missing_by_operation()
             session.config.stash[_SHORTFALL] = [
-                f"the contract coverage the sowebhook_mock served is {coverage.ratio:.1%}, below --sowebhook-min-coverage={wanted:g}%; "
+                f"the contract coverage the sowebhook_mock served is {coverage.ratio:.1%}, below --sowebhook-min-coverage={self.wanted:g}%; "
                 f"{sum(map(len, missing.values()))} of the {coverage.to_json()['declared']} declared cells were never answered:",
                 *(f"  {operation}: {', '.join(cells)}" for operation, cells in missing.items()),
             ]
             session.testsfailed += 1
-    return result
+        return result
+
+    @_XDIST_HOOK
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        part = getattr(node, "workeroutput", {}).get(_COVERAGE_KEY)
+        if part is not None:
+            self.parts.append(part)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -14,12 +14,14 @@ run, cleanup's too, by operation, status and media type); the run tag and the id
 A session report (``SessionReport``, a pytest plugin object the ``sowebhook`` plugin registers)
 shows, for each test that used ``sowebhook_mock``, ``sowebhook_verify`` or
 ``sowebhook_receiver_check``, its outcome, what the mock found wrong (each request as curl), its
-verify and receiver-check reports, and the coverage of the session's mock.
+verify and receiver-check reports, and the coverage of the session's mock. Under pytest-xdist each
+worker hands its part to the controller (``workeroutput``), which writes the one file: every
+worker's tests, and the coverage of their mocks summed.
 
 Every curl is rebuilt with each argument quoted by ``shlex.quote`` (the text report's curl is not
-shell-safe), and its credentials and secrets are masked, as are messages, with
-``mockserver.masking``'s functions: the CLI and the plugin, which sit at the edge
-(ARCHITECTURE.md), hand that module in as a ``Masking``, since nothing else in ``contracts``
+shell-safe), and its credentials and secrets (a ``user:password@`` in a URL too) are masked, as
+are messages, with ``mockserver.masking``'s functions: the CLI and the plugin, which sit at the
+edge (ARCHITECTURE.md), hand that module in as a ``Masking``, since nothing else in ``contracts``
 imports the mock.
 """
 
@@ -37,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 import jinja2
+import pluggy
 
 from contracts.check_registry import BASIS
 from contracts.coverage import Coverage
@@ -52,6 +55,12 @@ __all__ = ["FIXTURES", "Curl", "Masking", "SessionReport", "run_coverage", "veri
 FIXTURES = ("sowebhook_mock", "sowebhook_verify", "sowebhook_receiver_check")  # the tests a session report shows
 _ROW_ID = re.compile(r"\bF-\d{3}\b")
 _NOT_SENT_BY_CURL = frozenset({"host", "content-length"})  # curl writes its own
+_USERINFO = re.compile(r"(?<=://)[^/?#@\s'\"<>]+@")  # the user:password@ of a URL
+
+
+def without_userinfo(text: str) -> str:
+    """``text`` with the ``user:password@`` of every URL in it masked."""
+    return _USERINFO.sub("***@", text)
 
 
 class Masking(Protocol):
@@ -95,8 +104,9 @@ class Curl:
                 secrets += masking.secrets_in(json.loads(body))
             except ValueError:
                 pass
-            body = masking.mask_text(body)
-        return Curl(self.method, self.url, tuple(shown.items()), body, self.caption), [s for s in secrets if s]
+            body = without_userinfo(masking.mask_text(body))
+        url = without_userinfo(self.url)
+        return Curl(self.method, url, tuple(shown.items()), body, self.caption), [s for s in secrets if s]
 
 
 _CURL_LINE = re.compile(r"curl -X (\S+) '(.*)'")
@@ -134,10 +144,10 @@ def parse_reproduction(text: str) -> list[Curl] | None:
 def entry_curl(base_url: str, entry: Any, masking: Masking) -> Curl:
     """A journal entry of the mock (``mockserver.journal.JournalEntry``: its credentials are
     masked already) as curl, the body as sent with every Secret masked."""
-    query = f"?{urlencode(entry.query)}" if entry.query else ""
+    query = f"?{masking.mask_text(urlencode(entry.query))}" if entry.query else ""  # a Secret in the query too
     headers = tuple((name, value) for name, value in entry.headers.items() if name.lower() not in _NOT_SENT_BY_CURL)
     raw: bytes = entry.raw
-    body = masking.mask_text(raw.decode("utf-8", "replace")) if raw else None
+    body = without_userinfo(masking.mask_text(raw.decode("utf-8", "replace"))) if raw else None
     length = str(entry.headers.get("Content-Length") or "")
     sent = int(length) if length.isdigit() else 0  # as the client wrote it: not always a number
     caption = f"request #{entry.id}" + (f" (the body cut at the {len(raw)} bytes the journal keeps)" if sent > len(raw) else "")
@@ -179,7 +189,7 @@ def _check_view(name: str, outcome: Any, masking: Masking) -> dict[str, Any]:
     curls = parse_reproduction(outcome.curl) if outcome.curl else []
     masked = [curl.masked(masking) for curl in curls or []]
     secrets = [secret for _, found in masked for secret in found]
-    message = masking.mask_secrets(outcome.message, secrets)
+    message = without_userinfo(masking.mask_secrets(outcome.message, secrets))
     cited = dict.fromkeys(_ROW_ID.findall(f"{outcome.title}\n{message}"))
     return {
         "name": name, "title": outcome.title, "status": outcome.status, "basis": outcome.basis,
@@ -191,7 +201,7 @@ def _check_view(name: str, outcome: Any, masking: Masking) -> dict[str, Any]:
 def _verify_view(report: VerifyReport, masking: Masking, anchor: str = "verify") -> dict[str, Any]:
     outcomes = report.outcomes.values()
     return {
-        "anchor": anchor, "base_url": report.base_url, "tag": report.tag, "requests": report.requests, "ok": report.ok,
+        "anchor": anchor, "base_url": without_userinfo(report.base_url), "tag": report.tag, "requests": report.requests, "ok": report.ok,
         "counts": {status: sum(o.status == status for o in outcomes) for status in ("passed", "failed", "warned")},
         "checks": [_check_view(name, outcome, masking) for name, outcome in report.outcomes.items()],
         "created": report.created, "deleted": report.deleted, "deleted_text": ranges(report.deleted),
@@ -209,10 +219,20 @@ def _template() -> jinja2.Template:
 
 def verify_html(report: VerifyReport, masking: Masking) -> str:
     """The HTML report of one ``sowebhook verify`` run."""
-    return _template().render(title=f"sowebhook verify {report.base_url}", verify=_verify_view(report, masking))
+    view = _verify_view(report, masking)
+    return _template().render(title=f"sowebhook verify {view['base_url']}", verify=view)
 
 
 # -- a pytest session ------------------------------------------------------------------------------
+
+_WORKER_KEY = "sowebhook_report"  # a pytest-xdist worker's part, in its workeroutput
+_XDIST_HOOK = pluggy.HookimplMarker("pytest")(optionalhook=True)  # pytest-xdist's, when it is installed
+
+
+def _curl_json(value: Any) -> dict[str, str]:
+    if isinstance(value, Curl):
+        return {"caption": value.caption, "text": value.text}
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 @dataclass
@@ -235,6 +255,7 @@ class SessionReport:
         self.masking = masking
         self.tests: dict[str, _Test] = {}
         self.coverage: dict[str, Any] | None = None
+        self.unwritten = ""  # why the file could not be written
 
     def _test(self, nodeid: str) -> _Test:
         return self.tests.setdefault(nodeid, _Test(nodeid, []))
@@ -260,10 +281,10 @@ class SessionReport:
         """A ``contracts.receiver_check.Report``; ``secret`` is masked in its details."""
         checks = [
             {"name": c.name, "title": c.title, "status": "passed" if c.passed else "failed",
-             "detail": self.masking.mask_secrets(c.detail, [secret])}
+             "detail": without_userinfo(self.masking.mask_secrets(c.detail, [secret]))}
             for c in report.checks
         ]
-        self._test(nodeid).receiver_checks.append({"target": report.target, "checks": checks})
+        self._test(nodeid).receiver_checks.append({"target": without_userinfo(report.target), "checks": checks})
 
     # -- pytest hooks --
 
@@ -285,10 +306,50 @@ class SessionReport:
             test.outcome = "xfailed" if xfail else "skipped"
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.path.write_text(self.html(), encoding="utf-8")
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:  # a pytest-xdist worker: the controller writes the one file
+            workeroutput[_WORKER_KEY] = self.export()
+            return
+        try:  # its directory made, as --junitxml does; a path that cannot be written is said, not a traceback
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(self.html(), encoding="utf-8")
+        except OSError as error:
+            self.unwritten = f"{error.strerror or error}: {error.filename or self.path}"
+
+    @_XDIST_HOOK
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """pytest-xdist's controller: a worker's tests, and its own mock's coverage."""
+        exported = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+        if exported is not None:
+            self.absorb(exported)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        terminalreporter.write_line(f"sowebhook report: {self.path}")
+        if self.unwritten:
+            terminalreporter.write_line(f"sowebhook report: not written ({self.unwritten})", red=True)
+        elif not hasattr(terminalreporter.config, "workeroutput"):
+            terminalreporter.write_line(f"sowebhook report: {self.path}")
+
+    # -- several processes (pytest-xdist): each worker's part, as JSON, merged by the controller --
+
+    def export(self) -> str:
+        """What this process saw, as JSON (a curl as its caption and text, as the page shows it)."""
+        tests = [vars(test) for test in self.tests.values() if test.fixtures]
+        return json.dumps({"tests": tests, "coverage": self.coverage}, default=_curl_json)
+
+    def absorb(self, exported: str) -> None:
+        """Another process's ``export()``: its tests, and its mock's coverage added to this one's
+        (every worker runs a mock of its own)."""
+        data = json.loads(exported)
+        for test in data["tests"]:
+            self.tests[test["nodeid"]] = _Test(**test)
+        if data["coverage"] is not None:
+            if self.coverage is None:
+                self.coverage = data["coverage"]
+            else:
+                contract = load()
+                merged = Coverage.from_json(contract, self.coverage)
+                merged.merge(Coverage.from_json(contract, data["coverage"]))
+                self.coverage = merged.to_json()
 
     def html(self) -> str:
         tests = [test for test in self.tests.values() if test.fixtures]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
@@ -57,10 +58,29 @@ def _state() -> MockState:
 
 @blueprint.before_request
 def _authenticate() -> None:
+    _same_origin_only()
     state = _state()
     principal = state.auth.authenticate(request.headers, request.cookies)
     state.auth.authorize_agent(principal)  # Online Restricted holds here too
     g.sowebhook_principal = principal
+
+
+def _same_origin_only() -> None:
+    """A browser that remembers the mock's login (the inspector asks for it) would send it with a
+    request another page makes: a form or a fetch of ``text/plain`` needs no consent of the server.
+    A request that changes something and names another origin (browsers send ``Origin`` with every
+    such request; curl and other clients send none) is refused (F-237)."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or parts.netloc.lower() != request.host.lower():
+        raise AgentError(
+            403, "The admin endpoints answer only the mock's own pages.",
+            f"A request from {origin[:100]!r} (the Origin header) was refused: a page elsewhere may not change the mock.",
+        )
 
 
 def _principal() -> Principal:

@@ -218,3 +218,32 @@ def test_the_inspector_adds_no_work_to_other_requests(client: FlaskClient) -> No
         assert not any(getattr(f, "__module__", "") == "mockserver.inspector" for f in hooks.get(None, []))
     app_wide = [handler for by_class in app.error_handler_spec.get(None, {}).values() for handler in by_class.values()]
     assert not any(handler.__module__ == "mockserver.inspector" for handler in app_wide)
+
+
+# every admin route that changes something, with a body a browser could send without asking (text/plain)
+_CHANGING = [
+    ("POST", "/__mock__/faults", '{"status": 503}'), ("DELETE", "/__mock__/faults", ""),
+    ("POST", "/__mock__/reset", ""), ("DELETE", "/__mock__/journal", ""),
+    ("POST", "/__mock__/events", '{"Event": "contact.created", "PrimaryKey": 1}'),
+    ("POST", "/__mock__/responses", '{"mode": "generated", "seed": 1}'),
+    ("POST", "/__mock__/webhooks", '[{"Name": "planted", "Type": "crmscript"}]'),
+    ("POST", "/__mock__/deliveries/1/redeliver", ""), ("POST", "/__mock__/deliveries/drain", ""),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), _CHANGING, ids=[f"{m} {p}" for m, p, _ in _CHANGING])
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://localhost:1", "file://"])
+def test_another_pages_request_to_change_the_mock_is_refused(client: FlaskClient, method: str, path: str, body: str, origin: str) -> None:
+    """A browser that remembers the mock's login sends it with a request another page makes (F-237)."""
+    client.post("/api/v1/Agents/Webhook/GetAllWebhooks", headers=AUTH)  # something in the journal
+    before = client.get("/__mock__/journal", headers=AUTH).json, client.get("/__mock__/faults", headers=AUTH).json
+    answer = client.open(path, method=method, data=body, headers={**AUTH, "Origin": origin, "Content-Type": "text/plain"})
+    assert answer.status_code == 403 and origin[:20] in answer.json["MessageDetail"]
+    assert (client.get("/__mock__/journal", headers=AUTH).json, client.get("/__mock__/faults", headers=AUTH).json) == before
+
+
+def test_the_mocks_own_page_and_clients_without_an_origin_may_change_it(client: FlaskClient) -> None:
+    for headers in ({"Origin": "http://localhost"}, {"Origin": "HTTP://LOCALHOST"}, {}):
+        answer = client.post("/__mock__/faults", json={"status": 503, "count": 1}, headers={**AUTH, **headers})
+        assert answer.status_code == 200, (headers, answer.json)
+    assert client.get("/__mock__/journal", headers={**AUTH, "Origin": "http://evil.example"}).status_code == 200  # reads: not changes

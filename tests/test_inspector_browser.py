@@ -123,6 +123,15 @@ def test_requests_appear_live_newest_first_with_secrets_masked(page: Any, mock: 
     expect(body).to_contain_text('"Secret": "***"')
     shown = body.inner_text()
     assert SECRET not in shown and HEADER_CREDENTIAL.split()[1] not in shown and "dGplMDpUamUw" not in shown
+
+    # a password in a URL of the body, a Secret in the query: masked in the request, its curl and the answer
+    with_password = {"Name": "userinfo", "Events": ["contact.created"], "TargetUrl": "http://someone:url-password-9@127.0.0.1:9/h"}
+    requests.post(f"{mock.url}/api/v1/Agents/Webhook/SaveWebhook?Secret=query-secret-8", json=with_password, headers=AUTH, timeout=10)
+    expect(entries).to_have_count(3)
+    entries.first.locator("summary").click()
+    expect(entries.first.locator("pre.curl")).to_contain_text("http://***@127.0.0.1:9/h")
+    shown = body.inner_text()
+    assert "url-password-9" not in shown and "query-secret-8" not in shown, shown
     # readable 375 px wide: nothing wider than the window
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
 

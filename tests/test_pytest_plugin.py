@@ -292,22 +292,28 @@ def test_mock_fixture_fails_a_test_whose_rest_answer_broke_the_contract(pytester
     ])
 
 
-def test_min_coverage_fails_the_session_naming_the_cells_never_served(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("processes", [[], ["-n", "2", "--dist", "loadfile"]], ids=["one-process", "xdist"])
+def test_min_coverage_fails_the_session_naming_the_cells_never_served(pytester: pytest.Pytester, processes: list[str]) -> None:
+    """Under pytest-xdist each test file below runs in a worker of its own, with a mock of its own:
+    the session's coverage is what all of them served."""
     pytester.makepyfile(
-        test_user="""
+        test_json="""
         import requests
 
-        AUTH = {"Authorization": "Basic dGplMDpUamUw"}
-
         def test_json(sowebhook_mock):
-            assert requests.post(sowebhook_mock.url + "/api/v1/Agents/Webhook/GetAllWebhooks", headers=AUTH).json() == []
+            auth = {"Authorization": "Basic dGplMDpUamUw"}
+            assert requests.post(sowebhook_mock.url + "/api/v1/Agents/Webhook/GetAllWebhooks", headers=auth).json() == []
+        """,
+        test_xml="""
+        import requests
 
         def test_xml_after_a_reset(sowebhook_mock):
-            xml = requests.post(sowebhook_mock.url + "/api/v1/Agents/Webhook/GetAllWebhooks", headers={**AUTH, "Accept": "text/xml"})
+            auth = {"Authorization": "Basic dGplMDpUamUw"}
+            xml = requests.post(sowebhook_mock.url + "/api/v1/Agents/Webhook/GetAllWebhooks", headers={**auth, "Accept": "text/xml"})
             assert xml.headers["Content-Type"].startswith("text/xml")
-        """
+        """,
     )
-    failing = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "--sowebhook-min-coverage=50")
+    failing = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", *processes, "--sowebhook-min-coverage=50")
     failing.assert_outcomes(passed=2)
     assert failing.ret == pytest.ExitCode.TESTS_FAILED
     text = failing.stdout.str()

@@ -243,6 +243,23 @@ def test_a_hostile_server_cannot_put_markup_into_the_report() -> None:
 # -- the reproduction's masking, without a run ---------------------------------------------------
 
 
+def test_a_password_in_the_servers_url_is_masked_everywhere_in_the_report() -> None:
+    from contracts.exchange import WireRequest
+    from contracts.runner_report import CheckOutcome, VerifyReport
+
+    base = "http://someone:url-password-9@127.0.0.1:1"
+    request = WireRequest("PUT", "/api/v1/Webhook/7", {"Accept": "application/json"}, json.dumps({"TargetUrl": base}).encode())
+    failed = CheckOutcome("no_server_error", "no 5xx", "documented", "failed", f"got 500 from {base}/api/v1/Webhook/7", request.as_curl(base))
+    report = VerifyReport(base, "tag", {failed.name: failed})
+    page = parsed(verify_html(report, masking))
+    assert "url-password-9" not in page.text and "someone" not in page.text
+    assert page.all("dd", "server")[0].text == "http://***@127.0.0.1:1"
+    curl = sent(command(page.all("pre", "curl")[0]))
+    assert curl["url"] == "http://***@127.0.0.1:1/api/v1/Webhook/7" and json.loads(curl["body"]) == {"TargetUrl": "http://***@127.0.0.1:1"}
+    assert "got 500 from http://***@127.0.0.1:1/" in page.all("pre", "message")[0].text
+
+
+
 def test_a_reproduction_is_parsed_back_and_masked() -> None:
     from contracts.exchange import WireRequest
 
@@ -260,6 +277,22 @@ def test_a_reproduction_is_parsed_back_and_masked() -> None:
     }
     assert parse_reproduction("rm -rf /") is None
     assert Curl("GET", "http://h/", (), "@/etc/passwd").text.endswith("--data-raw @/etc/passwd")
+
+
+def test_a_journal_entry_as_curl_has_its_secrets_masked_in_the_query_and_the_urls_too() -> None:
+    from types import SimpleNamespace
+
+    from contracts.report_html import entry_curl
+
+    body = {"TargetUrl": "https://someone:url-password-9@example.invalid/h", "Secret": "body-secret-7"}
+    entry = SimpleNamespace(
+        id=3, method="POST", path="/api/v1/Agents/Webhook/SaveWebhook", query={"Secret": "query-secret-8", "x": "1"},
+        headers={"Authorization": "***", "Host": "h"}, raw=json.dumps(body).encode(),
+    )
+    request = sent(shlex.split(entry_curl("http://127.0.0.1:1", entry, masking).text.replace("\\\n", "")))
+    assert dict(parse_qsl(urlsplit(request["url"]).query)) == {"Secret": "***", "x": "1"}
+    assert json.loads(request["body"]) == {"TargetUrl": "https://***@example.invalid/h", "Secret": "***"}
+    assert request["headers"] == {"authorization": "***"}
 
 
 # -- the pytest plugin -----------------------------------------------------------------------------
@@ -301,13 +334,21 @@ def test_nothing_of_ours():
 
 
 @pytest.mark.slow  # a pytest subprocess, with a mock on a real socket
-def test_the_plugins_session_report(pytester: pytest.Pytester, tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [["-p", "no:xdist"], ["-n", "2", "--dist", "each"]], ids=["one", "xdist"])
+def test_the_plugins_session_report(pytester: pytest.Pytester, tmp_path: Path, processes: list[str]) -> None:
+    """In one process, and with pytest-xdist, where each worker has its own mock and the controller
+    writes the one file (with ``--dist each`` every test runs on both workers: both mocks' coverage
+    is summed)."""
     pytester.makepyfile(test_session=SESSION)
     out = tmp_path / "session.html"
     with MockServer(MockConfig(delivery=DeliveryConfig(registration_ping=False))) as server:
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sowebhook-url", server.url, "--sowebhook-report", str(out))
-    result.assert_outcomes(passed=4, failed=1, errors=1)  # test_typo passes, then errs at teardown (the typo)
+        result = pytester.runpytest_subprocess(
+            "-p", "no:cacheprovider", *processes, "--sowebhook-url", server.url, "--sowebhook-report", str(out),
+        )
+    runs = 2 if "-n" in processes else 1
+    result.assert_outcomes(passed=4 * runs, failed=1 * runs, errors=1 * runs)  # test_typo passes, then errs at teardown (the typo)
     result.stdout.fnmatch_lines([f"*sowebhook report: {out}*"])
+    assert sum(f"sowebhook report: {out}" in line for line in result.outlines) == 1
     page = parsed(out.read_text(encoding="utf-8"))
     tests = {s.attrs["data-nodeid"].split("::")[-1]: s for s in page.all("section", "test")}
     assert {name: s.attrs["data-outcome"] for name, s in tests.items()} == {
@@ -328,5 +369,20 @@ def test_the_plugins_session_report(pytester: pytest.Pytester, tmp_path: Path) -
     # the session's mock served what test_clean and test_typo sent (the verify run had its own server)
     (session,) = page.all("section", "session-coverage")
     assert {cell: n for cell, n in cells(session).items() if n} == {
-        ("SaveWebhook", "200", "application/json"): 2, ("GetWebhook", "200", "application/xml"): 1,
+        ("SaveWebhook", "200", "application/json"): 2 * runs, ("GetWebhook", "200", "application/xml"): 1 * runs,
     }
+
+
+def test_the_session_report_makes_its_directory_and_says_when_it_cannot_write(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    nested = tmp_path / "new" / "dir" / "report.html"
+    made = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist", "--sowebhook-report", str(nested))
+    made.assert_outcomes(passed=1)
+    assert parsed(nested.read_text(encoding="utf-8")).all("dd", "test-count")[0].text.startswith("0 ")
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    refused = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist", "--sowebhook-report", str(blocked / "report.html"))
+    refused.assert_outcomes(passed=1)  # the tests' verdict, no INTERNALERROR
+    assert refused.ret == 0
+    refused.stdout.fnmatch_lines(["*sowebhook report: not written (*a-file*"])
+

@@ -57,12 +57,12 @@ function masked(value) {
     }
     return out;
   }
-  return value;
+  return maskedUrl(value);
 }
 
-// A URL with any user:password@ masked.
+// A text with the user:password@ of every URL in it masked (a TargetUrl, a body sent as text).
 function maskedUrl(url) {
-  return typeof url === "string" ? url.replace(/\/\/[^/@\s]*@/, `//${cfg.mask}@`) : url;
+  return typeof url === "string" ? url.replace(/(:\/\/)[^/?#@\s'"<>]+@/g, `$1${cfg.mask}@`) : url;
 }
 
 function pretty(value) {
@@ -122,13 +122,13 @@ function shellQuote(text) {
 
 // A curl command that sends the request again, credentials masked (the journal holds them so).
 function curlOf(entry) {
-  const query = new URLSearchParams(entry.query || {}).toString();
+  const query = new URLSearchParams(masked(entry.query || {})).toString();
   const parts = [`curl -X ${entry.method} ${shellQuote(location.origin + entry.path + (query ? `?${query}` : ""))}`];
   const headers = masked(entry.headers || {});
   let note = "";
   let data = null;
   if (entry.body !== null && entry.body !== undefined) {
-    data = typeof entry.body === "string" ? entry.body : JSON.stringify(masked(entry.body));
+    data = typeof entry.body === "string" ? maskedUrl(entry.body) : JSON.stringify(masked(entry.body));
     const type = Object.entries(headers).find(([k]) => k.toLowerCase() === "content-type");
     if (typeof entry.body !== "string" && type && !/json/i.test(type[1])) {
       note = `# the body as the mock read it (sent as ${type[1]}), re-encoded as JSON\n`;
@@ -154,7 +154,7 @@ function journalEntry(entry) {
     badge(entry.status === null ? "…" : entry.status, statusKind(entry.status)),
     badge(entry.verdict, `verdict-${entry.verdict}`),
     violations ? badge(`${violations} violation${violations > 1 ? "s" : ""}`, "bad") : null);
-  const query = Object.keys(entry.query || {}).length ? new URLSearchParams(entry.query).toString() : "";
+  const query = Object.keys(entry.query || {}).length ? new URLSearchParams(masked(entry.query)).toString() : "";
   return el("details", { class: "entry", "data-id": entry.id }, summary,
     el("div", { class: "body" },
       list("Violations of the contract", entry.violations, "bad"),
@@ -205,7 +205,7 @@ function attemptRow(record) {
       record.time ? el("span", { class: "time", text: record.time }) : null,
       badge(record.status === null ? "not posted" : record.status, statusKind(record.status)),
       badge(record.outcome, `outcome-${record.outcome}`),
-      el("span", { class: "message", text: record.message })),
+      el("span", { class: "message", text: maskedUrl(record.message) })),
     el("details", {}, el("summary", { text: "request" }),
       block("Headers", headersText(record.headers)),
       block("Body", pretty(masked(record.body)))));
@@ -292,7 +292,7 @@ function renderWebhooks(rows) {
     el("td", { text: webhook.Type ?? "" }),
     el("td", { text: (webhook.Events || []).join(", ") }),
     el("td", { class: "target", text: maskedUrl(webhook.TargetUrl) ?? "" }),
-    el("td", { text: lastError ?? "" }))));
+    el("td", { text: maskedUrl(lastError) ?? "" }))));
   document.getElementById("webhooks-count").textContent = `${rows.length}`;
 }
 
