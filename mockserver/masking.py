@@ -32,22 +32,29 @@ def mask_headers(headers: Iterable[tuple[str, str]]) -> dict[str, str]:
     return {name: (MASK if name.lower() in SENSITIVE_HEADERS else value) for name, value in headers}
 
 
+def _secret_key(key: Any) -> bool:
+    """``Secret``, or the name of a credential header (a webhook's own ``Headers`` may carry an
+    ``Authorization`` for its target), in any letter case."""
+    return isinstance(key, str) and (key.lower() == "secret" or key.lower() in SENSITIVE_HEADERS)
+
+
 def mask_body(value: Any) -> Any:
-    """A copy of a decoded body with every ``Secret`` value masked, at any depth."""
+    """A copy of a decoded body with the value of every ``Secret`` and credential header masked,
+    at any depth."""
     if isinstance(value, dict):
-        return {k: (MASK if k.lower() == "secret" and v is not None else mask_body(v)) for k, v in value.items()}
+        return {k: (MASK if _secret_key(k) and v is not None else mask_body(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask_body(v) for v in value]
     return value
 
 
 def secrets_in(value: Any) -> list[str]:
-    """Every ``Secret`` value in a decoded body, at any depth, as text (a Secret sent as a list or
-    an object gives its JSON and every string in it)."""
+    """Every ``Secret`` (and credential header) value in a decoded body, at any depth, as text (a
+    Secret sent as a list or an object gives its JSON and every string in it)."""
     found: list[str] = []
     if isinstance(value, dict):
         for key, item in value.items():
-            if isinstance(key, str) and key.lower() == "secret" and item is not None:
+            if _secret_key(key) and item is not None:
                 found += [item] if isinstance(item, str) else [json.dumps(item, ensure_ascii=False), *_strings(item)]
             else:
                 found += secrets_in(item)
@@ -72,6 +79,12 @@ def _strings(value: Any) -> list[str]:
 _JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
 _XML_SECRET = re.compile(
     r"(<(?:[\w.-]+:)?Secret\b[^>]*?(?<!/)>)(.*?)(?=</(?:[\w.-]+:)?Secret\s*>|\Z)", re.IGNORECASE | re.DOTALL
+)
+# a webhook's own Headers in XML (StringKeyValuePair): the Value of a credential header's Key
+_XML_HEADER_VALUE = re.compile(
+    r"(<(?:[\w.-]+:)?Key\b[^>]*>\s*(?:" + "|".join(map(re.escape, sorted(SENSITIVE_HEADERS))) + r")\s*"
+    r"</(?:[\w.-]+:)?Key\s*>\s*<(?:[\w.-]+:)?Value\b[^>]*?(?<!/)>)(.*?)(?=</(?:[\w.-]+:)?Value\s*>|\Z)",
+    re.IGNORECASE | re.DOTALL,
 )
 _XML_ATTRIBUTE = re.compile(r"""(\bSecret\s*=\s*)("[^"]*"?|'[^']*'?)""", re.IGNORECASE)
 _FORM = re.compile(r"[^\s{}<>\[\]\"]+")
@@ -126,7 +139,7 @@ def _json_key(raw: str) -> str:
 def _mask_json(text: str) -> str:
     out, pos = [], 0
     for match in _JSON_KEY.finditer(text):
-        if match.start() < pos or _json_key(match.group(1)).casefold() != "secret":
+        if match.start() < pos or not _secret_key(_json_key(match.group(1))):
             continue
         out += [text[pos : match.end()], f'"{MASK}"']
         pos = _json_value_end(text, match.end())
@@ -151,11 +164,13 @@ def _normal(text: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """The text of a body with the value of every ``Secret`` masked (JSON, XML or form spelling);
+    """The text of a body with the value of every ``Secret`` masked (JSON, XML or form spelling),
+    and of every credential header a webhook's ``Headers`` carries (JSON, XML);
     a note instead of the text when it still names a secret that could not be told apart."""
     text = _mask_json(text)
     text = _XML_SECRET.sub(lambda m: m.group(1) + MASK, text)
     text = _XML_ATTRIBUTE.sub(lambda m: m.group(1) + f'"{MASK}"', text)
+    text = _XML_HEADER_VALUE.sub(lambda m: m.group(1) + MASK, text)
     text = _mask_form(text)
     if "secret" in _MASKED.sub("", _normal(text)):
         return _WITHHELD

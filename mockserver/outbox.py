@@ -130,7 +130,7 @@ class Outbox:
         deadline = time.monotonic() + timeout
         while self.store.outbox_count():
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if not remaining > 0:  # a timeout of NaN too: no wait of NaN, which returns at once, again and again
                 return False
             with self._wake:
                 self._wake.wait(min(remaining, self.settings.poll_seconds))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from contracts.wire import encode_json
 from mockserver.rows import JournalRow, OutboxJob, StoredWebhook, load_json
@@ -52,6 +52,12 @@ MIGRATIONS = (
     CREATE TABLE delivery_record (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, record text NOT NULL,
                                   owner text);
     """,
+    # a text column cannot hold NUL, which a target's answer (last_error) or a SignalEvent's
+    # EventName (outbox.event) may: both are kept as JSON strings from version 2 on
+    """
+    UPDATE webhook SET last_error = to_json(last_error)::text WHERE last_error IS NOT NULL;
+    UPDATE outbox SET event = to_json(event)::text;
+    """,
 )
 _MIGRATION_LOCK = 0x50E_B00C  # the advisory lock every starting replica takes to migrate
 _COLUMNS = "body, owner, last_error, total_calls, total_errors, consecutive_errors"
@@ -72,6 +78,7 @@ class PostgresStore:
         except ImportError:
             raise ImportError("a postgresql:// store needs psycopg: pip install 'superoffice-webhook-contracts[postgres]'") from None
 
+        _prepare(url, timeout)  # before the pool, which would retry in silence until its timeout
         self._pool: ConnectionPool[Any] = ConnectionPool(
             url,
             min_size=1,
@@ -83,8 +90,6 @@ class PostgresStore:
         )
         try:
             self._pool.wait(timeout)
-            with self._pool.connection() as db, db.transaction():
-                _migrate(db)
         except PoolTimeout:
             self._pool.close()
             raise ConnectionError(f"PostgreSQL did not answer within {timeout:g} s: {masked_url(url)}") from None
@@ -96,7 +101,7 @@ class PostgresStore:
     def _row(row: tuple[Any, ...] | None) -> StoredWebhook | None:
         if row is None:
             return None
-        return StoredWebhook(load_json(row[0]), row[1], row[2], row[3], row[4], row[5])
+        return StoredWebhook(load_json(row[0]), row[1], _read(row[2]), row[3], row[4], row[5])
 
     def _locked(self, db: Connection[Any], webhook_id: int) -> StoredWebhook | None:
         return self._row(
@@ -137,7 +142,7 @@ class PostgresStore:
 
     def set_last_error(self, webhook_id: int, message: str | None) -> None:
         with self._pool.connection() as db:
-            db.execute("UPDATE webhook SET last_error = %s WHERE webhook_id = %s", (message, webhook_id))
+            db.execute("UPDATE webhook SET last_error = %s WHERE webhook_id = %s", (_kept(message), webhook_id))
 
     def record_call(self, webhook_id: int, error: str | None) -> StoredWebhook | None:
         """One statement, counted by the database (what ``rows.counted`` computes)."""
@@ -147,7 +152,7 @@ class PostgresStore:
                 "UPDATE webhook SET total_calls = total_calls + 1, total_errors = total_errors + %s,"
                 " consecutive_errors = CASE WHEN %s THEN consecutive_errors + 1 ELSE 0 END,"
                 f" last_error = coalesce(%s, last_error) WHERE webhook_id = %s RETURNING {_COLUMNS}",
-                (int(failed), failed, error, webhook_id),
+                (int(failed), failed, _kept(error), webhook_id),
             ).fetchone())
 
     def set_state(self, webhook_id: int, state: str) -> tuple[str, StoredWebhook] | None:
@@ -203,7 +208,7 @@ class PostgresStore:
             else:
                 db.execute(
                     f"INSERT INTO outbox (webhook_id, event, payload, attempt, due) VALUES (%s, %s, %s, %s, {_NOW} + %s)",
-                    (job.webhook_id, job.event, job.payload, job.attempt, delay),
+                    (job.webhook_id, _kept(job.event), job.payload, job.attempt, delay),
                 )
 
     def outbox_claim(self, lease: float) -> OutboxJob | None:
@@ -220,7 +225,7 @@ class PostgresStore:
                 """,
                 (lease,),
             ).fetchone()
-        return None if row is None else OutboxJob(row[1], row[2], row[3], row[4], row[5], row[0])
+        return None if row is None else OutboxJob(row[1], str(load_json(row[2])), row[3], row[4], row[5], row[0])
 
     def outbox_next(self) -> float | None:
         with self._pool.connection() as db:
@@ -258,23 +263,78 @@ class PostgresStore:
 
 
 def masked_url(url: str) -> str:
-    """``url`` with its password (user info, or a ``password=`` parameter) masked."""
-    parts = urlsplit(url)
-    if parts.password is None and "password" not in unquote(parts.query).lower():
-        return url
-    netloc = parts.netloc
-    if parts.password is not None:
-        user, _, host = netloc.rpartition("@")
-        netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    """``url`` with its password (user info, or a ``password=`` or ``sslpassword=`` parameter)
+    masked; split by hand, as libpq does, so that a URL urllib refuses (``[bad``) is masked too."""
+    parts = _Url(url)
     query = "&".join(
-        f"{key}={'***' if unquote(key).lower() == 'password' else value}"
-        for key, _, value in (item.partition("=") for item in parts.query.split("&") if item)
+        f"{key}=***" if eq and _is_password(key) else f"{key}{eq}{value}"
+        for key, eq, value in (item.partition("=") for item in parts.query.split("&"))
     )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    user = f"{parts.user}:***@" if parts.password is not None else f"{parts.user}@" if parts.at else ""
+    return f"{parts.scheme}{user}{parts.host}{parts.path}{'?' if parts.has_query else ''}{query}{parts.fragment}"
+
+
+class _Url:
+    """A URL's parts as written: scheme (with ``://``), user, password (None: none), host, path,
+    query and fragment (with its ``#``)."""
+
+    def __init__(self, url: str) -> None:
+        scheme, sep, rest = url.partition("://")
+        self.scheme = scheme + sep if sep else ""
+        rest = rest if sep else url
+        end = min([i for i in (rest.find(c) for c in "/?#") if i >= 0], default=len(rest))
+        netloc, tail = rest[:end], rest[end:]
+        userinfo, at, self.host = netloc.rpartition("@")
+        self.at = bool(at)
+        self.user, colon, password = userinfo.partition(":")
+        self.password: str | None = password if colon else None
+        tail, hash_, fragment = tail.partition("#")
+        self.fragment = hash_ + fragment
+        self.path, question, self.query = tail.partition("?")
+        self.has_query = bool(question)
+
+
+def _is_password(key: str) -> bool:
+    return unquote(key).lower().endswith("password")
+
+
+def _passwords(url: str) -> list[str]:
+    """The passwords ``url`` holds, as written and decoded."""
+    parts = _Url(url)
+    found = [parts.password or ""]
+    found += [value for key, _, value in (item.partition("=") for item in parts.query.split("&")) if _is_password(key)]
+    return [text for raw in found if raw for text in {raw, unquote(raw)}]
+
+
+def _prepare(url: str, timeout: float) -> None:
+    """Connect once and create or migrate the schema; a refusal raises ``ConnectionError`` at once,
+    with PostgreSQL's reason and the URL, its password masked (there and where libpq's message quotes it)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout))) as db, db.transaction():
+            _migrate(db)
+    except psycopg.Error as error:
+        reason = " ".join(str(error).split())
+        if isinstance(error, psycopg.errors.InvalidSchemaName):
+            reason += " (the search_path names no schema that exists: CREATE SCHEMA it first)"
+        reason = reason.replace(url, masked_url(url))  # libpq quotes a URL it cannot read
+        for password in _passwords(url):
+            reason = reason.replace(password, "***")
+        raise ConnectionError(f"PostgreSQL at {masked_url(url)}: {reason}") from None
 
 
 def _text(webhook: dict[str, Any]) -> str:
     return encode_json(webhook).decode()
+
+
+def _kept(text: str | None) -> str | None:
+    """A free text as its column keeps it: a JSON string, as PostgreSQL's text holds no NUL."""
+    return None if text is None else encode_json(text).decode()
+
+
+def _read(kept: str | None) -> str | None:
+    return None if kept is None else str(load_json(kept))
 
 
 def _migrate(db: Connection[Any]) -> None:

@@ -160,8 +160,9 @@ def main() -> int:
     print(
         f"requests in flight at the kills: {totals['in flight']}, of which took effect: {totals['took effect']}"
     )
+    checked = "no file to check (PostgreSQL)" if args.postgres else f"{totals['integrity ok']} of {cycles + 1} starts"
     print(
-        f"integrity_check ok: {totals['integrity ok']} of {cycles + 1} starts; highest id {highest} (the store's sequence "
+        f"integrity_check ok: {checked}; highest id {highest} (the store's sequence "
         f"{sequence}); restart to ready: median {statistics.median(restarts):.2f} s, max {max(restarts):.2f} s"
     )
     print(f"tracebacks in the mock's stderr: {stderr.count('Traceback')}")

@@ -17,6 +17,7 @@ from flask import Flask
 from contracts.receiver import Receiver
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
+from mockserver.outbox import Outbox
 from mockserver.rows import OutboxJob
 from mockserver.store import open_store
 
@@ -94,3 +95,24 @@ def test_a_serving_app_makes_the_attempts_another_process_left(app: Flask, recei
     assert state_of(app).deliveries.drain(timeout=30)
     history = app.test_client().get("/__mock__/deliveries", headers=JSON).json
     assert [(r["event_id"], r["attempt"], r["outcome"]) for r in history][-1] == ("left-by-another", 1, "delivered")
+
+
+@pytest.mark.parametrize("timeout", [0.0, -1.0, float("nan")])
+def test_a_drain_that_may_not_wait_looks_once(db: str, timeout: float) -> None:
+    """An event due in an hour: a drain with no time to wait answers False after one look at the
+    outbox (a NaN timeout, which admin's ``?timeout=nan`` hands on, looked again and again)."""
+    store = open_store(db)
+    looks: list[int] = []
+
+    class Counted:
+        def outbox_count(self) -> int:
+            looks.append(1)
+            assert len(looks) < 50, "the drain keeps looking"
+            return store.outbox_count()  # type: ignore[attr-defined, no-any-return]
+
+    try:
+        store.outbox_put(OutboxJob(1, "contact.created", "{}"), 3600.0)  # type: ignore[attr-defined]
+        outbox = Outbox(Counted(), DeliveryConfig(), lambda job: True)  # type: ignore[arg-type]
+        assert outbox.drain(timeout) is False and looks == [1]
+    finally:
+        store.close()

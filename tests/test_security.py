@@ -586,3 +586,19 @@ def test_a_documented_response_may_carry_the_webhooks_secret_but_its_journal_ent
     assert saved["Secret"] == "secret of kept"
     assert op(client, "GetWebhook", VALID["onsite"], query=f"?webhookId={saved['WebhookId']}").json["Secret"] == "secret of kept"
     assert "secret of kept" not in client.get("/__mock__/journal", headers=VALID["onsite"]).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/xml"])
+@pytest.mark.parametrize("header", ["Authorization", "cookie", "SO-AppToken", "X-XSRF-TOKEN"])
+def test_a_webhooks_own_credential_headers_are_answered_but_never_journalled(header: str, accept: str) -> None:
+    """A webhook's Headers may carry a credential for its target: the agent answers it as saved
+    (documented), the journal shows it masked, in the body sent and in the answer, JSON or XML."""
+    client = create_app(config("onsite")).test_client()
+    credential = f"credential-of-the-target-{header}"
+    body = {**webhook("with headers"), "Headers": {header: credential, "X-Plain": "shown"}}
+    saved = op(client, "SaveWebhook", {**VALID["onsite"], "Accept": accept}, body)
+    assert saved.status_code == 200 and credential in saved.get_data(as_text=True)
+    listed = op(client, "GetAllWebhooks", {**VALID["onsite"], "Accept": accept})
+    assert credential in listed.get_data(as_text=True)
+    journal = client.get("/__mock__/journal", headers=VALID["onsite"]).get_data(as_text=True)
+    assert credential not in journal and "shown" in journal

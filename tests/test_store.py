@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from harness.postgres import database, psql_rows
+from harness.postgres import PASSWORD, cluster, database, psql_rows
 from mockserver.config import ConfigError, MockConfig
 from mockserver.rows import OutboxJob, SharedStore
 from mockserver.store import MemoryStore, Store, describe_store, is_shared, open_store
@@ -114,6 +114,17 @@ def test_ids_are_never_handed_out_again(store: Store) -> None:
     assert second > first
     store.delete(second)
     assert store.create(_hook("c"), None).webhook_id > second
+
+
+def test_free_texts_are_kept_exactly_nul_included(store: Store) -> None:
+    """A target's answer (LastError) may hold anything, NUL too, which PostgreSQL's text cannot."""
+    webhook_id = store.create(_hook("nul"), None).webhook_id
+    counted = store.record_call(webhook_id, '500 a\x00b "quoted" \\ æ')
+    assert counted is not None and counted.last_error == '500 a\x00b "quoted" \\ æ'
+    got = store.get(webhook_id)
+    assert got is not None and got.last_error == '500 a\x00b "quoted" \\ æ'
+    store.set_last_error(webhook_id, "\x00")
+    assert [row.last_error for row in store.all()] == ["\x00"]
 
 
 def test_a_refused_update_changes_nothing(store: Store) -> None:
@@ -258,6 +269,53 @@ def test_a_claim_whose_lease_ran_out_is_claimed_again_and_a_retry_waits(shared: 
     assert shared.outbox_count() == 0 and shared.outbox_next() is None
 
 
+def test_an_event_name_with_a_nul_goes_through_the_outbox_as_it_is(shared: SharedStore) -> None:
+    shared.outbox_put(OutboxJob(3, "a\x00b", '{"EventId": "nul"}'), 0.0)  # a SignalEvent's EventName
+    job = shared.outbox_claim(60.0)
+    assert job is not None and (job.event, job.payload) == ("a\x00b", '{"EventId": "nul"}')
+
+
+@pytest.mark.slow
+def test_a_version_1_postgresql_database_is_migrated_with_its_texts() -> None:
+    """Version 1 kept LastError and the outbox's event as plain text; they read back the same."""
+    import psycopg
+
+    url = database()
+    with psycopg.connect(url, autocommit=True) as old:
+        old.execute("CREATE TABLE schema_version (version integer NOT NULL)")
+        for statement in filter(str.strip, PG_MIGRATIONS[0].split(";")):
+            old.execute(statement.encode())
+        old.execute("INSERT INTO schema_version VALUES (1)")
+        old.execute("""INSERT INTO webhook (body, last_error) VALUES ('{"WebhookId": 1}', '404 "gone"')""")
+        old.execute("INSERT INTO outbox (webhook_id, event, payload, attempt, due) VALUES (1, 'contact.created', '{}', 1, 0)")
+    old.close()
+    store = open_store(url)
+    try:
+        got = store.get(1)
+        assert got is not None and got.last_error == '404 "gone"'
+        job = store.outbox_claim(60.0)  # type: ignore[attr-defined]
+        assert job is not None and (job.event, job.attempt) == ("contact.created", 1)
+        assert _rows(url, "SELECT max(version) FROM schema_version") == [(len(PG_MIGRATIONS),)]
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("dbname", "why"),
+    [
+        ("no_such_database", 'database "no_such_database" does not exist'),
+        ("postgres?options=-csearch_path%3Dnone_yet", "CREATE SCHEMA it first"),
+    ],
+)
+def test_a_database_that_refuses_the_start_says_why_and_not_its_password(dbname: str, why: str) -> None:
+    url = cluster().url(dbname)  # with the cluster's password, which the message must not show
+    with pytest.raises(ConnectionError) as refused:
+        open_store(url)
+    assert why in str(refused.value) and PASSWORD not in str(refused.value)
+    assert describe_store(url).split(" ", 1)[1] in str(refused.value)  # the URL, masked
+
+
 def test_delivery_records_are_kept_newest_last(shared: SharedStore) -> None:
     ids = [shared.record_append(f'{{"n": {n}}}', "app" if n % 2 else None, 5) for n in range(12)]
     assert ids == sorted(ids)
@@ -275,11 +333,21 @@ def test_delivery_records_are_kept_newest_last(shared: SharedStore) -> None:
         ("postgresql://ann:pw%40x@db.example:5432/mock", "postgresql postgresql://ann:***@db.example:5432/mock"),
         ("postgres://ann@db/mock?password=pw&sslmode=require", "postgresql postgres://ann@db/mock?password=***&sslmode=require"),
         ("postgresql:///mock", "postgresql postgresql:///mock"),
+        ("postgresql://ann@db/mock?sslpassword=pw", "postgresql postgresql://ann@db/mock?sslpassword=***"),
+        ("postgresql://ann:pw@[bad/mock", "postgresql postgresql://ann:***@[bad/mock"),  # urllib refuses it
     ],
 )
 def test_the_store_is_named_with_its_password_masked(db: str | None, shown: str) -> None:
     assert describe_store(db) == shown
     assert "pw" not in describe_store(db)
+
+
+@pytest.mark.parametrize("url", ["postgresql://ann:pw-9@[bad/mock", "postgresql://ann:pw-9%zz@db/mock"])
+def test_a_url_libpq_cannot_read_is_refused_without_its_password(url: str) -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(ConnectionError) as refused:  # libpq's message quotes the URL, or the password
+        open_store(url)
+    assert "pw-9" not in str(refused.value) and "ann:***@" in str(refused.value)
 
 
 def test_a_configuration_names_the_store_as_db() -> None:
