@@ -103,9 +103,13 @@ def mock(
         config = config.evolve(**changes)
     except (ConfigError, ValueError, OSError) as error:
         raise click.UsageError(str(error)) from None
-    raise SystemExit(serve(
-        config, host=host, port=port, workers=workers, threads=threads, quiet=quiet, stream_bodies=stream_bodies
-    ))
+    try:
+        code = serve(
+            config, host=host, port=port, workers=workers, threads=threads, quiet=quiet, stream_bodies=stream_bodies
+        )
+    except OSError as error:  # the port, or a store that cannot be opened (its reason, a password masked)
+        raise click.ClickException(str(error)) from None
+    raise SystemExit(code)
 
 
 @main.command("receiver-check")
@@ -155,6 +159,17 @@ def verify(
         credentials = Credentials.parse(auth)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+    reports = {option: Path(given) for option, given in (("--junit", junit_file), ("--html", html_file)) if given}
+    for option, path in reports.items():  # before any request: its directories made, as pytest's --junitxml does
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            existed = path.exists()
+            path.open("a", encoding="utf-8").close()
+            if not existed:
+                path.unlink()
+        except OSError as error:
+            where = f" ({error.filename})" if error.filename and str(error.filename) != str(path) else ""
+            raise click.BadParameter(f"cannot write {path}: {error.strerror or error}{where}", param_hint=option) from None
     with ExitStack() as stack:
         if receiver:
             from contracts.receiver import Receiver
@@ -167,14 +182,20 @@ def verify(
             min_interval=1.0 / rate if rate > 0 else 0.0, verify_tls=not insecure, checks=list(checks) or None,
         )
     click.echo(report.render())
-    if junit_file:
-        Path(junit_file).write_text(report.junit(), encoding="utf-8")
-    if html_file:
-        from contracts.report_html import verify_html
-        from mockserver import masking
+    written = True
+    for option, path in reports.items():
+        try:
+            if option == "--junit":
+                path.write_text(report.junit(), encoding="utf-8")
+            else:
+                from contracts.report_html import verify_html
+                from mockserver import masking
 
-        Path(html_file).write_text(verify_html(report, masking), encoding="utf-8")
-    raise SystemExit(0 if report.ok else 1)
+                path.write_text(verify_html(report, masking), encoding="utf-8")
+        except OSError as error:  # it could be written when the run began: said, never a traceback
+            click.echo(f"{option}: not written ({error.strerror or error}: {path})", err=True)
+            written = False
+    raise SystemExit(0 if report.ok and written else 1)
 
 
 main.add_command(deliveries)

@@ -43,6 +43,7 @@ import pluggy
 
 from contracts.check_registry import BASIS
 from contracts.coverage import Coverage
+from contracts.redact import without_userinfo
 from contracts.runner_report import VerifyReport
 from contracts.spec import load
 from contracts.tenant_guard import ranges
@@ -55,12 +56,6 @@ __all__ = ["FIXTURES", "Curl", "Masking", "SessionReport", "run_coverage", "veri
 FIXTURES = ("sowebhook_mock", "sowebhook_verify", "sowebhook_receiver_check")  # the tests a session report shows
 _ROW_ID = re.compile(r"\bF-\d{3}\b")
 _NOT_SENT_BY_CURL = frozenset({"host", "content-length"})  # curl writes its own
-_USERINFO = re.compile(r"(?<=://)[^/?#@\s'\"<>]+@")  # the user:password@ of a URL
-
-
-def without_userinfo(text: str) -> str:
-    """``text`` with the ``user:password@`` of every URL in it masked."""
-    return _USERINFO.sub("***@", text)
 
 
 class Masking(Protocol):

@@ -13,7 +13,10 @@ state machine does the same in any order (``contracts.runner_machine``); the mod
 A failing check is reported with the minimal request Hypothesis shrank it to, as a curl command;
 the run then continues without that check, so every check gets a verdict. A check that rests on
 an assumption (docs/fidelity.md) only warns; so do properties the contract does not know in an
-answer (a newer server's, F-190), which the model leaves out of every comparison (F-192).
+answer (a newer server's, F-190), which the model leaves out of every comparison (F-192). A failure
+the server does not repeat (Hypothesis cannot replay it: flaky) fails its check with the request as
+first seen; an error that is no check's (a request that got no answer) fails ``run`` and stops the
+run; a run that could create no webhook (every save refused) passes no check.
 
 Safe against a real tenant: every webhook it creates carries the run's tag in its Name and is
 deleted at the end, also when the run fails or is interrupted; it names no other webhook (no id it
@@ -29,13 +32,14 @@ from typing import Any
 import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 
 from contracts.check_registry import BASIS, CHECKS, REST, CheckContext, Violation
 from contracts.exchange import WireRequest
 from contracts.rest_strategies import from_patch, patchable_fields
 from contracts.runner_machine import run_machine
 from contracts.runner_report import CheckOutcome, VerifyReport
-from contracts.runner_session import Client, Session
+from contracts.runner_session import RUN, Client, Session
 from contracts.spec import load
 from contracts.strategies import Credentials, from_webhook
 
@@ -115,6 +119,7 @@ def verify(
     try:
         while run.active:
             failure: list[Violation] = []
+            run.raised = None
 
             @options
             @given(webhooks, st.data())
@@ -125,14 +130,19 @@ def verify(
                 scenarios()
             except Violation as violation:
                 failure.append(violation)
+            except (Flaky, requests.RequestException) as error:  # a flaky server, or no answer: a failure, no traceback
+                failure.append(run.failure_of(error))
             if not failure:
                 break
             first = failure[0]
-            outcome = outcomes[first.check]
+            outcome = outcomes.setdefault(first.check, CheckOutcome(first.check, first.title, first.basis))
             outcome.status, outcome.message = "failed", first.message
             outcome.curl = _reproduction(first, run.steps_before(CheckContext(), first), base_url)
+            if first.check == RUN:
+                break
             run.active.remove(first.check)
-        run_machine(run, stateful_steps, outcomes, base_url, _PATCHED)
+        if RUN not in outcomes:
+            run_machine(run, stateful_steps, outcomes, base_url, _PATCHED)
     finally:
         report = VerifyReport(base_url, tag, outcomes, requests=client.count, served=client.served)
         report.created, report.deleted = _cleanup(client, tag)
@@ -142,7 +152,31 @@ def verify(
             outcomes[name].status, outcomes[name].message = "warned", warning.message
             outcomes[name].basis = warning.basis  # a documented check warns only on an assumption (F-190)
             outcomes[name].curl = warning.request.as_curl(base_url) if warning.request else ""
+    if not client.owned:
+        _not_judged(run, outcomes, base_url)
     return report
+
+
+def _not_judged(run: Session, outcomes: dict[str, CheckOutcome], base_url: str) -> None:
+    """A run that could create no webhook checked nothing: no check of it passed."""
+    if run.refused is not None:
+        refusal, request = run.refused
+        why, curl = f"the server refused every save (the first refusal: {refusal})", request.as_curl(base_url)
+        if "TargetUrl" in refusal and run.target_url is None:  # the registration ping (F-093) found nobody
+            why += (
+                "; a server that pings a webhook's TargetUrl when it is saved needs one that answers 200: pass"
+                " --target-url URL, or --receiver (and start the mock with --ca-file CA), or start the mock with"
+                " --no-registration-ping"
+            )
+    elif RUN in outcomes:
+        why, curl = "the run stopped before it could save one (see run)", ""
+    else:
+        return
+    for outcome in outcomes.values():
+        if outcome.status == "passed":
+            outcome.status, outcome.curl = "failed", curl
+            outcome.message = f"not judged: the run created no webhook to check: {why}"
+            curl = ""  # the refused request once, under the first check
 
 
 def _reproduction(violation: Violation, before: list[WireRequest], base_url: str) -> str:

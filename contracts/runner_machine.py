@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from contracts.check_registry import REST, CheckContext, Violation
 from contracts.checks import known_only
 from contracts.rest_strategies import from_patch
 from contracts.runner_report import CheckOutcome
-from contracts.runner_session import Session
+from contracts.runner_session import RUN, Session
 from contracts.strategies import from_webhook
 
 __all__ = ["run_machine"]
@@ -81,12 +83,16 @@ def run_machine(run: Session, steps: int, outcomes: dict[str, CheckOutcome], bas
         "stateful_model",
         CheckOutcome("stateful_model", "both faces' lists agree with the model after saves, patches, reads and deletes", "documented"),
     )
+    run.raised = None
     try:
         run_state_machine_as_test(
             Webhooks,
             settings=settings(max_examples=max(1, steps // 5), stateful_step_count=5, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)),
         )
-    except Violation as violation:
+    except (Violation, Flaky, requests.RequestException) as error:  # a flaky server, or no answer: a failure, no traceback
+        violation = error if isinstance(error, Violation) else run.failure_of(error)
+        if violation.check == RUN:
+            outcomes[RUN] = CheckOutcome(RUN, violation.title, violation.basis)
         outcome = outcomes.get(violation.check) or outcomes["stateful_model"]
         outcome.status, outcome.message = "failed", violation.message
         outcome.curl = violation.request.as_curl(base_url) if violation.request else ""

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import requests
+from hypothesis.errors import Flaky
 from werkzeug.datastructures import Headers
 
 from contracts.check_registry import (
@@ -34,11 +35,18 @@ from contracts.credentials import Credentials
 from contracts.exchange import Exchange, WireRequest
 from contracts.spec import load
 
-__all__ = ["Client", "ForeignWebhook", "Session"]
+__all__ = ["RUN", "Client", "ForeignWebhook", "Session"]
 
 
 class ForeignWebhook(RuntimeError):
     """The run was about to name a webhook it did not create (a bug of the run, never sent)."""
+
+
+RUN = "run"  # the outcome of an error that is no check's: the server could not be reached, say
+_FLAKY = (
+    "Hypothesis could not replay it: the server answered the same requests differently the next time"
+    " (a flaky server), so this is the request as first seen, not shrunk"
+)
 
 
 class Client:
@@ -106,6 +114,15 @@ class Client:
         return exchange.status == 204
 
 
+def _leaves(error: BaseException) -> list[BaseException]:
+    """An error, or every error an exception group holds, at any depth (Python 3.10 has no
+    ExceptionGroup of its own: Hypothesis's comes from the backport)."""
+    inner = getattr(error, "exceptions", None)
+    if isinstance(inner, (list, tuple)) and inner:
+        return [leaf for each in inner if isinstance(each, BaseException) for leaf in _leaves(each)]
+    return [error]
+
+
 class _WsgiAnswer:
     """A werkzeug test response with the few attributes of a requests.Response the runner reads."""
 
@@ -134,6 +151,26 @@ class Session:
         self.target_url = target_url
         self.warnings: dict[str, Violation] = {}
         self.history: dict[int, list[WireRequest]] = {}  # the requests that made each webhook what it is
+        self.raised: Violation | None = None  # the last violation raised (a flaky replay may hide it)
+        self.refused: tuple[str, WireRequest] | None = None  # the first save that could have created a webhook and did not
+
+    def failure_of(self, error: Exception) -> Violation:
+        """What a run's error (a flaky replay, a request that got no answer) reports: the violation
+        Hypothesis found and could not replay, or the error itself as the ``RUN`` outcome."""
+        leaves = list(_leaves(error))
+        if any(isinstance(leaf, ForeignWebhook) for leaf in leaves):
+            raise error  # a bug of the run, never a server's
+        found = next((leaf for leaf in leaves if isinstance(leaf, Violation)), None)
+        others = [leaf for leaf in leaves if not isinstance(leaf, (Violation, Flaky))]
+        if found is None and not others and self.raised is not None and self.raised.check in self.active:
+            found = self.raised  # the replay drew differently before it reached the violation
+        if found is not None:
+            message = f"{found.message}\n({_FLAKY})" if isinstance(error, Flaky) else found.message
+            return Violation(operation=found.operation, check=found.check, title=found.title, message=message,
+                             basis=found.basis, request=found.request)
+        cause = (others or leaves)[0]
+        return Violation(operation="", check=RUN, title="the run reaches the server and completes",
+                         message=f"{type(cause).__name__}: {cause}"[:500])
 
     def steps_before(self, ctx: CheckContext, violation: Violation) -> list[WireRequest]:
         """The requests that set up the webhook a failing request names (its save, updates, delete)."""
@@ -153,6 +190,7 @@ class Session:
             if violation.basis == "assumed":
                 self.warnings.setdefault(violation.check, violation)
             else:
+                self.raised = violation
                 raise violation
 
     def remember(self, ctx: CheckContext, exchange: Exchange) -> dict[str, Any] | None:
@@ -180,7 +218,11 @@ class Session:
             # renamed it hides it from the tag's listing): the run deletes it at the end all the same
             self._keep_for_cleanup(ctx, exchange)
             raise
-        return self.remember(ctx, exchange)
+        saved = self.remember(ctx, exchange)
+        if saved is None and self.refused is None and webhook_id_of(ctx, exchange) is None:
+            body = exchange.body[:300].decode("utf-8", "replace")
+            self.refused = (f"{operation} answered {exchange.status}: {body}", exchange.request)
+        return saved
 
     def _keep_for_cleanup(self, ctx: CheckContext, exchange: Exchange) -> None:
         try:

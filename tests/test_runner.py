@@ -6,6 +6,7 @@ journal shows that the run drove both faces and named no webhook it did not crea
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -23,12 +24,15 @@ from werkzeug.wrappers import Request, Response
 from contracts import load
 from contracts.check_registry import CHECKS, REST
 from contracts.cli import main
-from contracts.runner import VerifyReport, verify
+from contracts.credentials import DEFAULT_PASSWORD, DEFAULT_USER
+from contracts.exchange import WireRequest
+from contracts.runner import CheckOutcome, VerifyReport, verify
 from contracts.runner_session import Client, ForeignWebhook
 from contracts.strategies import Credentials
 from harness.versions import FUTURE, behind_proxy, events_of_wrong_type, mock_app, newer, webhooks_changed
 from mockserver import MockConfig, create_app, state_of
 from mockserver.config import DeliveryConfig
+from mockserver.faults import Fault
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
@@ -143,17 +147,99 @@ def test_an_assumption_that_fails_only_warns() -> None:
 
 
 def test_the_cli_exit_code_and_junit_report(tmp_path: Any) -> None:
-    junit = tmp_path / "report.xml"
+    junit = tmp_path / "reports" / "ci" / "report.xml"  # its directories made, as pytest's --junitxml does
     app = wrong(mock_app(), stale_registered)
     for url in serve(app):
-        result = CliRunner().invoke(main, ["verify", url, "--max-examples", "5", "--junit", str(junit), "--check", "save_update_keeps_registered"])
+        with_password = url.replace("://", f"://{DEFAULT_USER}:{DEFAULT_PASSWORD}@")
+        result = CliRunner().invoke(main, ["verify", with_password, "--max-examples", "5", "--junit", str(junit), "--check", "save_update_keeps_registered"])
     assert result.exit_code == 1, result.output
     assert "FAIL  save_update_keeps_registered" in result.output
+    # the run's credentials are in neither report: not its Basic header, not the URL's password
+    basic = base64.b64encode(f"{DEFAULT_USER}:{DEFAULT_PASSWORD}".encode()).decode()
+    for shown in (result.output, junit.read_text(encoding="utf-8")):
+        assert basic not in shown and f":{DEFAULT_PASSWORD}@" not in shown
+        assert "-H 'Authorization: ***'" in shown and "curl -X POST 'http://***@127.0.0.1:" in shown
     from xml.etree import ElementTree
 
     suite = ElementTree.parse(junit).getroot()
     assert suite.get("failures") == "1"
     assert [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None] == ["save_update_keeps_registered"]
+
+
+@pytest.mark.parametrize("option", ["--html", "--junit"])
+def test_a_report_file_that_cannot_be_written_is_refused_before_any_request(tmp_path: Any, option: str) -> None:
+    (tmp_path / "a-file").write_text("not a directory", encoding="utf-8")
+    app = mock_app()
+    for url in serve(app):
+        result = CliRunner().invoke(main, ["verify", url, option, str(tmp_path / "a-file" / "report")])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    assert f"Invalid value for {option}: cannot write" in result.output
+    assert state_of(app).journal.entries() == []  # refused before the run sent anything
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_report_that_cannot_be_written_at_the_end_is_said_not_a_traceback(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "reports"
+
+    def run(*args: Any, **kwargs: Any) -> VerifyReport:  # the run: meanwhile its directory became a file
+        folder.rmdir()
+        folder.write_text("not a directory", encoding="utf-8")
+        return VerifyReport("http://127.0.0.1:9", "tag", {})
+
+    monkeypatch.setattr("contracts.runner.verify", run)
+    result = CliRunner().invoke(main, ["verify", "http://127.0.0.1:9", "--junit", str(folder / "verify.xml")])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "--junit: not written (" in result.output and "0 passed, 0 failed" in result.output
+
+
+def test_the_text_and_junit_reports_mask_credentials() -> None:
+    """A failure's curl carries the run's credentials and a message may quote one; the server URL
+    may carry a password: the oracle is the credentials themselves, which no report shows."""
+    ticket, app_token, password = "7T:abc==", "MY-APP-TOKEN", "pa55word"
+    sent = Credentials("soticket", token=ticket, app_token=app_token).headers()
+    request = WireRequest("POST", "/api/v1/Webhook", {**sent, "Accept": "application/json"}, b"{}", {}, "application/json")
+    failed = CheckOutcome("rest_links", "title", "documented", "failed", f"the server echoed SOTicket {ticket}",
+                          request.as_curl(f"https://user:{password}@crm.example/Cust1"))
+    report = VerifyReport(f"https://user:{password}@crm.example/Cust1", "tag", {"rest_links": failed})
+    for shown in (report.render(), report.junit()):
+        assert ticket not in shown and app_token not in shown and password not in shown
+        assert "-H 'Authorization: ***'" in shown and "-H 'SO-AppToken: ***'" in shown and "-H 'Accept: application/json'" in shown
+        assert "https://***@crm.example/Cust1/api/v1/Webhook" in shown
+    assert "Verified https://***@crm.example/Cust1" in report.render()
+    assert failed.message.endswith(ticket) and password in failed.curl  # the outcome itself is as it was
+
+
+@pytest.mark.parametrize("operation", ["GetAllWebhooks", "GetWebhook"], ids=["in-the-machine", "in-a-scenario"])
+def test_a_server_that_fails_once_is_a_failure_of_no_server_error_not_a_traceback(operation: str) -> None:
+    """One 500, never again: Hypothesis cannot replay it (flaky); the run reports it, runs on and
+    cleans up."""
+    app = mock_app()
+    state_of(app).faults.add(Fault.from_json({"status": 500, "count": 1, "operations": [operation]}))
+    report = verify(app, max_examples=3, stateful_steps=5)
+    failed = {name: o for name, o in report.outcomes.items() if o.status == "failed"}
+    assert list(failed) == ["no_server_error"], report.render()
+    answered = [e for e in state_of(app).journal.entries() if e.status == 500]
+    assert [e.operation for e in answered] == [operation]  # the oracle: the one 500 the mock answered
+    assert "got 500" in failed["no_server_error"].message and "flaky" in failed["no_server_error"].message
+    assert load().operation(operation).path in failed["no_server_error"].curl
+    assert state_of(app).store.all() == []
+
+
+def test_a_run_that_could_create_no_webhook_passes_no_check() -> None:
+    """A mock that does not trust the receiver's CA refuses every save (its registration ping
+    fails): nothing was checked, so nothing passed."""
+    from contracts.receiver import Receiver
+
+    app = create_app(MockConfig())  # pings each TargetUrl; trusts only the system's CAs
+    with Receiver() as receiver:
+        report = verify(app, target_url=receiver.url, max_examples=3, stateful_steps=5)
+    saves = [e for e in state_of(app).journal.entries() if e.operation == "SaveWebhook"]
+    assert saves and {e.status for e in saves} == {400} and state_of(app).store.all() == []  # the oracle
+    assert not report.ok
+    assert {o.status for o in report.outcomes.values()} == {"failed"}, report.render()
+    for outcome in report.outcomes.values():
+        assert "the server refused every save" in outcome.message and "SaveWebhook answered 400" in outcome.message
+    state_of(app).deliveries.close()
 
 
 def test_the_cli_refuses_unknown_checks_and_bad_auth() -> None:
