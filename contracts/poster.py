@@ -109,8 +109,18 @@ def post(
                 connection.putheader(name, value)
         connection.putheader("Content-Length", str(len(body)))
         connection.putheader("Connection", "close")
-        connection.endheaders(body)
-        response = connection.getresponse()
+        try:
+            connection.endheaders(body)
+        except OSError as sending:
+            # a target may answer (a 413) and close before the whole body is in: that answer, if it came
+            if expired.is_set() or connection.sock is None:  # the deadline, or never connected
+                raise
+            try:
+                response = connection.getresponse()
+            except (OSError, http.client.HTTPException):
+                raise sending from None
+        else:
+            response = connection.getresponse()
         data = response.read(max_bytes + 1)
     except (OSError, http.client.HTTPException, ValueError) as error:
         if expired.is_set() or isinstance(error, TimeoutError):  # the deadline, or one socket operation's

@@ -1,6 +1,6 @@
-"""ruff and mypy run and fail: the rules of ``[tool.ruff.lint]`` hold over the whole tree, ``ruff
-format`` has nothing to change, and ``mypy --strict`` (``[tool.mypy]``) finds nothing in
-``contracts`` and ``mockserver``. pyproject.toml holds every setting; these tests only run them."""
+"""ruff and mypy run and fail: the rules of ``[tool.ruff.lint]`` hold over the whole tree, and
+``mypy --strict`` (``[tool.mypy]``) finds nothing in ``contracts`` and ``mockserver``. pyproject.toml
+holds every setting; these tests only run them. (``ruff format`` is not applied to the tree yet.)"""
 
 from __future__ import annotations
 

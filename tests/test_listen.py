@@ -170,6 +170,25 @@ def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
         assert listener.wait_for(1)[0].signature == "valid"
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_a_sender_still_reads_the_413_of_a_body_over_the_limit(tls: bool, tmp_path: Path) -> None:
+    """The listener answers 413 and closes before the body is in; the sender reads that answer
+    rather than failing on the connection it closed (over TLS too)."""
+    import trustme
+
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1")
+    cert, key, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_file))
+    options = {"cert": str(cert), "key": str(key)} if tls else {}
+    with Listener(secret=SECRET, max_body=1024, echo=lambda line: None, **options) as listener:  # type: ignore[arg-type]
+        answer = from_body(b"x" * (4 * 1024 * 1024), SECRET, event="contact.created").send(listener.url, ca_file=str(ca_file))
+        assert answer.status == 413
+        assert listener.deliveries == []
+
+
 def test_what_cannot_start_is_a_one_line_error(listener: Listener, tmp_path: Path) -> None:
     port = int(listener.url.rstrip("/").rsplit(":", 1)[1])
     with pytest.raises(ListenError, match="cannot listen"):
