@@ -87,7 +87,8 @@ def without_read_only(request: Request) -> tuple[Request, list[str]]:
     contract = spec.load()
     schema = contract.resolve(contract.operation("SaveWebhook").body_content["application/json"]["schema"])
     read_only = {
-        name for name, node in schema["properties"].items()
+        name
+        for name, node in schema["properties"].items()
         if node.get("readOnly") or contract.resolve(node).get("readOnly")
     }
     path, headers, body = request
@@ -178,7 +179,9 @@ def median(results: list[run.Result], name: str) -> float:
     return float(statistics.median(getattr(r, name) for r in results))
 
 
-def report(variants: list[Variant], args: argparse.Namespace, note: str, soak: run.Result | None = None) -> str:
+def report(
+    variants: list[Variant], args: argparse.Namespace, note: str, soak: run.Result | None = None
+) -> str:
     tool = "wrk -t2" if shutil.which("wrk") else "Python load generator (no wrk: a floor)"
     lines = [
         f"servers on {run.HOST}, {tool} -c{args.connections}, {args.runs} rounds of {args.duration:g} s "
@@ -226,7 +229,9 @@ def main() -> int:
     args = parser.parse_args()
     bounded = 1 <= args.duration <= 600 and 1 <= args.runs <= 20 and 1 <= args.connections <= 256
     if not bounded or not 0 <= args.soak <= 3600:
-        parser.error("keep the load bounded: --duration 1..600, --runs 1..20, --connections 1..256, --soak 0..3600")
+        parser.error(
+            "keep the load bounded: --duration 1..600, --runs 1..20, --connections 1..256, --soak 0..3600"
+        )
     prism = ensure_prism(args.prism_dir.expanduser())
     document = spec.document_path()
     cli = Path(sys.executable).parent / "sowebhook"

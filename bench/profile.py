@@ -31,18 +31,27 @@ import run  # bench/run.py: the seed request, wrk's script and parser, ports, th
 # (category, substrings of a frame's "function (file:line)" text), the innermost match wins
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("JSON encode/decode", ("orjson", "(json/", "encode_json", "decode_json", "contracts/wire/_json")),
-    ("validation (jsonschema-rs, fast path)", ("jsonschema_rs", "mockserver/fastpath", "mockserver/reference")),
+    (
+        "validation (jsonschema-rs, fast path)",
+        ("jsonschema_rs", "mockserver/fastpath", "mockserver/reference"),
+    ),
     ("binding (names, enums, conversions)", ("contracts/binding",)),
     ("logging", ("(logging/",)),
     ("journal and masking", ("mockserver/journal", "mockserver/masking")),
     ("store", ("mockserver/store",)),
     ("agent (save, answer)", ("mockserver/agent", "mockserver/rest", "mockserver/delivery")),
-    ("seam, routing, auth", ("mockserver/seam", "mockserver/routing", "mockserver/auth", "mockserver/errors")),
+    (
+        "seam, routing, auth",
+        ("mockserver/seam", "mockserver/routing", "mockserver/auth", "mockserver/errors"),
+    ),
     ("werkzeug", ("(werkzeug/",)),
     ("flask", ("(flask/",)),
     ("app (request handling)", ("mockserver/app",)),
     ("RSGI bridge (mockserver.rsgi)", ("mockserver/rsgi",)),
-    ("asyncio and threads", ("(asyncio/", "(threading.py", "(concurrent/futures/", "(queue.py", "(selectors.py")),
+    (
+        "asyncio and threads",
+        ("(asyncio/", "(threading.py", "(concurrent/futures/", "(queue.py", "(selectors.py"),
+    ),
     ("granian", ("(granian/",)),
 ]
 
@@ -95,7 +104,9 @@ def main() -> int:
     if not Path(spy).exists():
         raise SystemExit("py-spy is not installed: pip install py-spy")
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (apt-get install wrk): the Python load generator would share the sampled CPU")
+        raise SystemExit(
+            "wrk is not installed (apt-get install wrk): the Python load generator would share the sampled CPU"
+        )
     cli = Path(sys.executable).parent / "sowebhook"
     port = run.free_port()
     command = [str(cli), "mock", "--port", str(port), *(["--quiet"] if args.quiet else [])]
@@ -110,9 +121,25 @@ def main() -> int:
         raw = args.raw or scratch / "stacks.txt"
         cpu_before = process_cpu_seconds(mock.pid)
         sampler = subprocess.Popen(
-            [spy, "record", "--pid", str(mock.pid), "--subprocesses", "--format", "raw", "--rate", str(args.rate),
-             "--duration", str(int(args.duration)), "--output", str(raw), "--nonblocking", "--gil"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                spy,
+                "record",
+                "--pid",
+                str(mock.pid),
+                "--subprocesses",
+                "--format",
+                "raw",
+                "--rate",
+                str(args.rate),
+                "--duration",
+                str(int(args.duration)),
+                "--output",
+                str(raw),
+                "--nonblocking",
+                "--gil",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         result = run.run_wrk(port, script, args.duration, args.connections)
         cpu = process_cpu_seconds(mock.pid) - cpu_before

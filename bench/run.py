@@ -341,7 +341,9 @@ def measure(
     try:
         if ids_file is not None:
             acknowledged = [int(line) for line in ids_file.read_text().split()]
-            rows = [row[0] for row in _query(db, f"SELECT webhook_id FROM webhook WHERE webhook_id > {before}")]
+            rows = [
+                row[0] for row in _query(db, f"SELECT webhook_id FROM webhook WHERE webhook_id > {before}")
+            ]
             result.ids = check_ids(acknowledged, rows)
     finally:
         if isinstance(db, str):
@@ -454,11 +456,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, help="threads per process [the mock's default]")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--stream-bodies", action="store_true", help="every variant on granian's WSGI interface")
+    parser.add_argument(
+        "--stream-bodies", action="store_true", help="every variant on granian's WSGI interface"
+    )
     parser.add_argument("--soak", type=float, default=0.0, help="seconds of one more, long run of the mock")
     parser.add_argument("--verbose", action="store_true", help="show the servers' stderr")
     parser.add_argument(
-        "--postgres", metavar="URL",
+        "--postgres",
+        metavar="URL",
         help="state in PostgreSQL: a new database per run on the server of URL (a database to connect to)",
     )
     args = parser.parse_args()

@@ -43,11 +43,20 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, help="threads per process [the mock's default]")
     parser.add_argument("--db")
-    parser.add_argument("--stream-bodies", action="store_true", help="granian's WSGI interface, not the body-buffering bridge")
+    parser.add_argument(
+        "--stream-bodies", action="store_true", help="granian's WSGI interface, not the body-buffering bridge"
+    )
     args = parser.parse_args()
     config = MockConfig(response_validation="report", db_path=args.db)  # what `sowebhook mock --db` builds
     if args.variant == "mock":
-        return serve(config, host="127.0.0.1", port=args.port, threads=args.threads, workers=args.workers, stream_bodies=args.stream_bodies)
+        return serve(
+            config,
+            host="127.0.0.1",
+            port=args.port,
+            threads=args.threads,
+            workers=args.workers,
+            stream_bodies=args.stream_bodies,
+        )
     os.environ[ENVIRONMENT_VARIABLE] = json.dumps(config.to_mapping())  # read by bench/unvalidated.py
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     loader = functools.partial(_load, TARGETS[args.variant])

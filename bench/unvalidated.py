@@ -20,7 +20,9 @@ class Unvalidated(Seam):
         self, operation: Operation, *, query: Any, body: Any, media_type: str | None, **_: Any
     ) -> ValidatedRequest:
         assert isinstance(self.checker, Reference)
-        return ValidatedRequest(operation, body, media_type, query=self.checker.cast_query(operation, _items(query)))
+        return ValidatedRequest(
+            operation, body, media_type, query=self.checker.cast_query(operation, _items(query))
+        )
 
 
 app = create_app(MockConfig.from_environment().evolve(response_validation="off"))

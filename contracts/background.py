@@ -28,7 +28,9 @@ class Background(Generic[T]):
     def _run(self, server: Any, name: str) -> None:
         """Serve ``server`` (``serve_forever``/``shutdown``/``server_close``) in a daemon thread."""
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -61,5 +63,7 @@ class Background(Generic[T]):
         """Block until at least ``count`` deliveries arrived (no polling, no sleeping); the ones kept."""
         with self._lock:
             if not self._lock.wait_for(lambda: self.dropped + len(self.deliveries) >= count, timeout=timeout):
-                raise AssertionError(f"expected {count} deliveries within {timeout}s, got {self.dropped + len(self.deliveries)}")
+                raise AssertionError(
+                    f"expected {count} deliveries within {timeout}s, got {self.dropped + len(self.deliveries)}"
+                )
             return list(self.deliveries)

@@ -24,8 +24,23 @@ from contracts.spec import Contract, Operation, load
 from contracts.wire import XML_TYPES, WireFormats
 
 __all__ = [
-    "BASIS", "CHECKS", "REST", "Check", "CheckContext", "RestOperations", "Violation", "bound_body", "check",
-    "client_fields", "echo_problems", "fail", "narrowed", "path_values", "rule_holds", "run_checks", "saving_operations",
+    "BASIS",
+    "CHECKS",
+    "REST",
+    "Check",
+    "CheckContext",
+    "RestOperations",
+    "Violation",
+    "bound_body",
+    "check",
+    "client_fields",
+    "echo_problems",
+    "fail",
+    "narrowed",
+    "path_values",
+    "rule_holds",
+    "run_checks",
+    "saving_operations",
     "webhook_id_of",
 ]
 
@@ -34,7 +49,13 @@ class Violation(AssertionError):
     """A check that failed: pytest shows it natively; the CLI selects and reports checks by name."""
 
     def __init__(
-        self, *, operation: str, check: str, title: str, message: str, basis: str = "documented",
+        self,
+        *,
+        operation: str,
+        check: str,
+        title: str,
+        message: str,
+        basis: str = "documented",
         request: WireRequest | None = None,
     ) -> None:
         self.operation = operation
@@ -71,7 +92,9 @@ class CheckContext:
 
     def answer(self, exchange: Exchange) -> Any:
         """The response body's value, read by the schema the contract declares for its status."""
-        schema = self.contract.operation(exchange.operation).response_schema(exchange.status, exchange.media_type)
+        schema = self.contract.operation(exchange.operation).response_schema(
+            exchange.status, exchange.media_type
+        )
         return self.value(exchange, schema)
 
 
@@ -97,8 +120,12 @@ def fail(function: Check, exchange: Exchange, message: str, *, basis: str | None
     """The violation of ``function``; ``basis`` "assumed" for the part of a documented check's
     verdict that rests on an assumption (a warning, never a failure, against a real server)."""
     return Violation(
-        operation=exchange.operation, check=function.__name__, title=function.title,  # type: ignore[attr-defined]
-        message=message, basis=basis or function.basis, request=exchange.request,  # type: ignore[attr-defined]
+        operation=exchange.operation,
+        check=function.__name__,
+        title=function.title,  # type: ignore[attr-defined]
+        message=message,
+        basis=basis or function.basis,  # type: ignore[attr-defined]
+        request=exchange.request,
     )
 
 
@@ -144,7 +171,9 @@ def saving_operations(contract: Contract) -> dict[str, str]:
             continue
         schema = contract.resolve(operation.body_content.get("application/json", {}).get("schema"))
         kinds = (schema or {}).get("type", [])
-        found[operation.operation_id] = "patch" if "array" in (kinds if isinstance(kinds, list) else [kinds]) else "webhook"
+        found[operation.operation_id] = (
+            "patch" if "array" in (kinds if isinstance(kinds, list) else [kinds]) else "webhook"
+        )
     return found
 
 
@@ -173,7 +202,9 @@ def webhook_id_of(ctx: CheckContext, exchange: Exchange) -> int | None:
     or the ``WebhookId`` of its body (an update; 0 and none: a new webhook)."""
     request = exchange.request
     operation = ctx.contract.operation(exchange.operation)
-    texts = [v for k, v in path_values(operation, request.path).items() if k.casefold() in ("id", "webhookid")]
+    texts = [
+        v for k, v in path_values(operation, request.path).items() if k.casefold() in ("id", "webhookid")
+    ]
     query = request.path.split("?", 1)[1] if "?" in request.path else ""
     texts += [v for k, v in parse_qsl(query) if k.casefold() == "webhookid"]
     for text in texts:
@@ -224,7 +255,9 @@ def _derived(properties: dict[str, Any], name: str, sent: dict[str, Any]) -> boo
     if replaced:
         return sent.get(replaced["property"]) is not None
     return any(
-        (schema.get("x-replaced-by") or {}).get("property") == name and sent.get(name) is None and sent.get(old) is not None
+        (schema.get("x-replaced-by") or {}).get("property") == name
+        and sent.get(name) is None
+        and sent.get(old) is not None
         for old, schema in properties.items()
     )
 
@@ -249,7 +282,9 @@ def rule_holds(rule: str, webhook: dict[str, Any], contract: Contract | None = N
     if rule == "events-length":
         return len(",".join(events)) <= 4000
     if rule == "known-type":
-        documented = contract.document["components"]["schemas"]["Webhook"]["properties"]["Type"]["x-documented-values"]
+        documented = contract.document["components"]["schemas"]["Webhook"]["properties"]["Type"][
+            "x-documented-values"
+        ]
         return kind in {t.casefold() for t in documented}
     raise KeyError(f"no rule {rule!r} in the contract's x-rules")
 

@@ -47,8 +47,17 @@ from contracts.spec import Contract, _schema_validator
 from contracts.wire import UNSET_DATE, XML_TYPES, WireError, xml_representable
 
 __all__ = [
-    "BASIS", "CHECKS", "Check", "CheckContext", "Exchange", "Violation", "check", "json_path", "known_only",
-    "run_checks", "unknown_properties",
+    "BASIS",
+    "CHECKS",
+    "Check",
+    "CheckContext",
+    "Exchange",
+    "Violation",
+    "check",
+    "json_path",
+    "known_only",
+    "run_checks",
+    "unknown_properties",
 ]
 
 UNSET = UNSET_DATE  # the unset date, as contracts.wire writes it
@@ -61,7 +70,11 @@ UNSET = UNSET_DATE  # the unset date, as contracts.wire writes it
 def status_code_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     declared = ctx.declared(exchange.operation)
     if str(exchange.status) not in declared:
-        raise fail(status_code_conformance, exchange, f"got {exchange.status}; declared: {', '.join(sorted(declared))}")
+        raise fail(
+            status_code_conformance,
+            exchange,
+            f"got {exchange.status}; declared: {', '.join(sorted(declared))}",
+        )
 
 
 @check(basis="documented", title="the server does not fail (5xx) on a request (agents-webapi/index.md: 400)")
@@ -77,10 +90,18 @@ def content_type_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     content = response.get("content")
     if not content:
         if exchange.body:
-            raise fail(content_type_conformance, exchange, f"{exchange.status} must have no body, got {len(exchange.body)} bytes")
+            raise fail(
+                content_type_conformance,
+                exchange,
+                f"{exchange.status} must have no body, got {len(exchange.body)} bytes",
+            )
         return
     if exchange.media_type not in content:
-        raise fail(content_type_conformance, exchange, f"got {exchange.media_type or '(none)'!r}; declared: {', '.join(content)}")
+        raise fail(
+            content_type_conformance,
+            exchange,
+            f"got {exchange.media_type or '(none)'!r}; declared: {', '.join(content)}",
+        )
 
 
 @check(basis="documented", title="the body validates against the contract's schema")
@@ -94,7 +115,11 @@ def response_schema_conformance(ctx: CheckContext, exchange: Exchange) -> None:
     try:
         value = ctx.value(exchange, media.get("schema"))
     except (WireError, ValueError) as error:
-        raise fail(response_schema_conformance, exchange, f"the body is not readable as {exchange.media_type}: {error}") from None
+        raise fail(
+            response_schema_conformance,
+            exchange,
+            f"the body is not readable as {exchange.media_type}: {error}",
+        ) from None
     schema_name = media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
     if not schema_name or _fast_validator(ctx.contract, schema_name).is_valid(value):
         return  # valid against the closed schema: nothing wrong and nothing unknown
@@ -111,10 +136,12 @@ def response_schema_conformance(ctx: CheckContext, exchange: Exchange) -> None:
         if len(unknown) > 10:
             shown += f" and {len(unknown) - 10} more"
         raise Violation(
-            operation=exchange.operation, check=response_schema_conformance.__name__,
+            operation=exchange.operation,
+            check=response_schema_conformance.__name__,
             title="the answer carries properties the contract does not know (F-190)",
             message=f"properties the contract does not know (a newer server's, F-190): {shown}",
-            basis="assumed", request=exchange.request,
+            basis="assumed",
+            request=exchange.request,
         )
 
 
@@ -125,10 +152,16 @@ def error_shape(ctx: CheckContext, exchange: Exchange) -> None:
     try:
         value = ctx.value(exchange, {"$ref": "#/components/schemas/AnyError"})
     except (WireError, ValueError):
-        raise fail(error_shape, exchange, f"the {exchange.status} body is not JSON or XML: {exchange.body[:120]!r}") from None
+        raise fail(
+            error_shape, exchange, f"the {exchange.status} body is not JSON or XML: {exchange.body[:120]!r}"
+        ) from None
     problems = list(ctx.contract.validator("AnyError").iter_errors(value))
     if problems:
-        raise fail(error_shape, exchange, f"neither {{Message, MessageDetail}} nor {{Error, ErrorType, ErrorMessage}}: {value!r:.200}")
+        raise fail(
+            error_shape,
+            exchange,
+            f"neither {{Message, MessageDetail}} nor {{Error, ErrorType, ErrorMessage}}: {value!r:.200}",
+        )
 
 
 @check(basis="assumed", title="the response follows Accept as ASP.NET Web API negotiates (F-065)")
@@ -139,7 +172,11 @@ def content_negotiation(ctx: CheckContext, exchange: Exchange) -> None:
         return
     expected = negotiate(exchange.request.headers.get("Accept"), exchange.request.content_type)
     if exchange.media_type != expected:
-        raise fail(content_negotiation, exchange, f"Accept {exchange.request.headers.get('Accept')!r}: expected {expected}, got {exchange.media_type}")
+        raise fail(
+            content_negotiation,
+            exchange,
+            f"Accept {exchange.request.headers.get('Accept')!r}: expected {expected}, got {exchange.media_type}",
+        )
 
 
 # -- SaveWebhook and friends, on either face: what the server does with the state ----------------
@@ -149,7 +186,11 @@ _READS = ("GetWebhook", REST.get)  # the agent's read of one webhook, and REST's
 
 def _saved(ctx: CheckContext, exchange: Exchange) -> dict[str, Any] | None:
     """The webhook a save answered (SaveWebhook, or REST's POST, PUT and PATCH), else None."""
-    if exchange.operation not in saving_operations(ctx.contract) or exchange.status != 200 or narrowed(exchange):
+    if (
+        exchange.operation not in saving_operations(ctx.contract)
+        or exchange.status != 200
+        or narrowed(exchange)
+    ):
         return None  # not a save, or an answer $select narrowed
     value = ctx.answer(exchange)
     return value if isinstance(value, dict) else None
@@ -162,7 +203,11 @@ def save_creates_new_id(ctx: CheckContext, exchange: Exchange) -> None:
         return
     new_id = saved.get("WebhookId")
     if not new_id or new_id in ctx.seen_ids:
-        raise fail(save_creates_new_id, exchange, f"WebhookId {new_id!r} is not a new id (seen: {sorted(ctx.seen_ids)[:10]})")
+        raise fail(
+            save_creates_new_id,
+            exchange,
+            f"WebhookId {new_id!r} is not a new id (seen: {sorted(ctx.seen_ids)[:10]})",
+        )
 
 
 @check(basis="documented", title="the saved webhook echoes every field the client set")
@@ -189,7 +234,9 @@ def save_update_keeps_registered(ctx: CheckContext, exchange: Exchange) -> None:
         if saved.get(name) != before.get(name)
     ]
     # a patch that changed nothing (only tests, or the values it had) need not be saved again
-    unchanged = saving_operations(ctx.contract)[exchange.operation] == "patch" and not echo_problems(ctx, before, saved)
+    unchanged = saving_operations(ctx.contract)[exchange.operation] == "patch" and not echo_problems(
+        ctx, before, saved
+    )
     if not unchanged and saved.get("Updated") in (None, UNSET, before.get("Updated")):
         problems.append(f"Updated did not move (still {saved.get('Updated')!r})")
     if problems:
@@ -203,10 +250,17 @@ def save_twice_creates_nothing(ctx: CheckContext, exchange: Exchange) -> None:
     if saved is None or webhook_id is None or webhook_id not in ctx.model:
         return
     if saved.get("WebhookId") != webhook_id:
-        raise fail(save_twice_creates_nothing, exchange, f"saving WebhookId {webhook_id} answered WebhookId {saved.get('WebhookId')}")
+        raise fail(
+            save_twice_creates_nothing,
+            exchange,
+            f"saving WebhookId {webhook_id} answered WebhookId {saved.get('WebhookId')}",
+        )
 
 
-@check(basis="documented", title="GetWebhook (the agent's or REST's) returns what was saved through either face; null once deleted")
+@check(
+    basis="documented",
+    title="GetWebhook (the agent's or REST's) returns what was saved through either face; null once deleted",
+)
 def get_returns_saved(ctx: CheckContext, exchange: Exchange) -> None:
     """REST answers a deleted webhook 404, not null: ``rest_missing_is_404`` judges that."""
     if exchange.operation not in _READS or exchange.status != 200 or narrowed(exchange):
@@ -215,7 +269,9 @@ def get_returns_saved(ctx: CheckContext, exchange: Exchange) -> None:
     got = ctx.answer(exchange)
     if webhook_id in ctx.deleted:
         if got is not None and exchange.operation == "GetWebhook":
-            raise fail(get_returns_saved, exchange, f"webhook {webhook_id} was deleted, yet GetWebhook returned it")
+            raise fail(
+                get_returns_saved, exchange, f"webhook {webhook_id} was deleted, yet GetWebhook returned it"
+            )
         return
     # what the contract does not know, the model cannot judge (F-192); nor are the links a field
     got = known_only(ctx.contract, _schema_name(ctx, exchange), got)
@@ -229,13 +285,19 @@ def get_returns_saved(ctx: CheckContext, exchange: Exchange) -> None:
         expected = {k: v for k, v in expected.items() if xml_representable(v)}
         got = {k: v for k, v in got.items() if k in expected}
     if expected is not None and got != expected:
-        diff = [f"{k}: {expected.get(k)!r:.60} != {got.get(k) if isinstance(got, dict) else got!r:.60}" for k in expected if not isinstance(got, dict) or got.get(k) != expected.get(k)]
+        diff = [
+            f"{k}: {expected.get(k)!r:.60} != {got.get(k) if isinstance(got, dict) else got!r:.60}"
+            for k in expected
+            if not isinstance(got, dict) or got.get(k) != expected.get(k)
+        ]
         raise fail(get_returns_saved, exchange, ("; ".join(diff) or repr(got))[:600])
 
 
 def _schema_name(ctx: CheckContext, exchange: Exchange) -> str:
     """The name of the component schema the contract declares for this answer."""
-    schema = ctx.contract.operation(exchange.operation).response_schema(exchange.status, exchange.media_type) or {}
+    schema = (
+        ctx.contract.operation(exchange.operation).response_schema(exchange.status, exchange.media_type) or {}
+    )
     return str(schema.get("$ref", "")).rsplit("/", 1)[-1]
 
 
@@ -246,7 +308,9 @@ def _opened(node: Any) -> Any:
     """``node`` with every ``additionalProperties: false`` left out, at every depth."""
     if isinstance(node, dict):
         return {
-            key: _opened(item) for key, item in node.items() if not (key == "additionalProperties" and item is False)
+            key: _opened(item)
+            for key, item in node.items()
+            if not (key == "additionalProperties" and item is False)
         }
     if isinstance(node, list):
         return [_opened(item) for item in node]
@@ -304,12 +368,17 @@ def _named(error: Any) -> Any:
 
 def _only_unknown(error: Any) -> list[tuple[str | int, ...]] | None:
     """The unknown properties ``error`` consists of, or None if it is (also) something else."""
-    if error.validator == "additionalProperties" and error.validator_value is False and isinstance(error.instance, dict):
+    if (
+        error.validator == "additionalProperties"
+        and error.validator_value is False
+        and isinstance(error.instance, dict)
+    ):
         declared = error.schema.get("properties", {})
         patterns = error.schema.get("patternProperties", {})
         base = tuple(error.absolute_path)
         return [
-            (*base, name) for name in error.instance
+            (*base, name)
+            for name in error.instance
             if name not in declared and not any(re.search(pattern, name) for pattern in patterns)
         ]
     if error.validator in ("anyOf", "oneOf") and error.context:

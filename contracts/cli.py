@@ -30,32 +30,58 @@ def spec(as_json: bool) -> None:
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
 @click.option(
-    "--db", "db_path", metavar="FILE|URL",
+    "--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port)."
+)
+@click.option(
+    "--db",
+    "db_path",
+    metavar="FILE|URL",
     help="Keep state in this SQLite file, or in PostgreSQL (postgresql://user:password@host/dbname), which replicas share.",
 )
-@click.option("--profile", type=click.Choice(["onsite", "online"]), help="Authentication profile [default: onsite].")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="A JSON or TOML configuration.")
 @click.option(
-    "--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+    "--profile", type=click.Choice(["onsite", "online"]), help="Authentication profile [default: onsite]."
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A JSON or TOML configuration.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
     help="Worker processes; more than one share state through SQLite (--db, else a temporary file).",
 )
 @click.option(
-    "--threads", type=click.IntRange(1, 256),
+    "--threads",
+    type=click.IntRange(1, 256),
     help="Threads per process [default: 4 with one process, 1 per worker with --workers].",
 )
 @click.option("--quiet", is_flag=True, help="No log line per request (warnings and errors only).")
 @click.option(
-    "--stream-bodies", is_flag=True,
+    "--stream-bodies",
+    is_flag=True,
     help="Hand request bodies to the app as they arrive (granian WSGI): faster, but a client that stalls mid-body holds a thread.",
 )
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for webhook targets.")
-@click.option("--allow-network", "networks", multiple=True, help="Network deliveries may reach (repeatable) [default: loopback].")
-@click.option("--allow-http-targets", is_flag=True, help="Opt in: allow plain-HTTP TargetUrls.")
-@click.option("--no-registration-ping", is_flag=True, help="Opt in: save webhooks without pinging their TargetUrl.")
 @click.option(
-    "--unknown-properties", type=click.Choice(["ignore", "reject"]),
+    "--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for webhook targets."
+)
+@click.option(
+    "--allow-network",
+    "networks",
+    multiple=True,
+    help="Network deliveries may reach (repeatable) [default: loopback].",
+)
+@click.option("--allow-http-targets", is_flag=True, help="Opt in: allow plain-HTTP TargetUrls.")
+@click.option(
+    "--no-registration-ping", is_flag=True, help="Opt in: save webhooks without pinging their TargetUrl."
+)
+@click.option(
+    "--unknown-properties",
+    type=click.Choice(["ignore", "reject"]),
     help="A body member the contract does not know: ignored as the server does (journalled), or refused with 400 [default: ignore].",
 )
 def mock(
@@ -105,7 +131,13 @@ def mock(
         raise click.UsageError(str(error)) from None
     try:
         code = serve(
-            config, host=host, port=port, workers=workers, threads=threads, quiet=quiet, stream_bodies=stream_bodies
+            config,
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            quiet=quiet,
+            stream_bodies=stream_bodies,
         )
     except OSError as error:  # the port, or a store that cannot be opened (its reason, a password masked)
         raise click.ClickException(str(error)) from None
@@ -115,14 +147,18 @@ def mock(
 @main.command("receiver-check")
 @click.argument("url")
 @click.option("--secret", required=True, help="The webhook's Secret the receiver verifies with.")
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for the receiver.")
+@click.option(
+    "--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for the receiver."
+)
 @click.option("--insecure", is_flag=True, help="Do not verify the receiver's certificate.")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each answer.")
 def receiver_check(url: str, secret: str, ca_file: str | None, insecure: bool, timeout: float) -> None:
     """Send signed deliveries to a webhook receiver and report, check by check, how it answers."""
     from contracts.receiver_check import check_receiver, url_sender
 
-    report = check_receiver(url_sender(url, ca_file=ca_file, verify=not insecure, timeout=timeout), secret, target=url)
+    report = check_receiver(
+        url_sender(url, ca_file=ca_file, verify=not insecure, timeout=timeout), secret, target=url
+    )
     click.echo(report.render())
     raise SystemExit(0 if report.ok else 1)
 
@@ -130,20 +166,38 @@ def receiver_check(url: str, secret: str, ca_file: str | None, insecure: bool, t
 @main.command()
 @click.argument("url")
 @click.option("--auth", default=DEFAULT_AUTH, show_default=True, help=AUTH_FORMS + ".")
-@click.option("--target-url", help="An HTTPS URL that answers 200, for webhooks the server pings when they are saved.")
-@click.option("--receiver", is_flag=True, help="Start an HTTPS receiver on loopback and use it as --target-url.")
-@click.option("--max-examples", default=20, show_default=True, type=click.IntRange(1, 10000))
-@click.option("--rate", default=0.0, show_default=True, help="At most this many requests a second (0: no limit).")
-@click.option("--check", "checks", multiple=True, help="Run only this check (repeatable).")
-@click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), help="Write a JUnit XML report.")
 @click.option(
-    "--html", "html_file", type=click.Path(dir_okay=False, writable=True),
+    "--target-url", help="An HTTPS URL that answers 200, for webhooks the server pings when they are saved."
+)
+@click.option(
+    "--receiver", is_flag=True, help="Start an HTTPS receiver on loopback and use it as --target-url."
+)
+@click.option("--max-examples", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option(
+    "--rate", default=0.0, show_default=True, help="At most this many requests a second (0: no limit)."
+)
+@click.option("--check", "checks", multiple=True, help="Run only this check (repeatable).")
+@click.option(
+    "--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), help="Write a JUnit XML report."
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, writable=True),
     help="Write a self-contained HTML report: checks, failures as curl, coverage, cleanup.",
 )
 @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
 def verify(
-    url: str, auth: str, target_url: str | None, receiver: bool, max_examples: int, rate: float,
-    checks: tuple[str, ...], junit_file: str | None, html_file: str | None, insecure: bool,
+    url: str,
+    auth: str,
+    target_url: str | None,
+    receiver: bool,
+    max_examples: int,
+    rate: float,
+    checks: tuple[str, ...],
+    junit_file: str | None,
+    html_file: str | None,
+    insecure: bool,
 ) -> None:
     """Check a server (the mock, or a real SuperOffice) against the contract, with Hypothesis."""
     from contextlib import ExitStack
@@ -159,8 +213,13 @@ def verify(
         credentials = Credentials.parse(auth)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
-    reports = {option: Path(given) for option, given in (("--junit", junit_file), ("--html", html_file)) if given}
-    for option, path in reports.items():  # before any request: its directories made, as pytest's --junitxml does
+    reports = {
+        option: Path(given) for option, given in (("--junit", junit_file), ("--html", html_file)) if given
+    }
+    for (
+        option,
+        path,
+    ) in reports.items():  # before any request: its directories made, as pytest's --junitxml does
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             existed = path.exists()
@@ -169,17 +228,26 @@ def verify(
                 path.unlink()
         except OSError as error:
             where = f" ({error.filename})" if error.filename and str(error.filename) != str(path) else ""
-            raise click.BadParameter(f"cannot write {path}: {error.strerror or error}{where}", param_hint=option) from None
+            raise click.BadParameter(
+                f"cannot write {path}: {error.strerror or error}{where}", param_hint=option
+            ) from None
     with ExitStack() as stack:
         if receiver:
             from contracts.receiver import Receiver
 
             started = stack.enter_context(Receiver())
             target_url = started.url
-            click.echo(f"receiver at {started.url} (CA: {started.ca_file}; start the mock with --ca-file so it trusts it)")
+            click.echo(
+                f"receiver at {started.url} (CA: {started.ca_file}; start the mock with --ca-file so it trusts it)"
+            )
         report = run_verify(
-            url, credentials=credentials, target_url=target_url, max_examples=max_examples,
-            min_interval=1.0 / rate if rate > 0 else 0.0, verify_tls=not insecure, checks=list(checks) or None,
+            url,
+            credentials=credentials,
+            target_url=target_url,
+            max_examples=max_examples,
+            min_interval=1.0 / rate if rate > 0 else 0.0,
+            verify_tls=not insecure,
+            checks=list(checks) or None,
         )
     click.echo(report.render())
     written = True

@@ -26,19 +26,23 @@ Fetch = Callable[[Mapping[str, str]], list[dict[str, Any]]]
 def format_line(record: Mapping[str, Any]) -> str:
     """One attempt: time, id, webhook, event, EventId, attempt, status and outcome, target."""
     status = record.get("status")
-    return "  ".join([
-        str(record.get("time") or "-"),
-        f"#{record.get('id')}",
-        f"webhook {record.get('webhook_id') if record.get('webhook_id') is not None else '-'}",
-        str(record.get("event")),
-        str(record.get("event_id")),
-        f"retry {record.get('attempt')}",
-        f"{status if status is not None else '---'} {record.get('outcome')}",
-        str(record.get("target") or "-"),
-    ])
+    return "  ".join(
+        [
+            str(record.get("time") or "-"),
+            f"#{record.get('id')}",
+            f"webhook {record.get('webhook_id') if record.get('webhook_id') is not None else '-'}",
+            str(record.get("event")),
+            str(record.get("event_id")),
+            f"retry {record.get('attempt')}",
+            f"{status if status is not None else '---'} {record.get('outcome')}",
+            str(record.get("target") or "-"),
+        ]
+    )
 
 
-def follow(fetch: Fetch, filters: Mapping[str, str], wait: Callable[[], bool], *, once: bool = False) -> Iterator[dict[str, Any]]:
+def follow(
+    fetch: Fetch, filters: Mapping[str, str], wait: Callable[[], bool], *, once: bool = False
+) -> Iterator[dict[str, Any]]:
     """Every attempt ``fetch`` returns, then (unless ``once``) the newer ones, asking for those
     after the last id seen; ``wait()`` paces the polls and ends them by returning True."""
     since: int | None = None
@@ -71,7 +75,9 @@ def _http_fetch(url: str, credentials: Credentials, timeout: float, verify: bool
         try:
             answer = session.get(endpoint, params=dict(query), timeout=timeout, allow_redirects=False)
         except requests.RequestException as error:
-            raise click.ClickException(f"{named}: {type(error).__name__}: {error}".replace(endpoint, named)) from None
+            raise click.ClickException(
+                f"{named}: {type(error).__name__}: {error}".replace(endpoint, named)
+            ) from None
         if answer.status_code != 200:
             try:
                 body = answer.json()
@@ -82,7 +88,9 @@ def _http_fetch(url: str, credentials: Credentials, timeout: float, verify: bool
         try:
             records = answer.json()
         except ValueError:
-            raise click.ClickException(f"{named} did not answer JSON: is {shown(url)} a sowebhook mock?") from None
+            raise click.ClickException(
+                f"{named} did not answer JSON: is {shown(url)} a sowebhook mock?"
+            ) from None
         if not isinstance(records, list):
             raise click.ClickException(f"{named} did not answer a list: is {shown(url)} a sowebhook mock?")
         return records
@@ -96,14 +104,36 @@ def _http_fetch(url: str, credentials: Credentials, timeout: float, verify: bool
 @click.option("--webhook", "webhook_id", type=click.IntRange(0), help="Only this webhook's attempts.")
 @click.option("--event", help="Only this event (any letter case).")
 @click.option("--outcome", help="Only attempts that came to this: delivered, failed or recorded.")
-@click.option("--follow", "following", is_flag=True, help="Keep polling for new attempts until interrupted (Ctrl-C).")
-@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(0.05, 3600), help="Seconds between polls with --follow.")
+@click.option(
+    "--follow", "following", is_flag=True, help="Keep polling for new attempts until interrupted (Ctrl-C)."
+)
+@click.option(
+    "--interval",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 3600),
+    help="Seconds between polls with --follow.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print each attempt as one line of JSON.")
-@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), help="Seconds to wait for each answer.")
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds to wait for each answer.",
+)
 @click.option("--insecure", is_flag=True, help="Do not verify the mock's TLS certificate.")
 def deliveries(
-    url: str, auth: str, webhook_id: int | None, event: str | None, outcome: str | None, following: bool,
-    interval: float, as_json: bool, timeout: float, insecure: bool,
+    url: str,
+    auth: str,
+    webhook_id: int | None,
+    event: str | None,
+    outcome: str | None,
+    following: bool,
+    interval: float,
+    as_json: bool,
+    timeout: float,
+    insecure: bool,
 ) -> None:
     """Print the mock's webhook delivery attempts (at MOCK_URL), one line each."""
     try:
@@ -117,7 +147,12 @@ def deliveries(
     }
     stop = threading.Event()
     try:
-        for record in follow(_http_fetch(url, credentials, timeout, not insecure), filters, lambda: _pause(stop, interval), once=not following):
+        for record in follow(
+            _http_fetch(url, credentials, timeout, not insecure),
+            filters,
+            lambda: _pause(stop, interval),
+            once=not following,
+        ):
             click.echo(json.dumps(record, sort_keys=True) if as_json else format_line(record))
     except KeyboardInterrupt:  # --follow ends on Ctrl-C
         stop.set()

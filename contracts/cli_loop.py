@@ -23,19 +23,52 @@ _SECRET_HELP = "The webhook's Secret (or the environment variable SOWEBHOOK_SECR
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port).")
-@click.option("--secret", envvar="SOWEBHOOK_SECRET", help=_SECRET_HELP + " Without it signatures are not checked.")
+@click.option(
+    "--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port)."
+)
+@click.option(
+    "--secret", envvar="SOWEBHOOK_SECRET", help=_SECRET_HELP + " Without it signatures are not checked."
+)
 @click.option("--cert", type=click.Path(dir_okay=False), help="Serve HTTPS with this certificate (PEM)...")
 @click.option("--key", type=click.Path(dir_okay=False), help="...and this private key (PEM).")
-@click.option("--save", "save_dir", type=click.Path(file_okay=False), help="Write each delivery as a fixture file here.")
+@click.option(
+    "--save", "save_dir", type=click.Path(file_okay=False), help="Write each delivery as a fixture file here."
+)
 @click.option("--forward", help="Pass each delivery unchanged to this URL; its answer becomes the answer.")
-@click.option("--forward-ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for --forward.")
-@click.option("--respond", type=click.IntRange(100, 599), help="Answer every delivery but the ping with this status.")
-@click.option("--max-body", default=1024 * 1024, show_default=True, type=click.IntRange(1), help="Refuse larger bodies with 413.")
-@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), help="Seconds a client has to send its body, and --forward's app to answer.")
+@click.option(
+    "--forward-ca-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA bundle to trust for --forward.",
+)
+@click.option(
+    "--respond", type=click.IntRange(100, 599), help="Answer every delivery but the ping with this status."
+)
+@click.option(
+    "--max-body",
+    default=1024 * 1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse larger bodies with 413.",
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds a client has to send its body, and --forward's app to answer.",
+)
 def listen(
-    host: str, port: int, secret: str | None, cert: str | None, key: str | None, save_dir: str | None,
-    forward: str | None, forward_ca_file: str | None, respond: int | None, max_body: int, timeout: float,
+    host: str,
+    port: int,
+    secret: str | None,
+    cert: str | None,
+    key: str | None,
+    save_dir: str | None,
+    forward: str | None,
+    forward_ca_file: str | None,
+    respond: int | None,
+    max_body: int,
+    timeout: float,
 ) -> None:
     """Receive SuperOffice's deliveries (behind your tunnel), check and print each, until Ctrl-C."""
     from contracts.listen import Listener, ListenError
@@ -44,15 +77,30 @@ def listen(
     if forward and respond is not None:
         raise click.UsageError("--forward and --respond both decide the answer: choose one")
     listener = Listener(
-        secret=secret or None, host=host, port=port, cert=cert, key=key, save_dir=save_dir, forward=forward,
-        respond=respond, max_body=max_body, read_timeout=timeout, forward_timeout=timeout,
-        forward_ca_file=forward_ca_file, keep=100, echo=_echo_line(),  # it prints and saves them: holds few
+        secret=secret or None,
+        host=host,
+        port=port,
+        cert=cert,
+        key=key,
+        save_dir=save_dir,
+        forward=forward,
+        respond=respond,
+        max_body=max_body,
+        read_timeout=timeout,
+        forward_timeout=timeout,
+        forward_ca_file=forward_ca_file,
+        keep=100,
+        echo=_echo_line(),  # it prints and saves them: holds few
     )
     try:
         listener.start()
     except ListenError as error:
         raise click.ClickException(str(error)) from None
-    answer = f"forwarding to {shown(forward)}" if forward else f"answering {respond if respond is not None else 200}"
+    answer = (
+        f"forwarding to {shown(forward)}"
+        if forward
+        else f"answering {respond if respond is not None else 200}"
+    )
     checks = "checking signatures" if secret else "NOT checking signatures (no --secret)"
     saving = f", saving to {save_dir}" if save_dir else ""
     click.echo(f"listening on {listener.url} ({checks}, {answer}{saving}); Ctrl-C stops", err=True)
@@ -84,29 +132,85 @@ def wait_for_signal(listener: Listener) -> None:
 @click.command()
 @click.argument("url")
 @click.option("--secret", envvar="SOWEBHOOK_SECRET", required=True, help=_SECRET_HELP)
-@click.option("--event", help="Build a documented event's payload (sowebhook events lists them); with --body: the event header's name.")
+@click.option(
+    "--event",
+    help="Build a documented event's payload (sowebhook events lists them); with --body: the event header's name.",
+)
 @click.option("--test", "ping", is_flag=True, help="Send the registration ping (the test event).")
 @click.option("--fixture", type=click.Path(dir_okay=False), help="Send a saved delivery again, re-signed.")
-@click.option("--body", "body_file", type=click.Path(dir_okay=False), help="Send this file's bytes as the body, signed as they are.")
-@click.option("--primary-key", default=0, show_default=True, type=click.IntRange(-(2**31), 2**31 - 1), help="With --event.")
-@click.option("--field", "fields", multiple=True, metavar="KEY=VALUE", help="With --event: a FieldValues entry (repeatable; VALUE as JSON when it is JSON).")
+@click.option(
+    "--body",
+    "body_file",
+    type=click.Path(dir_okay=False),
+    help="Send this file's bytes as the body, signed as they are.",
+)
+@click.option(
+    "--primary-key",
+    default=0,
+    show_default=True,
+    type=click.IntRange(-(2**31), 2**31 - 1),
+    help="With --event.",
+)
+@click.option(
+    "--field",
+    "fields",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="With --event: a FieldValues entry (repeatable; VALUE as JSON when it is JSON).",
+)
 @click.option("--webhook-name", default="sowebhook", show_default=True, help="With --event or --test.")
-@click.option("--context", "context_identifier", default="Default", show_default=True, help="ContextIdentifier (Online: Cust12345).")
-@click.option("--same-event-id", is_flag=True, help="With --fixture: keep its EventId (a retry) instead of a fresh one.")
-@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1), help="Seconds for the whole exchange.")
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for the receiver.")
+@click.option(
+    "--context",
+    "context_identifier",
+    default="Default",
+    show_default=True,
+    help="ContextIdentifier (Online: Cust12345).",
+)
+@click.option(
+    "--same-event-id", is_flag=True, help="With --fixture: keep its EventId (a retry) instead of a fresh one."
+)
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds for the whole exchange.",
+)
+@click.option(
+    "--ca-file", type=click.Path(exists=True, dir_okay=False), help="CA bundle to trust for the receiver."
+)
 @click.option("--insecure", is_flag=True, help="Do not verify the receiver's certificate.")
 def send(
-    url: str, secret: str, event: str | None, ping: bool, fixture: str | None, body_file: str | None, primary_key: int,
-    fields: tuple[str, ...], webhook_name: str, context_identifier: str, same_event_id: bool, timeout: float,
-    ca_file: str | None, insecure: bool,
+    url: str,
+    secret: str,
+    event: str | None,
+    ping: bool,
+    fixture: str | None,
+    body_file: str | None,
+    primary_key: int,
+    fields: tuple[str, ...],
+    webhook_name: str,
+    context_identifier: str,
+    same_event_id: bool,
+    timeout: float,
+    ca_file: str | None,
+    insecure: bool,
 ) -> None:
     """Sign and POST one delivery with SuperOffice's headers; exit 0 only when the receiver answers 200."""
     from contracts import send as sending
     from contracts.delivery_fixture import FixtureError
     from contracts.poster import MAX_ANSWER_BYTES, PostError
 
-    chosen = [name for name, given in (("--event", event and not body_file), ("--test", ping), ("--fixture", fixture), ("--body", body_file)) if given]
+    chosen = [
+        name
+        for name, given in (
+            ("--event", event and not body_file),
+            ("--test", ping),
+            ("--fixture", fixture),
+            ("--body", body_file),
+        )
+        if given
+    ]
     if len(chosen) != 1:
         raise click.UsageError("say what to send: exactly one of --event, --test, --fixture, --body")
     if not secret:
@@ -123,8 +227,12 @@ def send(
         else:
             values = dict(sending.parse_field(text) for text in fields)
             outgoing = sending.from_event(
-                "test" if ping else str(event), secret, primary_key=primary_key, fields=values,
-                webhook_name=webhook_name, context_identifier=context_identifier,
+                "test" if ping else str(event),
+                secret,
+                primary_key=primary_key,
+                fields=values,
+                webhook_name=webhook_name,
+                context_identifier=context_identifier,
             )
         for note in outgoing.notes:
             click.echo(f"note: {note}", err=True)
@@ -132,9 +240,13 @@ def send(
     except (FixtureError, PostError, ValueError) as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
-        raise click.ClickException(f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")) from None
+        raise click.ClickException(
+            f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")
+        ) from None
     if answer.truncated:  # megabytes back: one line, non-zero, whatever the status
-        raise click.ClickException(f"{answer.status} {answer.reason}: the answer's body is over {MAX_ANSWER_BYTES} bytes; the rest was not read")
+        raise click.ClickException(
+            f"{answer.status} {answer.reason}: the answer's body is over {MAX_ANSWER_BYTES} bytes; the rest was not read"
+        )
     click.echo(answer.summary())
     raise SystemExit(0 if answer.status == 200 else 1)
 

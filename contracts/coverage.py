@@ -136,16 +136,22 @@ class Coverage:
         operations = []
         for operation in self.contract.operations.values():
             responses = self._declared[operation.operation_id]
-            operations.append({
-                "operation": operation.operation_id,
-                "method": operation.method,
-                "path": operation.path,
-                "cells": [
-                    {"status": status, "media_type": media, "count": cells[(operation.operation_id, status, media)]}
-                    for status, media_types in responses.items()
-                    for media in media_types
-                ],
-            })
+            operations.append(
+                {
+                    "operation": operation.operation_id,
+                    "method": operation.method,
+                    "path": operation.path,
+                    "cells": [
+                        {
+                            "status": status,
+                            "media_type": media,
+                            "count": cells[(operation.operation_id, status, media)],
+                        }
+                        for status, media_types in responses.items()
+                        for media in media_types
+                    ],
+                }
+            )
         return {
             "declared": len(cells),
             "served": served,
@@ -167,7 +173,9 @@ class Coverage:
             for entry in data.get("operations", [])
             for cell in entry.get("cells", [])
         ]
-        rows += [(u["operation"], u["status"], u["media_type"], u["count"]) for u in data.get("undeclared", [])]
+        rows += [
+            (u["operation"], u["status"], u["media_type"], u["count"]) for u in data.get("undeclared", [])
+        ]
         for operation, status, media_type, count in rows:
             if not count:
                 continue

@@ -10,7 +10,14 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-__all__ = ["AUTH_FORMS", "CREDENTIAL_HEADERS", "DEFAULT_AUTH", "DEFAULT_PASSWORD", "DEFAULT_USER", "Credentials"]
+__all__ = [
+    "AUTH_FORMS",
+    "CREDENTIAL_HEADERS",
+    "DEFAULT_AUTH",
+    "DEFAULT_PASSWORD",
+    "DEFAULT_USER",
+    "Credentials",
+]
 
 AUTH_FORMS = "basic:USER:PASSWORD, soticket:TICKET[:APPTOKEN] or bearer:TOKEN[:APPTOKEN]"
 DEFAULT_USER, DEFAULT_PASSWORD = "tje0", "Tje0"  # the seed page's Basic credentials
@@ -18,7 +25,9 @@ DEFAULT_AUTH = f"basic:{DEFAULT_USER}:{DEFAULT_PASSWORD}"
 # The headers that carry a credential (lower case): the ones SuperOffice's pages name (F-020,
 # F-021, the Online app token) and a proxy's. Masked wherever a request is shown or stored
 # (mockserver.masking, saved delivery fixtures), carried over where a run must act as its caller.
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-xsrf-token", "so-apptoken"})
+CREDENTIAL_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "x-xsrf-token", "so-apptoken"}
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +53,10 @@ class Credentials:
 
     def headers(self) -> dict[str, str]:
         if self.scheme == "basic":
-            return {"Authorization": "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()}
+            return {
+                "Authorization": "Basic "
+                + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+            }
         if self.scheme == "soticket":
             headers = {"Authorization": f"SOTicket {self.token}"}
         elif self.scheme == "bearer":

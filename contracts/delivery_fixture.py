@@ -83,9 +83,11 @@ class SavedDelivery:
         except UnicodeDecodeError:
             body = {"encoding": "base64", "data": base64.b64encode(self.body).decode("ascii")}
         return {
-            "format": FORMAT, "version": VERSION,
+            "format": FORMAT,
+            "version": VERSION,
             "received": self.received.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-            "method": self.method, "path": self.path,
+            "method": self.method,
+            "path": self.path,
             "headers": [[k, "***" if k.lower() in _MASKED else v] for k, v in self.headers],
             "body": body,
             "verdicts": {"signature": self.signature, "violations": list(self.violations)},
@@ -97,7 +99,9 @@ class SavedDelivery:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise FixtureError(f"{source}: not a {FORMAT} file")
         if data.get("version") != VERSION:
-            raise FixtureError(f"{source}: version {data.get('version')!r} of {FORMAT}; this tool reads version {VERSION}")
+            raise FixtureError(
+                f"{source}: version {data.get('version')!r} of {FORMAT}; this tool reads version {VERSION}"
+            )
         try:
             encoded = data["body"]
             if encoded["encoding"] == "utf-8":
@@ -108,16 +112,27 @@ class SavedDelivery:
                 raise FixtureError(f"{source}: unknown body encoding {encoded['encoding']!r}")
             headers = [(str(k), str(v)) for k, v in data["headers"]]
             verdicts, answer = data.get("verdicts") or {}, data.get("answer") or {}
-            received = datetime.strptime(data["received"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+            received = datetime.strptime(data["received"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+                tzinfo=timezone.utc
+            )
             return cls(
-                headers, body, received, str(data.get("method", "POST")), str(data.get("path", "/")),
-                str(verdicts.get("signature", "unchecked")), list(verdicts.get("violations", [])),
-                answer.get("status"), str(answer.get("by", "listen")), source,
+                headers,
+                body,
+                received,
+                str(data.get("method", "POST")),
+                str(data.get("path", "/")),
+                str(verdicts.get("signature", "unchecked")),
+                list(verdicts.get("violations", [])),
+                answer.get("status"),
+                str(answer.get("by", "listen")),
+                source,
             )
         except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as error:
             if isinstance(error, FixtureError):
                 raise
-            raise FixtureError(f"{source}: malformed {FORMAT} file ({type(error).__name__}: {error})") from None
+            raise FixtureError(
+                f"{source}: malformed {FORMAT} file ({type(error).__name__}: {error})"
+            ) from None
 
     def signed_by(self, secret: str) -> bool:
         """Whether the saved signature is the body's under ``secret``: False for a body edited after it was signed."""
@@ -132,7 +147,9 @@ class SavedDelivery:
             fresh = str(uuid.uuid4())
             body = with_event_id(body, fresh, source=self.source)
             headers = _replace(headers, EVENT_ID_HEADER, fresh)
-            headers = _replace(headers, RETRY_HEADER, "0") if self.header(RETRY_HEADER) is not None else headers
+            headers = (
+                _replace(headers, RETRY_HEADER, "0") if self.header(RETRY_HEADER) is not None else headers
+            )
         headers = {k: v for k, v in headers.items() if k.lower() != SIGNATURE_HEADER.lower()}
         if secret is not None:
             headers[SIGNATURE_HEADER] = sign(secret, body)
@@ -151,9 +168,11 @@ def with_event_id(body: bytes, event_id: str, *, source: str = "the body") -> by
     """``body`` with the value of its one ``"EventId": "..."`` member replaced; every other byte kept."""
     found = list(_EVENT_ID.finditer(body))
     if len(found) != 1:
-        raise FixtureError(f"{source}: {'no' if not found else len(found)} \"EventId\" member(s) in the body to replace (use --same-event-id)")
+        raise FixtureError(
+            f'{source}: {"no" if not found else len(found)} "EventId" member(s) in the body to replace (use --same-event-id)'
+        )
     match = found[0]
-    return body[: match.start(2)] + event_id.encode("ascii") + body[match.end(2):]
+    return body[: match.start(2)] + event_id.encode("ascii") + body[match.end(2) :]
 
 
 def save(directory: str | os.PathLike[str], delivery: SavedDelivery) -> Path:

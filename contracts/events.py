@@ -24,8 +24,21 @@ from contracts.spec import load
 from contracts.wire import format_datetime
 
 __all__ = [
-    "EVENT_HEADER", "EVENT_ID_HEADER", "FIELD_VALUES", "RETRY_HEADER", "TEST_EVENT", "TEST_HEADER", "USER_AGENT",
-    "EventInfo", "build_payload", "delivery_headers", "describe", "documented_events", "encode", "event_info", "wire_event",
+    "EVENT_HEADER",
+    "EVENT_ID_HEADER",
+    "FIELD_VALUES",
+    "RETRY_HEADER",
+    "TEST_EVENT",
+    "TEST_HEADER",
+    "USER_AGENT",
+    "EventInfo",
+    "build_payload",
+    "delivery_headers",
+    "describe",
+    "documented_events",
+    "encode",
+    "event_info",
+    "wire_event",
 ]
 
 # the headers of a delivery (the contract's ``webhooks: webhookDelivery`` parameters; a test holds them to it)
@@ -38,24 +51,105 @@ TEST_EVENT = "test"
 
 # FieldValues per entity, as listed on its reference page (page, names); names of dates are in _DATES
 FIELD_VALUES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "activity": ("reference/activity-events.md", (
-        "activeDate", "associate_id", "contact_id", "do_by", "document_id", "endDate", "modified_appointment_fields",
-        "mother_id", "person_id", "private", "project_id", "sale_id", "status", "task_idx", "type", "updated",
-        "userdef2_id", "userdef_id")),
-    "contact": ("reference/contact-events.md", (
-        "activeInterests", "associate_id", "business_idx", "category_idx", "country_id", "deleted", "DeletedDate",
-        "registered", "registered_associate_id", "source", "updated", "userdef2_id", "userdef_id")),
-    "person": ("reference/person-events.md", (
-        "activeInterests", "associate_id", "business_idx", "category_idx", "contact_id", "country_id", "DeletedDate",
-        "group_id", "person_id", "position_idx", "registered", "registered_associate_id", "retired", "source",
-        "updated", "updated_associate_id", "userdef2_id", "userdef_id")),
-    "sale": ("reference/sale-events.md", (
-        "activeLinks", "appointment_id", "associate_id", "comptr_id", "contact_id", "credited_id", "currency_id",
-        "done", "group_idx", "person_id", "probability_idx", "project_id", "reason_id", "reasonSold_id",
-        "reasonStalled_id", "registered", "registered_associate_id", "saleTypeCat_id", "saleType_id", "saledate",
-        "source_id", "status", "updated", "updated_associate_id", "userdef2_id", "userdef_id")),
-    "webhook": ("reference/state-events.md", (
-        "events", "registered", "registered_associate_id", "state", "updated", "updated_associate_id")),
+    "activity": (
+        "reference/activity-events.md",
+        (
+            "activeDate",
+            "associate_id",
+            "contact_id",
+            "do_by",
+            "document_id",
+            "endDate",
+            "modified_appointment_fields",
+            "mother_id",
+            "person_id",
+            "private",
+            "project_id",
+            "sale_id",
+            "status",
+            "task_idx",
+            "type",
+            "updated",
+            "userdef2_id",
+            "userdef_id",
+        ),
+    ),
+    "contact": (
+        "reference/contact-events.md",
+        (
+            "activeInterests",
+            "associate_id",
+            "business_idx",
+            "category_idx",
+            "country_id",
+            "deleted",
+            "DeletedDate",
+            "registered",
+            "registered_associate_id",
+            "source",
+            "updated",
+            "userdef2_id",
+            "userdef_id",
+        ),
+    ),
+    "person": (
+        "reference/person-events.md",
+        (
+            "activeInterests",
+            "associate_id",
+            "business_idx",
+            "category_idx",
+            "contact_id",
+            "country_id",
+            "DeletedDate",
+            "group_id",
+            "person_id",
+            "position_idx",
+            "registered",
+            "registered_associate_id",
+            "retired",
+            "source",
+            "updated",
+            "updated_associate_id",
+            "userdef2_id",
+            "userdef_id",
+        ),
+    ),
+    "sale": (
+        "reference/sale-events.md",
+        (
+            "activeLinks",
+            "appointment_id",
+            "associate_id",
+            "comptr_id",
+            "contact_id",
+            "credited_id",
+            "currency_id",
+            "done",
+            "group_idx",
+            "person_id",
+            "probability_idx",
+            "project_id",
+            "reason_id",
+            "reasonSold_id",
+            "reasonStalled_id",
+            "registered",
+            "registered_associate_id",
+            "saleTypeCat_id",
+            "saleType_id",
+            "saledate",
+            "source_id",
+            "status",
+            "updated",
+            "updated_associate_id",
+            "userdef2_id",
+            "userdef_id",
+        ),
+    ),
+    "webhook": (
+        "reference/state-events.md",
+        ("events", "registered", "registered_associate_id", "state", "updated", "updated_associate_id"),
+    ),
 }
 _DATES = frozenset({"activeDate", "do_by", "endDate", "DeletedDate", "registered", "updated", "saledate"})
 _STATE_EVENT = re.compile(r"^webhook(?P<id>\d+)\.(?P<kind>\w+)$")  # webhook{id}.started (state-events.md)
@@ -88,7 +182,9 @@ class EventInfo:
 
 def documented_events() -> list[str]:
     """Every documented event name: the contract's list, then ``test``."""
-    events = load().document["components"]["schemas"]["Webhook"]["properties"]["Events"]["x-documented-events"]
+    events = load().document["components"]["schemas"]["Webhook"]["properties"]["Events"][
+        "x-documented-events"
+    ]
     return [*events["names"], TEST_EVENT]
 
 
@@ -162,7 +258,13 @@ def encode(payload: Mapping[str, Any]) -> bytes:
 
 
 def delivery_headers(
-    event: str, event_id: str, body: bytes, secret: str | None, *, retry: int = 0, user_agent: str = USER_AGENT,
+    event: str,
+    event_id: str,
+    body: bytes,
+    secret: str | None,
+    *,
+    retry: int = 0,
+    user_agent: str = USER_AGENT,
 ) -> dict[str, str]:
     """SuperOffice's headers of a delivery (notification.md); signed over ``body`` when there is a secret."""
     headers = {
@@ -191,5 +293,7 @@ def describe() -> str:
     for name in documented_events():
         info = event_info(name)
         lines.append(f"{name:26} {info.carries}")
-    lines.append("webhook{id}.started|stopped|errors: the state events of webhook {id} (reference/state-events.md)")
+    lines.append(
+        "webhook{id}.started|stopped|errors: the state events of webhook {id} (reference/state-events.md)"
+    )
     return "\n".join(lines)

@@ -54,7 +54,10 @@ def generate(contract: Contract, schema: Any, rng: random.Random, *, depth: int 
         size = rng.choice([0, 1, rng.randint(2, 30), schema.get("maxLength", 40)])
         return "".join(rng.choice(_TEXT) for _ in range(min(size, schema.get("maxLength", size))))
     if kind == "array":
-        return [generate(contract, schema.get("items", True), rng, depth=depth + 1) for _ in range(rng.randint(0, 3))]
+        return [
+            generate(contract, schema.get("items", True), rng, depth=depth + 1)
+            for _ in range(rng.randint(0, 3))
+        ]
     value: dict[str, Any] = {}
     required: set[str] = set(schema.get("required", []))
     for name, sub in schema.get("properties", {}).items():
@@ -63,7 +66,9 @@ def generate(contract: Contract, schema: Any, rng: random.Random, *, depth: int 
     extra = schema.get("additionalProperties", not schema.get("properties"))
     if extra is not False and depth < 4:
         for n in range(rng.randint(0, 3)):
-            value[f"{rng.choice(['fieldName', 'x', 'Key'])}{n}"] = generate(contract, extra, rng, depth=depth + 1)
+            value[f"{rng.choice(['fieldName', 'x', 'Key'])}{n}"] = generate(
+                contract, extra, rng, depth=depth + 1
+            )
     return value
 
 

@@ -68,7 +68,9 @@ def operations(changes: Any, current: Mapping[str, Any], fields: Iterable[str]) 
             else:
                 _merge(f"/{_escape(name)}", current.get(name), value, ops)
         return ops
-    raise PatchError(400, "changes", "A patch is a JSON Patch array of operations or a JSON Merge Patch object.")
+    raise PatchError(
+        400, "changes", "A patch is a JSON Patch array of operations or a JSON Merge Patch object."
+    )
 
 
 def apply(current: Mapping[str, Any], changes: Any, fields: Iterable[str]) -> dict[str, Any]:
@@ -83,15 +85,28 @@ def apply(current: Mapping[str, Any], changes: Any, fields: Iterable[str]) -> di
         try:  # the operation's class applied to the copy in place: one parse, no copy per operation
             patched = jsonpatch.JsonPatch.operations[op["op"]](op).apply(patched)
         except jsonpatch.JsonPatchTestFailed:
-            raise PatchError(409, where[index], f"the test of {op['path']} failed: the value differs.") from None
-        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError) as error:
+            raise PatchError(
+                409, where[index], f"the test of {op['path']} failed: the value differs."
+            ) from None
+        except (
+            jsonpatch.JsonPatchException,
+            jsonpointer.JsonPointerException,
+            TypeError,
+            ValueError,
+        ) as error:
             raise PatchError(400, where[index], f"{op['op']} {op['path']}: {error}") from None
     return patched
 
 
 _INDEX = re.compile(r"0|[1-9][0-9]*")  # RFC 6901 4: an array index, no leading zeros
 _BAD_ESCAPE = re.compile(r"~(?![01])")  # RFC 6901 3: "~" only in "~0" and "~1"
-_KINDS = ((bool, "a boolean"), (int, "a number"), (float, "a number"), (str, "a string"), (type(None), "null"))
+_KINDS = (
+    (bool, "a boolean"),
+    (int, "a number"),
+    (float, "a number"),
+    (str, "a string"),
+    (type(None), "null"),
+)
 
 
 def _unresolved(document: Any, kind: str, pointer: str) -> str | None:
@@ -139,7 +154,9 @@ def _operation(index: int, op: Any, by_fold: Mapping[str, str]) -> dict[str, Any
         raise PatchError(400, at, "An operation is an object with op, path and (but for remove) value.")
     kind = op.get("op")
     if kind not in OPERATIONS:
-        raise PatchError(400, f"{at}.op", f"{kind!r} is not supported: the operations are {', '.join(OPERATIONS)}.")
+        raise PatchError(
+            400, f"{at}.op", f"{kind!r} is not supported: the operations are {', '.join(OPERATIONS)}."
+        )
     path = op.get("path")
     if not isinstance(path, str):
         raise PatchError(400, f"{at}.path", "The path is a string naming a property of the Webhook.")
@@ -168,7 +185,13 @@ def _merge(pointer: str, current: Any, value: Any, ops: list[dict[str, Any]]) ->
             else:
                 _merge(below, current.get(key), member, ops)
         return
-    ops.append({"op": "add" if pointer.count("/") > 1 else "replace", "path": pointer, "value": _without_nulls(value)})
+    ops.append(
+        {
+            "op": "add" if pointer.count("/") > 1 else "replace",
+            "path": pointer,
+            "value": _without_nulls(value),
+        }
+    )
 
 
 def _without_nulls(value: Any) -> Any:
@@ -194,9 +217,7 @@ def _unescape(token: str) -> str:
 
 # -- If-Unmodified-Since ------------------------------------------------------------------------
 
-_DATE = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$"
-)
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
 UNSET = datetime(1, 1, 1, tzinfo=timezone.utc)
 
 

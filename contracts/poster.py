@@ -24,8 +24,19 @@ from urllib.parse import urlsplit
 __all__ = ["MAX_ANSWER_BYTES", "Answer", "PostError", "post", "shown"]
 
 MAX_ANSWER_BYTES = 65536  # of an answer's body; what is read beyond is dropped and `truncated` set
-_HOP_BY_HOP = frozenset({"host", "content-length", "connection", "transfer-encoding", "keep-alive", "te", "upgrade",
-                         "proxy-connection", "trailer"})
+_HOP_BY_HOP = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "transfer-encoding",
+        "keep-alive",
+        "te",
+        "upgrade",
+        "proxy-connection",
+        "trailer",
+    }
+)
 
 
 class PostError(Exception):
@@ -66,8 +77,14 @@ def shown(url: str) -> str:
 
 
 def post(
-    url: str, body: bytes, headers: dict[str, str], *, timeout: float = 10.0, max_bytes: int = MAX_ANSWER_BYTES,
-    ca_file: str | None = None, verify: bool = True,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float = 10.0,
+    max_bytes: int = MAX_ANSWER_BYTES,
+    ca_file: str | None = None,
+    verify: bool = True,
 ) -> Answer:
     """POST ``body`` to ``url`` with ``headers`` (hop-by-hop ones dropped): one attempt, one deadline."""
     parts = urlsplit(url)
@@ -126,10 +143,14 @@ def post(
         if expired.is_set() or isinstance(error, TimeoutError):  # the deadline, or one socket operation's
             raise PostError(f"no complete answer from {shown(url)} within {timeout:g}s") from None
         reason = getattr(error, "reason", None) or error
-        raise PostError(f"POST {shown(url)} failed: {type(error).__name__}: {reason}".splitlines()[0]) from None
+        raise PostError(
+            f"POST {shown(url)} failed: {type(error).__name__}: {reason}".splitlines()[0]
+        ) from None
     finally:
         timer.cancel()
         connection.close()
     if expired.is_set():
         raise PostError(f"no complete answer from {shown(url)} within {timeout:g}s")
-    return Answer(response.status, response.reason, list(response.getheaders()), data[:max_bytes], len(data) > max_bytes)
+    return Answer(
+        response.status, response.reason, list(response.getheaders()), data[:max_bytes], len(data) > max_bytes
+    )

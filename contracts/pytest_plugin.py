@@ -56,22 +56,43 @@ DEFAULT_SECRET = "sowebhook-test-secret"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sowebhook", "SuperOffice webhook contracts")
-    group.addoption("--sowebhook-secret", default=DEFAULT_SECRET, help="secret of the sowebhook_receiver fixture (default: %(default)s)")
-    group.addoption("--sowebhook-url", default=None, help="a server for the sowebhook_verify fixture (a real SuperOffice, or a mock)")
     group.addoption(
-        "--sowebhook-auth", default=DEFAULT_AUTH, help=f"credentials for --sowebhook-url: {AUTH_FORMS}",
-    )
-    group.addoption("--sowebhook-target-url", default=None, help="an HTTPS URL that answers 200, for the registration ping")
-    group.addoption(
-        "--sowebhook-fail-on-warnings", action="store_true", default=False,
-        help="sowebhook_mock also fails a test whose requests the server reads only leniently (\"42\" for an integer, a wrong-case enum name)",
+        "--sowebhook-secret",
+        default=DEFAULT_SECRET,
+        help="secret of the sowebhook_receiver fixture (default: %(default)s)",
     )
     group.addoption(
-        "--sowebhook-min-coverage", default=None, type=float, metavar="PERCENT",
+        "--sowebhook-url",
+        default=None,
+        help="a server for the sowebhook_verify fixture (a real SuperOffice, or a mock)",
+    )
+    group.addoption(
+        "--sowebhook-auth",
+        default=DEFAULT_AUTH,
+        help=f"credentials for --sowebhook-url: {AUTH_FORMS}",
+    )
+    group.addoption(
+        "--sowebhook-target-url",
+        default=None,
+        help="an HTTPS URL that answers 200, for the registration ping",
+    )
+    group.addoption(
+        "--sowebhook-fail-on-warnings",
+        action="store_true",
+        default=False,
+        help='sowebhook_mock also fails a test whose requests the server reads only leniently ("42" for an integer, a wrong-case enum name)',
+    )
+    group.addoption(
+        "--sowebhook-min-coverage",
+        default=None,
+        type=float,
+        metavar="PERCENT",
         help="fail the session if the contract coverage the sowebhook_mock fixture served is below PERCENT (0 to 100)",
     )
     group.addoption(
-        "--sowebhook-report", default=None, metavar="FILE",
+        "--sowebhook-report",
+        default=None,
+        metavar="FILE",
         help="write an HTML report of the tests that used sowebhook_mock, sowebhook_verify or sowebhook_receiver_check",
     )
 
@@ -166,18 +187,24 @@ def _sowebhook_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
 
 
 @pytest.fixture(scope="session")
-def _sowebhook_mock_server(request: pytest.FixtureRequest, _sowebhook_ca: tuple[Any, str]) -> Iterator[MockServer]:
+def _sowebhook_mock_server(
+    request: pytest.FixtureRequest, _sowebhook_ca: tuple[Any, str]
+) -> Iterator[MockServer]:
     from mockserver import MockConfig
     from mockserver.config import DeliveryConfig
     from mockserver.testing import MockServer
 
-    with MockServer(MockConfig(response_validation="report", delivery=DeliveryConfig(ca_file=_sowebhook_ca[1]))) as mock:
+    with MockServer(
+        MockConfig(response_validation="report", delivery=DeliveryConfig(ca_file=_sowebhook_ca[1]))
+    ) as mock:
         request.config.stash[_MOCK_USED] = mock  # for --sowebhook-min-coverage at the session's end
         yield mock
 
 
 @pytest.fixture
-def sowebhook_mock(request: pytest.FixtureRequest, _sowebhook_mock_server: MockServer) -> Iterator[MockServer]:
+def sowebhook_mock(
+    request: pytest.FixtureRequest, _sowebhook_mock_server: MockServer
+) -> Iterator[MockServer]:
     mock = _sowebhook_mock_server
     mock.reset()
     mock.fail_on_warnings = request.config.getoption("--sowebhook-fail-on-warnings")
@@ -186,7 +213,9 @@ def sowebhook_mock(request: pytest.FixtureRequest, _sowebhook_mock_server: MockS
         report.saw_mock(request.node.nodeid, mock)
     problems = mock.problems()
     if problems:
-        heading = "the client under test broke the contract of SuperOffice's Webhook agent (or the mock failed):"
+        heading = (
+            "the client under test broke the contract of SuperOffice's Webhook agent (or the mock failed):"
+        )
         pytest.fail("\n  ".join([heading, *problems]), pytrace=False)
 
 
@@ -204,7 +233,12 @@ def sowebhook_receiver_check(request: pytest.FixtureRequest) -> Callable[..., An
     from contracts.receiver_check import check_receiver, url_sender, wsgi_sender
 
     def check(
-        target: Any, secret: str, *, path: str = "/", ca_file: str | None = None, side_effects: Callable[[], int] | None = None,
+        target: Any,
+        secret: str,
+        *,
+        path: str = "/",
+        ca_file: str | None = None,
+        side_effects: Callable[[], int] | None = None,
     ) -> Any:
         if isinstance(target, str):
             send, name = url_sender(target, ca_file=ca_file), target

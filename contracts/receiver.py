@@ -55,7 +55,9 @@ def delivery_violations(headers: Mapping[str, str] | Iterable[tuple[str, str]], 
         schema_errors = getattr(error.__cause__, "schema_errors", None) or ()
         name = getattr(error, "name", None)
         if schema_errors:
-            problems += [f"{'.'.join(map(str, e.absolute_path)) or name or 'body'}: {e.message}" for e in schema_errors]
+            problems += [
+                f"{'.'.join(map(str, e.absolute_path)) or name or 'body'}: {e.message}" for e in schema_errors
+            ]
         else:
             problems.append(f"{type(error).__name__}: {error}")
     return problems
@@ -87,7 +89,9 @@ class Delivery:
 class Receiver(Background[Delivery]):
     """An HTTPS (or, with ``tls=False``, plain HTTP) receiver on 127.0.0.1, in a thread."""
 
-    def __init__(self, *, secret: str | None = None, tls: bool = True, path: str = "/webhook", ca: Any = None) -> None:
+    def __init__(
+        self, *, secret: str | None = None, tls: bool = True, path: str = "/webhook", ca: Any = None
+    ) -> None:
         """``ca`` (a ``trustme.CA``) issues the certificate; by default a new CA per receiver."""
         self.secret = secret
         self.tls = tls
@@ -114,7 +118,9 @@ class Receiver(Background[Delivery]):
             cert.configure_cert(context)
             self.ca_file = str(Path(self._tmp.name) / "ca.pem")
             ca.cert_pem.write_to_path(self.ca_file)
-        self._run(make_server("127.0.0.1", 0, self._wsgi, threaded=True, ssl_context=context), "sowebhook-receiver")
+        self._run(
+            make_server("127.0.0.1", 0, self._wsgi, threaded=True, ssl_context=context), "sowebhook-receiver"
+        )
         return self
 
     def stop(self) -> None:

@@ -66,7 +66,10 @@ class Report:
         lines = [f"Receiver check of {shown(self.target)}"]  # a password in the URL masked
         for check in self.checks:
             mark = "PASS" if check.passed else "FAIL"
-            lines.append(f"  {mark}  {check.name}: {check.title}" + ("" if check.passed else f"\n        {check.detail}"))
+            lines.append(
+                f"  {mark}  {check.name}: {check.title}"
+                + ("" if check.passed else f"\n        {check.detail}")
+            )
         failed = sum(not c.passed for c in self.checks)
         lines.append(f"{len(self.checks) - failed} passed, {failed} failed")
         return "\n".join(lines)
@@ -77,7 +80,12 @@ def _payload(event: str = "contact.changed") -> dict[str, Any]:
         return build_payload(event, webhook_name=WEBHOOK_NAME, context_identifier="Cust54321", changed_by=5)
     fields = {"name": "Ærlig Æble AS"}  # a value a re-serialisation may escape
     return build_payload(
-        event, primary_key=18, fields=fields, webhook_name=WEBHOOK_NAME, context_identifier="Cust54321", changed_by=5,
+        event,
+        primary_key=18,
+        fields=fields,
+        webhook_name=WEBHOOK_NAME,
+        context_identifier="Cust54321",
+        changed_by=5,
     )
 
 
@@ -97,7 +105,11 @@ def _unusual(payload: dict[str, Any]) -> bytes:
 
 
 def check_receiver(
-    send: Send, secret: str, *, target: str = "receiver", side_effects: Callable[[], int] | None = None,
+    send: Send,
+    secret: str,
+    *,
+    target: str = "receiver",
+    side_effects: Callable[[], int] | None = None,
 ) -> Report:
     """Run every check through ``send(body, headers) -> (status, text)``; with ``side_effects`` (how
     many deliveries the receiver has processed so far) also ``processes_retry_once``."""
@@ -107,7 +119,9 @@ def check_receiver(
         try:
             status, text = send(body, headers)
         except Exception as error:  # noqa: BLE001 - any transport failure is this check's failure
-            results.append(ReceiverCheck(name, title, False, f"the request failed: {type(error).__name__}: {error}"))
+            results.append(
+                ReceiverCheck(name, title, False, f"the request failed: {type(error).__name__}: {error}")
+            )
             return
         passed = status == 200 if accept else 400 <= status < 500
         expected = "200" if accept else "a 4xx refusal"
@@ -116,36 +130,74 @@ def check_receiver(
 
     valid = _payload()
     body = _compact(valid)
-    judge("accepts_valid_delivery", "a correctly signed delivery gets 200", body, _headers(valid, body, secret), True)
+    judge(
+        "accepts_valid_delivery",
+        "a correctly signed delivery gets 200",
+        body,
+        _headers(valid, body, secret),
+        True,
+    )
 
     ping = _payload("test")
     ping_body = _compact(ping)
-    judge("accepts_test_event", "the registration ping gets 200", ping_body, _headers(ping, ping_body, secret), True)
+    judge(
+        "accepts_test_event",
+        "the registration ping gets 200",
+        ping_body,
+        _headers(ping, ping_body, secret),
+        True,
+    )
 
     tampered = _payload()
     original = _compact(tampered)
     changed = original.replace(b'"PrimaryKey":18', b'"PrimaryKey":19')
-    judge("rejects_tampered_body", "a body changed after signing is refused", changed, _headers(tampered, original, secret), False)
+    judge(
+        "rejects_tampered_body",
+        "a body changed after signing is refused",
+        changed,
+        _headers(tampered, original, secret),
+        False,
+    )
 
     other = _payload()
     other_body = _compact(other)
-    judge("rejects_wrong_secret", "a signature made with another secret is refused", other_body, _headers(other, other_body, secret + "-not"), False)
+    judge(
+        "rejects_wrong_secret",
+        "a signature made with another secret is refused",
+        other_body,
+        _headers(other, other_body, secret + "-not"),
+        False,
+    )
 
     unsigned = _payload()
     unsigned_body = _compact(unsigned)
-    judge("rejects_missing_signature", "a delivery without a signature is refused", unsigned_body, _headers(unsigned, unsigned_body, None), False)
+    judge(
+        "rejects_missing_signature",
+        "a delivery without a signature is refused",
+        unsigned_body,
+        _headers(unsigned, unsigned_body, None),
+        False,
+    )
 
     hexed = _payload()
     hex_body = _compact(hexed)
     hex_digest = hmac.new(secret.encode("utf-8"), hex_body, hashlib.sha256).hexdigest()
-    judge("rejects_hex_signature", "the HMAC in hex instead of Base64 is refused", hex_body, _headers(hexed, hex_body, None, **{SIGNATURE_HEADER: hex_digest}), False)
+    judge(
+        "rejects_hex_signature",
+        "the HMAC in hex instead of Base64 is refused",
+        hex_body,
+        _headers(hexed, hex_body, None, **{SIGNATURE_HEADER: hex_digest}),
+        False,
+    )
 
     unusual = _payload()
     unusual_body = _unusual(unusual)
     judge(
         "accepts_unusual_serialisation",
         "a signed body in another key order, whitespace and escapes gets 200",
-        unusual_body, _headers(unusual, unusual_body, secret), True,
+        unusual_body,
+        _headers(unusual, unusual_body, secret),
+        True,
     )
 
     retried = _payload()
@@ -175,13 +227,19 @@ def _processed_once(counts: list[int]) -> ReceiverCheck:
             detail += " (processed in the background, or the hook counts something else? the check sees only what the hook counts when the answer arrives)"
         return ReceiverCheck(name, title, False, detail)
     if retry != first:
-        return ReceiverCheck(name, title, False, f"the retry (same EventId, X-SuperOffice-Retry: 1) was processed again: the count went from {first} to {retry}")
+        return ReceiverCheck(
+            name,
+            title,
+            False,
+            f"the retry (same EventId, X-SuperOffice-Retry: 1) was processed again: the count went from {first} to {retry}",
+        )
     return ReceiverCheck(name, title, True, "")
 
 
 def url_sender(url: str, *, ca_file: str | None = None, verify: bool = True, timeout: float = 10.0) -> Send:
     """Each delivery one bounded POST (``contracts.poster``): ``timeout`` for the whole exchange, at
     most 64 KiB of an answer read, redirects not followed; a PostError fails that check."""
+
     def send(body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         answer = post(url, body, headers, timeout=timeout, ca_file=ca_file, verify=verify)
         return answer.status, answer.text

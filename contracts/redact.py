@@ -13,7 +13,9 @@ __all__ = ["MASK", "mask_curl", "mask_values", "without_userinfo"]
 
 MASK = "***"
 _USERINFO = re.compile(r"(?<=://)[^/?#@\s'\"<>]+@")  # the user:password@ of a URL
-_HEADER_LINE = re.compile(r"^(\s*-H ')([^:'\n]+)(: ?)(.*)'(\s*\\)?$", re.MULTILINE)  # as_curl's -H 'Name: value'
+_HEADER_LINE = re.compile(
+    r"^(\s*-H ')([^:'\n]+)(: ?)(.*)'(\s*\\)?$", re.MULTILINE
+)  # as_curl's -H 'Name: value'
 
 
 def without_userinfo(text: str) -> str:

@@ -33,8 +33,14 @@ class Replayed:
 
 
 def replay(
-    source: str | os.PathLike[str] | SavedDelivery | list[SavedDelivery], target: Any, secret: str | None, *,
-    path: str | None = None, same_event_id: bool = False, timeout: float = 10.0, ca_file: str | None = None,
+    source: str | os.PathLike[str] | SavedDelivery | list[SavedDelivery],
+    target: Any,
+    secret: str | None,
+    *,
+    path: str | None = None,
+    same_event_id: bool = False,
+    timeout: float = 10.0,
+    ca_file: str | None = None,
 ) -> list[Replayed]:
     """Send every delivery of ``source`` (a fixture file, a folder of them in the order they were
     received, or loaded deliveries) to ``target`` (a URL, or a WSGI app with ``path``, by default the

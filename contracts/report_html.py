@@ -53,7 +53,11 @@ if TYPE_CHECKING:
 
 __all__ = ["FIXTURES", "Curl", "Masking", "SessionReport", "run_coverage", "verify_html"]
 
-FIXTURES = ("sowebhook_mock", "sowebhook_verify", "sowebhook_receiver_check")  # the tests a session report shows
+FIXTURES = (
+    "sowebhook_mock",
+    "sowebhook_verify",
+    "sowebhook_receiver_check",
+)  # the tests a session report shows
 _ROW_ID = re.compile(r"\bF-\d{3}\b")
 _NOT_SENT_BY_CURL = frozenset({"host", "content-length"})  # curl writes its own
 
@@ -92,7 +96,12 @@ class Curl:
         """This request with its credentials and secrets masked, and the values masked (to mask
         them in messages too)."""
         shown = masking.mask_headers(self.headers)
-        secrets = [part for name, value in self.headers if shown.get(name) != value for part in (value, *value.split()[1:])]
+        secrets = [
+            part
+            for name, value in self.headers
+            if shown.get(name) != value
+            for part in (value, *value.split()[1:])
+        ]
         body = self.body
         if body is not None:
             try:
@@ -123,10 +132,12 @@ def parse_reproduction(text: str) -> list[Curl] | None:
             caption = ""
         elif found and (match := _HEADER_LINE.fullmatch(line)):
             last = found[-1]
-            found[-1] = Curl(last.method, last.url, (*last.headers, (match[1], match[2])), last.body, last.caption)
+            found[-1] = Curl(
+                last.method, last.url, (*last.headers, (match[1], match[2])), last.body, last.caption
+            )
         elif found and line.startswith(_BODY_LINE):
             try:
-                body = json.loads(line[len(_BODY_LINE):])
+                body = json.loads(line[len(_BODY_LINE) :])
             except ValueError:
                 return None
             last = found[-1]
@@ -139,13 +150,19 @@ def parse_reproduction(text: str) -> list[Curl] | None:
 def entry_curl(base_url: str, entry: Any, masking: Masking) -> Curl:
     """A journal entry of the mock (``mockserver.journal.JournalEntry``: its credentials are
     masked already) as curl, the body as sent with every Secret masked."""
-    query = f"?{masking.mask_text(urlencode(entry.query))}" if entry.query else ""  # a Secret in the query too
-    headers = tuple((name, value) for name, value in entry.headers.items() if name.lower() not in _NOT_SENT_BY_CURL)
+    query = (
+        f"?{masking.mask_text(urlencode(entry.query))}" if entry.query else ""
+    )  # a Secret in the query too
+    headers = tuple(
+        (name, value) for name, value in entry.headers.items() if name.lower() not in _NOT_SENT_BY_CURL
+    )
     raw: bytes = entry.raw
     body = without_userinfo(masking.mask_text(raw.decode("utf-8", "replace"))) if raw else None
     length = str(entry.headers.get("Content-Length") or "")
     sent = int(length) if length.isdigit() else 0  # as the client wrote it: not always a number
-    caption = f"request #{entry.id}" + (f" (the body cut at the {len(raw)} bytes the journal keeps)" if sent > len(raw) else "")
+    caption = f"request #{entry.id}" + (
+        f" (the body cut at the {len(raw)} bytes the journal keeps)" if sent > len(raw) else ""
+    )
     return Curl(entry.method, base_url.rstrip("/") + entry.path + query, headers, body, caption)
 
 
@@ -187,19 +204,33 @@ def _check_view(name: str, outcome: Any, masking: Masking) -> dict[str, Any]:
     message = without_userinfo(masking.mask_secrets(outcome.message, secrets))
     cited = dict.fromkeys(_ROW_ID.findall(f"{outcome.title}\n{message}"))
     return {
-        "name": name, "title": outcome.title, "status": outcome.status, "basis": outcome.basis,
-        "registered": BASIS.get(name, outcome.basis), "message": message, "curls": [curl for curl, _ in masked],
-        "unreadable": curls is None, "rows": [{"id": row, "text": fidelity_rows().get(row, "")} for row in cited],
+        "name": name,
+        "title": outcome.title,
+        "status": outcome.status,
+        "basis": outcome.basis,
+        "registered": BASIS.get(name, outcome.basis),
+        "message": message,
+        "curls": [curl for curl, _ in masked],
+        "unreadable": curls is None,
+        "rows": [{"id": row, "text": fidelity_rows().get(row, "")} for row in cited],
     }
 
 
 def _verify_view(report: VerifyReport, masking: Masking, anchor: str = "verify") -> dict[str, Any]:
     outcomes = report.outcomes.values()
     return {
-        "anchor": anchor, "base_url": without_userinfo(report.base_url), "tag": report.tag, "requests": report.requests, "ok": report.ok,
-        "counts": {status: sum(o.status == status for o in outcomes) for status in ("passed", "failed", "warned")},
+        "anchor": anchor,
+        "base_url": without_userinfo(report.base_url),
+        "tag": report.tag,
+        "requests": report.requests,
+        "ok": report.ok,
+        "counts": {
+            status: sum(o.status == status for o in outcomes) for status in ("passed", "failed", "warned")
+        },
         "checks": [_check_view(name, outcome, masking) for name, outcome in report.outcomes.items()],
-        "created": report.created, "deleted": report.deleted, "deleted_text": ranges(report.deleted),
+        "created": report.created,
+        "deleted": report.deleted,
+        "deleted_text": ranges(report.deleted),
         "coverage": run_coverage(report).to_json(),
     }
 
@@ -207,7 +238,9 @@ def _verify_view(report: VerifyReport, masking: Masking, anchor: str = "verify")
 @functools.cache
 def _template() -> jinja2.Template:
     environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("contracts", "templates"), autoescape=True, undefined=jinja2.StrictUndefined,
+        loader=jinja2.PackageLoader("contracts", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
     )
     return environment.get_template("report.html")
 
@@ -270,16 +303,24 @@ class SessionReport:
 
     def verified(self, nodeid: str, report: VerifyReport) -> None:
         test = self._test(nodeid)
-        test.verifies.append(_verify_view(report, self.masking, f"verify-{len(self.tests)}-{len(test.verifies)}"))
+        test.verifies.append(
+            _verify_view(report, self.masking, f"verify-{len(self.tests)}-{len(test.verifies)}")
+        )
 
     def receiver_checked(self, nodeid: str, report: Any, secret: str) -> None:
         """A ``contracts.receiver_check.Report``; ``secret`` is masked in its details."""
         checks = [
-            {"name": c.name, "title": c.title, "status": "passed" if c.passed else "failed",
-             "detail": without_userinfo(self.masking.mask_secrets(c.detail, [secret]))}
+            {
+                "name": c.name,
+                "title": c.title,
+                "status": "passed" if c.passed else "failed",
+                "detail": without_userinfo(self.masking.mask_secrets(c.detail, [secret])),
+            }
             for c in report.checks
         ]
-        self._test(nodeid).receiver_checks.append({"target": without_userinfo(report.target), "checks": checks})
+        self._test(nodeid).receiver_checks.append(
+            {"target": without_userinfo(report.target), "checks": checks}
+        )
 
     # -- pytest hooks --
 
@@ -350,6 +391,9 @@ class SessionReport:
         tests = [test for test in self.tests.values() if test.fixtures]
         counts = Counter(test.outcome for test in tests)
         return _template().render(
-            title="sowebhook: pytest session", verify=None, tests=tests, outcome_counts=dict(sorted(counts.items())),
+            title="sowebhook: pytest session",
+            verify=None,
+            tests=tests,
+            outcome_counts=dict(sorted(counts.items())),
             coverage=self.coverage,
         )

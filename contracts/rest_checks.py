@@ -50,7 +50,10 @@ def _ref_name(schema: Any) -> str:
     return str((schema or {}).get("$ref", "")).rsplit("/", 1)[-1]
 
 
-@check(basis="documented", title="GET, PUT and PATCH of a webhook that does not exist are 404, where GetWebhook answers null (F-202)")
+@check(
+    basis="documented",
+    title="GET, PUT and PATCH of a webhook that does not exist are 404, where GetWebhook answers null (F-202)",
+)
 def rest_missing_is_404(ctx: CheckContext, exchange: Exchange) -> None:
     """A webhook the run deleted does not exist; one it saved and did not delete does."""
     if exchange.operation not in _BY_ID:
@@ -60,24 +63,39 @@ def rest_missing_is_404(ctx: CheckContext, exchange: Exchange) -> None:
     if webhook_id in ctx.deleted and webhook_id not in ctx.model:
         if exchange.status >= 400:
             return  # 404, or refused before the webhook was looked up: another check judges the status
-        answered = "200 with null, as the agent's GetWebhook answers" if exchange.body.strip() == b"null" else f"{exchange.status}"
+        answered = (
+            "200 with null, as the agent's GetWebhook answers"
+            if exchange.body.strip() == b"null"
+            else f"{exchange.status}"
+        )
         raise fail(
-            rest_missing_is_404, exchange,
+            rest_missing_is_404,
+            exchange,
             f"webhook {webhook_id} was deleted: expected 404 with the REST error object, got {answered}: {exchange.body[:120]!r}",
             basis=basis,
         )
     if webhook_id in ctx.model and exchange.status == 404:
-        raise fail(rest_missing_is_404, exchange, f"webhook {webhook_id} exists (saved, not deleted), yet the answer is 404", basis=basis)
+        raise fail(
+            rest_missing_is_404,
+            exchange,
+            f"webhook {webhook_id} exists (saved, not deleted), yet the answer is 404",
+            basis=basis,
+        )
 
 
 @functools.cache
 def _not_found_type(contract: Contract) -> str | None:
     """The ErrorType the contract names for REST's 404 (its description: ``SoNotFoundException``)."""
-    named = re.search(r"`(\w+Exception)`", str(contract.operation(REST.get).responses.get("404", {}).get("description", "")))
+    named = re.search(
+        r"`(\w+Exception)`", str(contract.operation(REST.get).responses.get("404", {}).get("description", ""))
+    )
     return named.group(1) if named else None
 
 
-@check(basis="documented", title="a REST error is the REST error object {Error, ErrorType, ErrorMessage} (api/webapi/rest/index.md)")
+@check(
+    basis="documented",
+    title="a REST error is the REST error object {Error, ErrorType, ErrorMessage} (api/webapi/rest/index.md)",
+)
 def rest_error_object(ctx: CheckContext, exchange: Exchange) -> None:
     schema = ctx.contract.operation(exchange.operation).response_schema(exchange.status, exchange.media_type)
     if _ref_name(schema) != "ErrorObject":
@@ -85,8 +103,15 @@ def rest_error_object(ctx: CheckContext, exchange: Exchange) -> None:
     try:
         value = ctx.value(exchange, schema)
     except (WireError, ValueError):
-        raise fail(rest_error_object, exchange, f"the {exchange.status} body is not JSON or XML: {exchange.body[:120]!r}") from None
-    problems = [f"{'.'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}" for e in ctx.contract.validator("ErrorObject").iter_errors(value)]
+        raise fail(
+            rest_error_object,
+            exchange,
+            f"the {exchange.status} body is not JSON or XML: {exchange.body[:120]!r}",
+        ) from None
+    problems = [
+        f"{'.'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
+        for e in ctx.contract.validator("ErrorObject").iter_errors(value)
+    ]
     expected = _not_found_type(ctx.contract)
     if exchange.status == 404 and not problems and expected and value.get("ErrorType") != expected:
         problems.append(f"ErrorType is {value.get('ErrorType')!r}, not {expected!r}")
@@ -100,7 +125,10 @@ def _links_answer(ctx: CheckContext, exchange: Exchange) -> bool:
     return "_Links" in ctx.contract.resolve(schema or {}).get("required", [])
 
 
-@check(basis="documented", title="POST, GET, PUT and PATCH answer _Links: Self the webhook's URL, Archive the list's (F-206)")
+@check(
+    basis="documented",
+    title="POST, GET, PUT and PATCH answer _Links: Self the webhook's URL, Archive the list's (F-206)",
+)
 def rest_links(ctx: CheckContext, exchange: Exchange) -> None:
     if exchange.status != 200 or not _links_answer(ctx, exchange):
         return
@@ -125,7 +153,9 @@ def rest_links(ctx: CheckContext, exchange: Exchange) -> None:
 
 def _absolute_url_of(url: str, path: str) -> bool:
     parts = urlsplit(url)
-    return bool(parts.scheme in ("http", "https") and parts.netloc) and parts.path.rstrip("/").casefold().endswith(path.casefold())
+    return bool(parts.scheme in ("http", "https") and parts.netloc) and parts.path.rstrip(
+        "/"
+    ).casefold().endswith(path.casefold())
 
 
 # -- PATCH ----------------------------------------------------------------------------------------
@@ -133,7 +163,10 @@ def _absolute_url_of(url: str, path: str) -> bool:
 _JUDGED = (200, 400, 409, 412)  # the outcomes of a patch; others are another check's
 
 
-@check(basis="documented", title="PATCH applies the patch to the webhook as it was; a failed test is 409, a stale If-Unmodified-Since 412 (F-203, F-205)")
+@check(
+    basis="documented",
+    title="PATCH applies the patch to the webhook as it was; a failed test is 409, a stale If-Unmodified-Since 412 (F-203, F-205)",
+)
 def rest_patch_semantics(ctx: CheckContext, exchange: Exchange) -> None:
     """The model holds the webhook before this exchange: the answer must be ``contracts.patch.apply``
     of the patch to it (on the client's fields), or the status of the reason it cannot be. That a
@@ -146,24 +179,39 @@ def rest_patch_semantics(ctx: CheckContext, exchange: Exchange) -> None:
         return  # a webhook the run does not hold: rest_missing_is_404's
     changes = bound_body(ctx, exchange.operation, exchange.request.value)
     allowed, patched = _outcomes(ctx, exchange, previous, changes)
-    basis = None if (409 in allowed or 412 in allowed or allowed == {200}) and not _leans_on_assumptions(changes) else "assumed"
+    basis = (
+        None
+        if (409 in allowed or 412 in allowed or allowed == {200}) and not _leans_on_assumptions(changes)
+        else "assumed"
+    )
     if exchange.status not in allowed:
         raise fail(
-            rest_patch_semantics, exchange,
-            f"expected {' or '.join(map(str, sorted(allowed)))}, got {exchange.status}: {exchange.body[:160]!r}", basis=basis,
+            rest_patch_semantics,
+            exchange,
+            f"expected {' or '.join(map(str, sorted(allowed)))}, got {exchange.status}: {exchange.body[:160]!r}",
+            basis=basis,
         )
     if exchange.status == 200 and patched is not None and not narrowed(exchange):
         answered = ctx.answer(exchange)
         wrong = echo_problems(ctx, patched, answered if isinstance(answered, dict) else {})
         if wrong:
-            raise fail(rest_patch_semantics, exchange, "the answer is not the patched webhook: " + "; ".join(wrong), basis=basis)
+            raise fail(
+                rest_patch_semantics,
+                exchange,
+                "the answer is not the patched webhook: " + "; ".join(wrong),
+                basis=basis,
+            )
 
 
-def _outcomes(ctx: CheckContext, exchange: Exchange, previous: dict[str, Any], changes: Any) -> tuple[set[int], dict[str, Any] | None]:
+def _outcomes(
+    ctx: CheckContext, exchange: Exchange, previous: dict[str, Any], changes: Any
+) -> tuple[set[int], dict[str, Any] | None]:
     """The statuses a server may answer (any of the reasons that apply, in whichever order it
     looks), and the patched webhook when the patch applies."""
     allowed: set[int] = set()
-    since = next((v for k, v in exchange.request.headers.items() if k.casefold() == "if-unmodified-since"), None)
+    since = next(
+        (v for k, v in exchange.request.headers.items() if k.casefold() == "if-unmodified-since"), None
+    )
     if not unmodified_since(since, previous):
         allowed.add(412)
     fields = list(ctx.contract.document["components"]["schemas"]["Webhook"]["properties"])
@@ -193,7 +241,9 @@ def _leans_on_assumptions(changes: Any) -> bool:
         return _has_null(changes)
     if isinstance(changes, list):
         return any(
-            isinstance(op, dict) and op.get("op") == "remove" and len(str(op.get("path", "")).strip("/").split("/")) == 1
+            isinstance(op, dict)
+            and op.get("op") == "remove"
+            and len(str(op.get("path", "")).strip("/").split("/")) == 1
             for op in changes
         )
     return True

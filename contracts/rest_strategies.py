@@ -35,13 +35,21 @@ from contracts.strategies import InvalidRequest, from_webhook
 from contracts.wire import FORM_TYPE, XML_TYPES, WireFormats, without_xml_unrepresentable
 
 __all__ = [
-    "PATCH_FORMS", "PATCH_RULES", "from_invalid_patch", "from_patch", "from_patch_request", "from_rest_webhook",
+    "PATCH_FORMS",
+    "PATCH_RULES",
+    "from_invalid_patch",
+    "from_patch",
+    "from_patch_request",
+    "from_rest_webhook",
     "patchable_fields",
 ]
 
 PATCH_FORMS = ("json-patch", "merge-patch")
 PATCH_RULES = ("op-supported", "path-property", "value-required", "document-shape", "value-type")
-_OTHER_FORMS_MEDIA = {"json-patch": "application/merge-patch+json", "merge-patch": "application/json-patch+json"}
+_OTHER_FORMS_MEDIA = {
+    "json-patch": "application/merge-patch+json",
+    "merge-patch": "application/json-patch+json",
+}
 _KEYS = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,11}", fullmatch=True)
 _TEXTS = st.from_regex(r"[A-Za-z0-9 ._-]{0,16}", fullmatch=True)
 
@@ -61,7 +69,12 @@ def _fill(operation: Operation, **values: Any) -> str:
 
 
 def _request(
-    operation: Operation, path: str, value: Any, content_type: str, credentials: Credentials, accept: str,
+    operation: Operation,
+    path: str,
+    value: Any,
+    content_type: str,
+    credentials: Credentials,
+    accept: str,
     contract: Contract,
 ) -> WireRequest:
     schema = operation.body_content[content_type].get("schema")
@@ -102,18 +115,38 @@ def from_rest_webhook(
     if not chosen:
         raise ValueError(f"methods must name POST or PUT, not {list(methods)}")
     declared = set.intersection(*(set(op.media_types) for op in chosen))
-    kinds = list(content_types) if content_types is not None else [t for t in chosen[0].media_types if t in declared]
+    kinds = (
+        list(content_types)
+        if content_types is not None
+        else [t for t in chosen[0].media_types if t in declared]
+    )
     if not kinds or set(kinds) - declared:
-        raise ValueError(f"content types not in the contract: {sorted(set(kinds) - declared)}" if kinds else "no content types")
-    put_ids = st.just(ids) if isinstance(ids, int) else ids if ids is not None else _ids(contract, contract.operation(REST.put))
+        raise ValueError(
+            f"content types not in the contract: {sorted(set(kinds) - declared)}"
+            if kinds
+            else "no content types"
+        )
+    put_ids = (
+        st.just(ids)
+        if isinstance(ids, int)
+        else ids
+        if ids is not None
+        else _ids(contract, contract.operation(REST.put))
+    )
 
-    def build(operation: Operation, value: dict[str, Any], kind: str, answer: str, webhook_id: int) -> WireRequest:
+    def build(
+        operation: Operation, value: dict[str, Any], kind: str, answer: str, webhook_id: int
+    ) -> WireRequest:
         path = _fill(operation, id=webhook_id) if operation.operation_id == REST.put else operation.path
         return _request(operation, path, value, kind, credentials, answer, contract)
 
     return st.builds(
-        build, st.sampled_from(chosen), webhooks if webhooks is not None else from_webhook(contract),
-        st.sampled_from(kinds), st.sampled_from(list(accept)), put_ids,
+        build,
+        st.sampled_from(chosen),
+        webhooks if webhooks is not None else from_webhook(contract),
+        st.sampled_from(kinds),
+        st.sampled_from(list(accept)),
+        put_ids,
     )
 
 
@@ -121,7 +154,10 @@ def from_rest_webhook(
 
 
 def _properties(contract: Contract) -> dict[str, Any]:
-    return {name: contract.resolve(schema) for name, schema in contract.document["components"]["schemas"]["Webhook"]["properties"].items()}
+    return {
+        name: contract.resolve(schema)
+        for name, schema in contract.document["components"]["schemas"]["Webhook"]["properties"].items()
+    }
 
 
 def _types(schema: Mapping[str, Any]) -> set[str]:
@@ -164,11 +200,15 @@ def _spelt(draw: st.DrawFn, path: str) -> str:
 
 
 @st.composite
-def _operation(draw: st.DrawFn, doc: dict[str, Any], name: str, schema: Mapping[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+def _operation(
+    draw: st.DrawFn, doc: dict[str, Any], name: str, schema: Mapping[str, Any], other: dict[str, Any]
+) -> dict[str, Any]:
     """One operation on property ``name`` of ``doc`` that leaves the webhook valid (paths canonical)."""
     current: Any = doc.get(name)
     at, kinds = "/" + name, _types(schema)
-    options = ["replace", "add", "test"] + (["remove"] if "null" in kinds and not schema.get("x-flags") else [])
+    options = ["replace", "add", "test"] + (
+        ["remove"] if "null" in kinds and not schema.get("x-flags") else []
+    )
     if isinstance(current, list) and isinstance(other.get(name), list):
         fresh = [item for item in other[name] if item not in current]
         options += ["append", "insert"] * bool(fresh) + ["drop-item"] * bool(current)
@@ -188,7 +228,11 @@ def _operation(draw: st.DrawFn, doc: dict[str, Any], name: str, schema: Mapping[
         return {"op": "remove", "path": f"{at}/{draw(st.integers(0, len(current) - 1))}"}
     if kind == "put-member":
         member = schema.get("additionalProperties")
-        values = _TEXTS if isinstance(member, dict) and _types(member) == {"string"} else st.one_of(_TEXTS, st.integers(-9, 9), st.booleans())
+        values = (
+            _TEXTS
+            if isinstance(member, dict) and _types(member) == {"string"}
+            else st.one_of(_TEXTS, st.integers(-9, 9), st.booleans())
+        )
         return {"op": "add", "path": f"{at}/{_escape(draw(_KEYS))}", "value": draw(values)}
     return {"op": "remove", "path": f"{at}/{_escape(draw(st.sampled_from(sorted(current))))}"}
 
@@ -204,8 +248,14 @@ def _applied(doc: dict[str, Any], op: dict[str, Any]) -> dict[str, Any]:
 
 
 @st.composite
-def _json_patch(draw: st.DrawFn, current: dict[str, Any], properties: dict[str, Any], fields: list[str],
-                values: st.SearchStrategy[dict[str, Any]], most: int) -> list[dict[str, Any]]:
+def _json_patch(
+    draw: st.DrawFn,
+    current: dict[str, Any],
+    properties: dict[str, Any],
+    fields: list[str],
+    values: st.SearchStrategy[dict[str, Any]],
+    most: int,
+) -> list[dict[str, Any]]:
     doc, ops, other = copy.deepcopy(current), [], draw(values)
     for _ in range(draw(st.integers(1, most))):
         name = draw(st.sampled_from(fields))
@@ -216,8 +266,14 @@ def _json_patch(draw: st.DrawFn, current: dict[str, Any], properties: dict[str, 
 
 
 @st.composite
-def _merge_patch(draw: st.DrawFn, current: dict[str, Any], properties: dict[str, Any], fields: list[str],
-                 values: st.SearchStrategy[dict[str, Any]], most: int) -> dict[str, Any]:
+def _merge_patch(
+    draw: st.DrawFn,
+    current: dict[str, Any],
+    properties: dict[str, Any],
+    fields: list[str],
+    values: st.SearchStrategy[dict[str, Any]],
+    most: int,
+) -> dict[str, Any]:
     other, patch = draw(values), {}  # type: dict[str, Any], dict[str, Any]
     for name in draw(st.lists(st.sampled_from(fields), min_size=1, max_size=most, unique=True)):
         schema, now = properties[name], current.get(name)  # type: Mapping[str, Any], Any
@@ -257,11 +313,19 @@ def from_patch(
     chosen = list(fields) if fields is not None else patchable_fields(contract)
     unknown = set(chosen) - set(client_fields(contract))
     if not chosen or unknown:
-        raise ValueError(f"fields must be client fields of the Webhook, not {sorted(unknown)}" if unknown else "no fields to patch")
+        raise ValueError(
+            f"fields must be client fields of the Webhook, not {sorted(unknown)}"
+            if unknown
+            else "no fields to patch"
+        )
     if not set(forms) <= set(PATCH_FORMS) or not forms:
         raise ValueError(f"forms are some of {PATCH_FORMS}, not {list(forms)}")
     kind = (current.get("Type") or "webhook").casefold()
-    source = values if values is not None else from_webhook(contract, webhook_type=kind if kind in ("webhook", "crmscript") else "webhook")
+    source = (
+        values
+        if values is not None
+        else from_webhook(contract, webhook_type=kind if kind in ("webhook", "crmscript") else "webhook")
+    )
     start = copy.deepcopy(dict(current))
     options: list[st.SearchStrategy[Any]] = []
     if "json-patch" in forms:
@@ -279,9 +343,18 @@ def _media_types(contract: Contract, content_types: Sequence[str] | None) -> lis
     return chosen
 
 
-def _patch_request(contract: Contract, webhook_id: int, changes: Any, content_type: str, credentials: Credentials, accept: str) -> WireRequest:
+def _patch_request(
+    contract: Contract,
+    webhook_id: int,
+    changes: Any,
+    content_type: str,
+    credentials: Credentials,
+    accept: str,
+) -> WireRequest:
     operation = contract.operation(REST.patch)
-    return _request(operation, _fill(operation, id=webhook_id), changes, content_type, credentials, accept, contract)
+    return _request(
+        operation, _fill(operation, id=webhook_id), changes, content_type, credentials, accept, contract
+    )
 
 
 def from_patch_request(
@@ -304,7 +377,14 @@ def from_patch_request(
         changes = draw(patches if patches is not None else from_patch(current, contract))
         form = "json-patch" if isinstance(changes, list) else "merge-patch"
         fitting = [kind for kind in kinds if kind != _OTHER_FORMS_MEDIA[form]] or kinds
-        return _patch_request(contract, webhook_id, changes, draw(st.sampled_from(fitting)), credentials, draw(st.sampled_from(list(accept))))
+        return _patch_request(
+            contract,
+            webhook_id,
+            changes,
+            draw(st.sampled_from(fitting)),
+            credentials,
+            draw(st.sampled_from(list(accept))),
+        )
 
     return build()
 
@@ -328,8 +408,10 @@ def _plain_strings(contract: Contract) -> list[str]:
     ruled = {rule["field"] for rule in save.rules} | {"Type", "TargetUrl"}
     properties = _properties(contract)
     return [
-        name for name in client_fields(contract)
-        if _types(properties[name]) <= {"string", "null"} and name not in ruled
+        name
+        for name in client_fields(contract)
+        if _types(properties[name]) <= {"string", "null"}
+        and name not in ruled
         and not {"enum", "pattern", "x-flags", "x-replaced-by"} & set(properties[name])
     ]
 
@@ -343,14 +425,29 @@ def _near_miss(draw: st.DrawFn, contract: Contract, rule: str, form: str) -> tup
     names = client_fields(contract)
     if rule == "document-shape":
         scalar = draw(st.one_of(_TEXTS, st.integers(-9, 9), st.booleans(), st.none()))
-        return scalar, body, f"the server accepted a PATCH body {scalar!r}, neither an array nor an object", "schema"
+        return (
+            scalar,
+            body,
+            f"the server accepted a PATCH body {scalar!r}, neither an array nor an object",
+            "schema",
+        )
     if form == "merge-patch":
         if rule == "path-property":
             unknown = draw(_KEYS.filter(lambda k: k.casefold() not in {n.casefold() for n in properties}))
-            return {unknown: 1}, f"{body}.{unknown}", f"the server accepted a merge patch of {unknown!r}, no property", "documented"
+            return (
+                {unknown: 1},
+                f"{body}.{unknown}",
+                f"the server accepted a merge patch of {unknown!r}, no property",
+                "documented",
+            )
         name = draw(st.sampled_from(names))
         field = f"{entity}.{name}"
-        return {name: _wrong_value(properties[name])}, field, f"the server accepted a merge patch making {name} of the wrong type ({field})", "patched"
+        return (
+            {name: _wrong_value(properties[name])},
+            field,
+            f"the server accepted a merge patch making {name} of the wrong type ({field})",
+            "patched",
+        )
     prefix = [
         {"op": "replace", "path": draw(_spelt("/" + name)), "value": draw(_TEXTS)}
         for name in draw(st.lists(st.sampled_from(_plain_strings(contract)), max_size=2))
@@ -358,20 +455,50 @@ def _near_miss(draw: st.DrawFn, contract: Contract, rule: str, form: str) -> tup
     at = f"{body}.{len(prefix)}"
     name = draw(st.sampled_from(names))
     if rule == "op-supported":
-        refused = contract.document["components"]["schemas"]["PatchOperation"]["properties"]["op"]["x-refused"]
+        refused = contract.document["components"]["schemas"]["PatchOperation"]["properties"]["op"][
+            "x-refused"
+        ]
         kind = draw(st.sampled_from(list(refused)))
-        broken: dict[str, Any] = {"op": kind, "from": draw(_spelt("/" + name)), "path": draw(_spelt("/" + draw(st.sampled_from(names))))}
-        field, label, what = f"{at}.op", f"the server accepted a {kind!r} operation, which the page does not support", "schema"
+        broken: dict[str, Any] = {
+            "op": kind,
+            "from": draw(_spelt("/" + name)),
+            "path": draw(_spelt("/" + draw(st.sampled_from(names)))),
+        }
+        field, label, what = (
+            f"{at}.op",
+            f"the server accepted a {kind!r} operation, which the page does not support",
+            "schema",
+        )
     elif rule == "path-property":
         unknown = draw(_KEYS.filter(lambda k: k.casefold() not in {n.casefold() for n in properties}))
-        broken = {"op": draw(st.sampled_from(["add", "replace", "remove", "test"])), "path": draw(_spelt("/" + unknown)), "value": 1}
-        field, label, what = f"{at}.path", f"the server accepted a path to {unknown!r}, no property of the Webhook", "documented"
+        broken = {
+            "op": draw(st.sampled_from(["add", "replace", "remove", "test"])),
+            "path": draw(_spelt("/" + unknown)),
+            "value": 1,
+        }
+        field, label, what = (
+            f"{at}.path",
+            f"the server accepted a path to {unknown!r}, no property of the Webhook",
+            "documented",
+        )
     elif rule == "value-required":
         broken = {"op": draw(st.sampled_from(["add", "replace", "test"])), "path": draw(_spelt("/" + name))}
-        field, label, what = f"{at}.value", f"the server accepted a {broken['op']} without a value", "documented"
+        field, label, what = (
+            f"{at}.value",
+            f"the server accepted a {broken['op']} without a value",
+            "documented",
+        )
     else:  # value-type
-        broken = {"op": draw(st.sampled_from(["add", "replace"])), "path": draw(_spelt("/" + name)), "value": _wrong_value(properties[name])}
-        field, label, what = f"{entity}.{name}", f"the server accepted a patch making {name} of the wrong type", "patched"
+        broken = {
+            "op": draw(st.sampled_from(["add", "replace"])),
+            "path": draw(_spelt("/" + name)),
+            "value": _wrong_value(properties[name]),
+        }
+        field, label, what = (
+            f"{entity}.{name}",
+            f"the server accepted a patch making {name} of the wrong type",
+            "patched",
+        )
     return [*prefix, broken], field, f"{label} ({field})", what
 
 
@@ -397,7 +524,13 @@ def from_invalid_patch(
     kinds = _media_types(contract, content_types)
     merge_rules = {"path-property", "value-type"}  # the rules a merge patch can break (no op, no value)
     options = [(rule, "neither") for rule in rules if rule == "document-shape"]  # a scalar is neither form
-    options += [(rule, form) for rule in rules if rule != "document-shape" for form in forms if form == "json-patch" or rule in merge_rules]
+    options += [
+        (rule, form)
+        for rule in rules
+        if rule != "document-shape"
+        for form in forms
+        if form == "json-patch" or rule in merge_rules
+    ]
     if not options:
         raise ValueError(f"no near-miss of {list(rules)} in the forms {list(forms)}")
     ids = st.just(webhook_id) if isinstance(webhook_id, int) else webhook_id
@@ -406,7 +539,9 @@ def from_invalid_patch(
     def build(draw: st.DrawFn) -> InvalidRequest:
         rule, form = draw(st.sampled_from(options))
         document, field, label, kind = draw(_near_miss(contract, rule, form))
-        request = _patch_request(contract, draw(ids), document, draw(st.sampled_from(kinds)), credentials, "application/json")
+        request = _patch_request(
+            contract, draw(ids), document, draw(st.sampled_from(kinds)), credentials, "application/json"
+        )
         return InvalidRequest(request, rule, field, label, kind, {"form": form})
 
     return build()

@@ -63,16 +63,23 @@ def _scenario(run: Session, webhook: dict[str, Any], data: st.DataObject) -> Non
     for accept in ("application/json", "application/xml"):
         run.read(ctx, webhook_id, rest=True, accept=accept)
     run.save(ctx, "SaveWebhook", {**webhook, "WebhookId": webhook_id, "Name": f"{run.tag} updated"})
-    run.save(ctx, REST.put, {**webhook, "WebhookId": 0, "Name": f"{run.tag} put"}, path=at)  # the path's id wins
+    run.save(
+        ctx, REST.put, {**webhook, "WebhookId": 0, "Name": f"{run.tag} put"}, path=at
+    )  # the path's id wins
     run.read(ctx, webhook_id, rest=False, accept="application/xml")
     changes = data.draw(from_patch(ctx.model[webhook_id], fields=_PATCHED), label="patch")
     run.save(ctx, REST.patch, changes, path=at)
     run.read(ctx, webhook_id, rest=False)
     run.read(ctx, webhook_id, rest=True)
     name = ctx.model[webhook_id]["Name"]
-    conflict = [{"op": "test", "path": "name", "value": f"{name} (not)"}, {"op": "replace", "path": "/Name", "value": f"{run.tag} never"}]
+    conflict = [
+        {"op": "test", "path": "name", "value": f"{name} (not)"},
+        {"op": "replace", "path": "/Name", "value": f"{run.tag} never"},
+    ]
     run.save(ctx, REST.patch, conflict, path=at)  # 409: the model stays as it was
-    run.save(ctx, REST.patch, {"Name": f"{run.tag} never"}, path=at, headers={"If-Unmodified-Since": _STALE})  # 412
+    run.save(
+        ctx, REST.patch, {"Name": f"{run.tag} never"}, path=at, headers={"If-Unmodified-Since": _STALE}
+    )  # 412
     run.read(ctx, webhook_id, rest=True)
     posted = run.save(ctx, REST.post, run.tagged(webhook, "posted"))
     if posted is not None:
@@ -81,7 +88,9 @@ def _scenario(run: Session, webhook: dict[str, Any], data: st.DataObject) -> Non
         if run.delete(ctx, posted["WebhookId"], rest=False):
             run.read(ctx, posted["WebhookId"], rest=True)  # 404, where the agent answers null
             run.save(ctx, REST.put, run.tagged(webhook, "gone"), path=other)  # 404, nothing created
-            run.save(ctx, REST.patch, [{"op": "replace", "path": "name", "value": f"{run.tag} gone"}], path=other)
+            run.save(
+                ctx, REST.patch, [{"op": "replace", "path": "name", "value": f"{run.tag} gone"}], path=other
+            )
     if run.delete(ctx, webhook_id, rest=True):
         run.read(ctx, webhook_id, rest=False)
 
@@ -107,8 +116,12 @@ def verify(
     outcomes = {n: CheckOutcome(n, CHECKS[n].title, BASIS[n]) for n in names}  # type: ignore[attr-defined]
     webhooks = from_webhook(target_url=target_url) if target_url else from_webhook()
     options = settings(
-        max_examples=max_examples, deadline=None, database=None, derandomize=True,
-        suppress_health_check=list(HealthCheck), print_blob=False,
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
         # one failure at a time (the loop below reports it and runs on without its check): two
         # checks failing on different examples would otherwise come back as an ExceptionGroup
         report_multiple_bugs=False,
@@ -130,7 +143,10 @@ def verify(
                 scenarios()
             except Violation as violation:
                 failure.append(violation)
-            except (Flaky, requests.RequestException) as error:  # a flaky server, or no answer: a failure, no traceback
+            except (
+                Flaky,
+                requests.RequestException,
+            ) as error:  # a flaky server, or no answer: a failure, no traceback
                 failure.append(run.failure_of(error))
             if not failure:
                 break
@@ -183,7 +199,10 @@ def _reproduction(violation: Violation, before: list[WireRequest], base_url: str
     """The shrunk failing request as curl, preceded by the requests that set its webhook up."""
     if violation.request is None:
         return ""
-    steps = [f"# step {n}{' (the id comes from its answer)' if n == 1 else ''}:\n{r.as_curl(base_url)}" for n, r in enumerate(before, 1)]
+    steps = [
+        f"# step {n}{' (the id comes from its answer)' if n == 1 else ''}:\n{r.as_curl(base_url)}"
+        for n, r in enumerate(before, 1)
+    ]
     steps.append(("# then, failing:\n" if steps else "") + violation.request.as_curl(base_url))
     return "\n".join(steps)
 
@@ -208,4 +227,3 @@ def _cleanup(client: Client, tag: str) -> tuple[int, list[int]]:
             pass
     client.created.clear()
     return len(created), deleted
-

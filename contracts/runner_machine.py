@@ -24,7 +24,9 @@ __all__ = ["run_machine"]
 _FACES = st.sampled_from(["agent", "rest"])
 
 
-def run_machine(run: Session, steps: int, outcomes: dict[str, CheckOutcome], base_url: str, patch_fields: list[str]) -> None:
+def run_machine(
+    run: Session, steps: int, outcomes: dict[str, CheckOutcome], base_url: str, patch_fields: list[str]
+) -> None:
     """Run the machine for about ``steps`` steps; a violation fails its check (``stateful_model``
     for a list that disagrees with the model)."""
     if not run.active or steps <= 0:
@@ -48,7 +50,10 @@ def run_machine(run: Session, steps: int, outcomes: dict[str, CheckOutcome], bas
         def update(self, data: st.DataObject, face: str) -> None:
             if self.ctx.model:
                 webhook_id = data.draw(st.sampled_from(sorted(self.ctx.model)))
-                changed = {**run.client_view(self.ctx, webhook_id), "Name": f"{run.tag} v{data.draw(st.integers(0, 99))}"}
+                changed = {
+                    **run.client_view(self.ctx, webhook_id),
+                    "Name": f"{run.tag} v{data.draw(st.integers(0, 99))}",
+                }
                 if face == "agent":
                     run.save(self.ctx, "SaveWebhook", changed)
                 else:
@@ -58,7 +63,9 @@ def run_machine(run: Session, steps: int, outcomes: dict[str, CheckOutcome], bas
         def patch(self, data: st.DataObject) -> None:
             if self.ctx.model:
                 webhook_id = data.draw(st.sampled_from(sorted(self.ctx.model)))
-                changes = data.draw(from_patch(self.ctx.model[webhook_id], fields=patch_fields, values=webhooks))
+                changes = data.draw(
+                    from_patch(self.ctx.model[webhook_id], fields=patch_fields, values=webhooks)
+                )
                 run.save(self.ctx, REST.patch, changes, path={"id": webhook_id})
 
         @rule(data=st.data(), face=_FACES)
@@ -81,15 +88,30 @@ def run_machine(run: Session, steps: int, outcomes: dict[str, CheckOutcome], bas
 
     outcomes.setdefault(
         "stateful_model",
-        CheckOutcome("stateful_model", "both faces' lists agree with the model after saves, patches, reads and deletes", "documented"),
+        CheckOutcome(
+            "stateful_model",
+            "both faces' lists agree with the model after saves, patches, reads and deletes",
+            "documented",
+        ),
     )
     run.raised = None
     try:
         run_state_machine_as_test(
             Webhooks,
-            settings=settings(max_examples=max(1, steps // 5), stateful_step_count=5, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)),
+            settings=settings(
+                max_examples=max(1, steps // 5),
+                stateful_step_count=5,
+                deadline=None,
+                database=None,
+                derandomize=True,
+                suppress_health_check=list(HealthCheck),
+            ),
         )
-    except (Violation, Flaky, requests.RequestException) as error:  # a flaky server, or no answer: a failure, no traceback
+    except (
+        Violation,
+        Flaky,
+        requests.RequestException,
+    ) as error:  # a flaky server, or no answer: a failure, no traceback
         violation = error if isinstance(error, Violation) else run.failure_of(error)
         if violation.check == RUN:
             outcomes[RUN] = CheckOutcome(RUN, violation.title, violation.basis)
@@ -104,13 +126,18 @@ def _agrees(run: Session, ctx: CheckContext, operation: str, request: Any, listi
     for webhook_id, expected in ctx.model.items():
         if listed.get(webhook_id) != expected:
             raise Violation(
-                operation=operation, check="stateful_model", title="the lists agree with the model",
+                operation=operation,
+                check="stateful_model",
+                title="the lists agree with the model",
                 message=f"webhook {webhook_id}: expected {expected!r:.200}, listed {listed.get(webhook_id)!r:.200}",
                 request=request,
             )
     still_listed = sorted(set(listed) & ctx.deleted)
     if still_listed:
         raise Violation(
-            operation=operation, check="stateful_model", title="the lists agree with the model",
-            message=f"deleted webhooks are still listed: {still_listed}", request=request,
+            operation=operation,
+            check="stateful_model",
+            title="the lists agree with the model",
+            message=f"deleted webhooks are still listed: {still_listed}",
+            request=request,
         )

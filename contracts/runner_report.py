@@ -55,14 +55,20 @@ class VerifyReport:
                 lines.append("        " + message.replace("\n", "\n        "))
                 if curl:
                     lines.append("        reproduce with:\n          " + curl.replace("\n", "\n          "))
-        counts = {s: sum(o.status == s for o in self.outcomes.values()) for s in ("passed", "failed", "warned")}
-        lines.append(f"cleanup: {self.cleaned_up} of {self.created} left-over webhooks with the run tag deleted")
+        counts = {
+            s: sum(o.status == s for o in self.outcomes.values()) for s in ("passed", "failed", "warned")
+        }
+        lines.append(
+            f"cleanup: {self.cleaned_up} of {self.created} left-over webhooks with the run tag deleted"
+        )
         lines.append(f"{counts['passed']} passed, {counts['failed']} failed, {counts['warned']} warned")
         return "\n".join(lines)
 
     def junit(self) -> str:
         suite = ElementTree.Element(
-            "testsuite", name="sowebhook verify", tests=str(len(self.outcomes)),
+            "testsuite",
+            name="sowebhook verify",
+            tests=str(len(self.outcomes)),
             failures=str(sum(o.status == "failed" for o in self.outcomes.values())),
         )
         for outcome in self.outcomes.values():

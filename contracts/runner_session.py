@@ -52,7 +52,14 @@ _FLAKY = (
 class Client:
     """HTTP to the server under test, rate-limited, remembering what it created."""
 
-    def __init__(self, target: Any, credentials: Credentials, min_interval: float, timeout: float, verify_tls: bool | str) -> None:
+    def __init__(
+        self,
+        target: Any,
+        credentials: Credentials,
+        min_interval: float,
+        timeout: float,
+        verify_tls: bool | str,
+    ) -> None:
         self.base_url = target.rstrip("/") if isinstance(target, str) else "http://wsgi-app"
         self.app = None if isinstance(target, str) else target
         self.credentials = credentials
@@ -63,13 +70,21 @@ class Client:
         self.created: set[int] = set()  # created and not (yet) deleted by the run
         self.owned: set[int] = set()  # every id the server handed the run: the only ids it may name
         self.count = 0
-        self.served: Counter[tuple[str, int, str]] = Counter()  # (operation, status, media type): the run's coverage
+        self.served: Counter[tuple[str, int, str]] = (
+            Counter()
+        )  # (operation, status, media type): the run's coverage
         self._last = 0.0
         self._lock = threading.Lock()
 
     def send(
-        self, operation: str, value: Any = None, *, path: Mapping[str, Any] | None = None, query: str = "",
-        accept: str = "application/json", headers: Mapping[str, str] | None = None,
+        self,
+        operation: str,
+        value: Any = None,
+        *,
+        path: Mapping[str, Any] | None = None,
+        query: str = "",
+        accept: str = "application/json",
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[Exchange, Any]:
         """``operation`` with the path parameters ``path``, ``query`` (``?name=value``) and ``value``
         as a JSON body."""
@@ -83,7 +98,14 @@ class Client:
         if value is not None:
             sent["Content-Type"] = "application/json; charset=utf-8"
             body = json.dumps(value, ensure_ascii=False).encode("utf-8")
-        request = WireRequest(called.method, target + query, sent, body, value, "application/json" if value is not None else None)
+        request = WireRequest(
+            called.method,
+            target + query,
+            sent,
+            body,
+            value,
+            "application/json" if value is not None else None,
+        )
         with self._lock:
             wait = self._last + self.min_interval - time.monotonic()
             if wait > 0:
@@ -93,10 +115,20 @@ class Client:
         if self.app is not None:  # in-process: a WSGI app, through werkzeug's test client
             from werkzeug.test import Client as WsgiClient
 
-            answer: Any = _WsgiAnswer(WsgiClient(self.app).open(request.path, method=called.method, data=body or None, headers=sent))
+            answer: Any = _WsgiAnswer(
+                WsgiClient(self.app).open(request.path, method=called.method, data=body or None, headers=sent)
+            )
         else:
-            answer = self.session.request(called.method, self.base_url + request.path, data=body or None, headers=sent, timeout=self.timeout)
-        exchange = Exchange(operation, request, answer.status_code, Headers(list(answer.headers.items())), answer.content)
+            answer = self.session.request(
+                called.method,
+                self.base_url + request.path,
+                data=body or None,
+                headers=sent,
+                timeout=self.timeout,
+            )
+        exchange = Exchange(
+            operation, request, answer.status_code, Headers(list(answer.headers.items())), answer.content
+        )
         self.served[(operation, exchange.status, exchange.media_type)] += 1
         return exchange, answer
 
@@ -107,7 +139,9 @@ class Client:
             named += [given for name, given in value.items() if name.casefold() == "webhookid"]
         foreign = sorted({int(n) for n in named if int(n or 0) != 0} - self.owned)
         if foreign:
-            raise ForeignWebhook(f"{operation} would name webhook(s) {foreign}, which this run did not create")
+            raise ForeignWebhook(
+                f"{operation} would name webhook(s) {foreign}, which this run did not create"
+            )
 
     def delete(self, webhook_id: int) -> bool:
         exchange, _ = self.send("DeleteWebhook", query=f"?WebhookId={webhook_id}")
@@ -137,7 +171,9 @@ class _WsgiAnswer:
 
 _WEBHOOK = load().document["components"]["schemas"]["Webhook"]["properties"]
 NAME_LIMIT = _WEBHOOK["Name"]["maxLength"]
-SERVER_SET = frozenset(name for name, schema in _WEBHOOK.items() if schema.get("readOnly"))  # the server sets them
+SERVER_SET = frozenset(
+    name for name, schema in _WEBHOOK.items() if schema.get("readOnly")
+)  # the server sets them
 
 
 class Session:
@@ -152,7 +188,9 @@ class Session:
         self.warnings: dict[str, Violation] = {}
         self.history: dict[int, list[WireRequest]] = {}  # the requests that made each webhook what it is
         self.raised: Violation | None = None  # the last violation raised (a flaky replay may hide it)
-        self.refused: tuple[str, WireRequest] | None = None  # the first save that could have created a webhook and did not
+        self.refused: tuple[str, WireRequest] | None = (
+            None  # the first save that could have created a webhook and did not
+        )
 
     def failure_of(self, error: Exception) -> Violation:
         """What a run's error (a flaky replay, a request that got no answer) reports: the violation
@@ -166,20 +204,34 @@ class Session:
             found = self.raised  # the replay drew differently before it reached the violation
         if found is not None:
             message = f"{found.message}\n({_FLAKY})" if isinstance(error, Flaky) else found.message
-            return Violation(operation=found.operation, check=found.check, title=found.title, message=message,
-                             basis=found.basis, request=found.request)
+            return Violation(
+                operation=found.operation,
+                check=found.check,
+                title=found.title,
+                message=message,
+                basis=found.basis,
+                request=found.request,
+            )
         cause = (others or leaves)[0]
-        return Violation(operation="", check=RUN, title="the run reaches the server and completes",
-                         message=f"{type(cause).__name__}: {cause}"[:500])
+        return Violation(
+            operation="",
+            check=RUN,
+            title="the run reaches the server and completes",
+            message=f"{type(cause).__name__}: {cause}"[:500],
+        )
 
     def steps_before(self, ctx: CheckContext, violation: Violation) -> list[WireRequest]:
         """The requests that set up the webhook a failing request names (its save, updates, delete)."""
         if violation.request is None:
             return []
         webhook_id = webhook_id_of(ctx, Exchange(violation.operation, violation.request, 0, Headers(), b""))
-        return [r for r in self.history.get(webhook_id, []) if r is not violation.request] if webhook_id else []
+        return (
+            [r for r in self.history.get(webhook_id, []) if r is not violation.request] if webhook_id else []
+        )
 
-    def exchange(self, ctx: CheckContext, operation: str, value: Any = None, **kwargs: Any) -> tuple[Exchange, Any]:
+    def exchange(
+        self, ctx: CheckContext, operation: str, value: Any = None, **kwargs: Any
+    ) -> tuple[Exchange, Any]:
         exchange, answer = self.client.send(operation, value, **kwargs)
         self.judge(ctx, exchange)
         return exchange, answer
@@ -199,7 +251,10 @@ class Session:
         if isinstance(saved, dict) and saved.get("WebhookId"):
             saved = {k: v for k, v in saved.items() if k != "_Links"}  # REST's links are no field
             created = webhook_id_of(ctx, exchange) is None
-            self.history[saved["WebhookId"]] = [*([] if created else self.history.get(saved["WebhookId"], [])), exchange.request]
+            self.history[saved["WebhookId"]] = [
+                *([] if created else self.history.get(saved["WebhookId"], [])),
+                exchange.request,
+            ]
             self.client.created.add(saved["WebhookId"])
             self.client.owned.add(saved["WebhookId"])
             ctx.seen_ids.add(saved["WebhookId"])
@@ -248,7 +303,9 @@ class Session:
         self.client.created.discard(webhook_id)
         return True
 
-    def read(self, ctx: CheckContext, webhook_id: int, *, rest: bool, accept: str = "application/json") -> Exchange:
+    def read(
+        self, ctx: CheckContext, webhook_id: int, *, rest: bool, accept: str = "application/json"
+    ) -> Exchange:
         if rest:
             return self.exchange(ctx, REST.get, path={"id": webhook_id}, accept=accept)[0]
         return self.exchange(ctx, "GetWebhook", query=f"?webhookId={webhook_id}", accept=accept)[0]

@@ -166,13 +166,21 @@ def _answer_schemas(operation: Any, status: int, media_type: str) -> list[Any]:
 
 def _exchange(case: Any, response: Any) -> Exchange:
     request = response.request
-    headers = {k: v for k, v in dict(request.headers).items()} if request is not None else dict(case.headers or {})
+    headers = (
+        {k: v for k, v in dict(request.headers).items()} if request is not None else dict(case.headers or {})
+    )
     body = request.body if request is not None and isinstance(request.body, bytes) else b""
     # the path as the contract names it (no base path of the server's), with the query as sent
-    query = urlsplit(str(request.url)).query if request is not None else urlencode(case.query or {}, doseq=True)
+    query = (
+        urlsplit(str(request.url)).query if request is not None else urlencode(case.query or {}, doseq=True)
+    )
     path = case.formatted_path + (f"?{query}" if query else "")
     wire = WireRequest(case.method.upper(), path, headers, body, _sent_value(case, body), case.media_type)
-    pairs = [(k, v) for k, values in response.headers.items() for v in (values if isinstance(values, list) else [values])]
+    pairs = [
+        (k, v)
+        for k, values in response.headers.items()
+        for v in (values if isinstance(values, list) else [values])
+    ]
     return Exchange(operation_id(case), wire, response.status_code, Headers(pairs), response.content)
 
 
@@ -226,7 +234,9 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
         return False
     if isinstance(failure, AcceptedNegativeData):
         request = response.request
-        return not read_as_valid(case, request.body if request is not None and isinstance(request.body, bytes) else None)
+        return not read_as_valid(
+            case, request.body if request is not None and isinstance(request.body, bytes) else None
+        )
     if isinstance(failure, RejectedPositiveData):
         return not (_judge_patch(case, response) or rightly_refused_save(case, response))
     return True
@@ -245,7 +255,11 @@ def _sent_ids(case: Any) -> list[Any]:
     return [
         value
         for where, name in id_parameters(operation)
-        for value in ([case.path_parameters.get(name)] if where == "path" else [query[key] for key in variants(query, name)])
+        for value in (
+            [case.path_parameters.get(name)]
+            if where == "path"
+            else [query[key] for key in variants(query, name)]
+        )
     ]
 
 
@@ -275,9 +289,16 @@ def _see(case: Any, response: Any) -> None:
         return
     webhook_id = answer.get("WebhookId") if isinstance(answer, dict) else None
     if type(webhook_id) is int:
-        narrowed = any(value not in ("", None) for key, value in (case.query or {}).items() if key.casefold() == "$select")
+        narrowed = any(
+            value not in ("", None)
+            for key, value in (case.query or {}).items()
+            if key.casefold() == "$select"
+        )
         with _seen_lock:
-            _seen[webhook_id] = ({name: value for name, value in answer.items() if name != "_Links"}, not narrowed)
+            _seen[webhook_id] = (
+                {name: value for name, value in answer.items() if name != "_Links"},
+                not narrowed,
+            )
 
 
 # -- the tenant guard --------------------------------------------------------------------------
@@ -289,7 +310,9 @@ guard = Guard(
     enabled=os.environ.get("SOWEBHOOK_UNRESTRICTED", "") not in ("1", "true", "yes"),
 )
 if not guard.enabled:
-    log.warning("SOWEBHOOK_UNRESTRICTED is set: the run may change, delete and set off webhooks it did not create")
+    log.warning(
+        "SOWEBHOOK_UNRESTRICTED is set: the run may change, delete and set off webhooks it did not create"
+    )
 
 
 @schemathesis.hook

@@ -49,7 +49,13 @@ from contracts.tenant_scope import (
 from contracts.wire import WireError, WireFormats, parse_media_type
 
 __all__ = [
-    "int32", "is_unrouted_answer", "read_as_valid", "rightly_refused_patch", "rightly_refused_save", "unrouted", "valid",
+    "int32",
+    "is_unrouted_answer",
+    "read_as_valid",
+    "rightly_refused_patch",
+    "rightly_refused_save",
+    "unrouted",
+    "valid",
 ]
 
 _contract = load()
@@ -73,7 +79,9 @@ def read_as_valid(case: Any, sent: bytes | None) -> bool:
             value = values[key]
             if where == "query" and value in ("", [""]):
                 continue  # ASP.NET binds an empty query value to null: none was sent (F-043)
-            if not valid(schema, _as_path(value, schema) if where == "path" else _as_parameter(value, schema)):
+            if not valid(
+                schema, _as_path(value, schema) if where == "path" else _as_parameter(value, schema)
+            ):
                 return False
     if case.media_type is None or case.body is None or (sent is not None and not sent.strip()):
         return not operation.body_required  # a blank body is none (as the mock reads it)
@@ -122,7 +130,11 @@ def rightly_refused_patch(
     webhook as the run last saw it (None: not known, and only what holds of any webhook counts),
     ``changed`` what the run knows of its last change (``Updated``, ``Registered``; else ``current``)."""
     operation = operation_of(case)
-    if operation is None or not is_patch(operation, body_schema(case)) or response.status_code not in (400, 412):
+    if (
+        operation is None
+        or not is_patch(operation, body_schema(case))
+        or response.status_code not in (400, 412)
+    ):
         return False
     binder = binder_for(_contract).request_body(operation_id(case), case.media_type or "application/json")
     if binder is None or not isinstance(case.body, (dict, list)):
@@ -216,7 +228,9 @@ def _validator(schema: Any) -> Any:
     from referencing.jsonschema import DRAFT202012
 
     document = {**_contract.document, "x-judged": schema}
-    registry = Registry().with_resource(_URN, Resource.from_contents(document, default_specification=DRAFT202012))
+    registry = Registry().with_resource(
+        _URN, Resource.from_contents(document, default_specification=DRAFT202012)
+    )
     return Draft202012Validator({"$ref": f"{_URN}#/x-judged"}, registry=registry)
 
 

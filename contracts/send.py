@@ -35,7 +35,9 @@ class Outgoing:
     headers: dict[str, str]
     notes: list[str] = field(default_factory=list)
 
-    def send(self, url: str, *, timeout: float = 10.0, ca_file: str | None = None, verify: bool = True) -> Answer:
+    def send(
+        self, url: str, *, timeout: float = 10.0, ca_file: str | None = None, verify: bool = True
+    ) -> Answer:
         return post(url, self.body, self.headers, timeout=timeout, ca_file=ca_file, verify=verify)
 
 
@@ -51,18 +53,30 @@ def parse_field(text: str) -> tuple[str, Any]:
 
 
 def from_event(
-    event: str, secret: str | None, *, primary_key: int = 0, fields: Mapping[str, Any] | None = None,
-    webhook_name: str | None = "sowebhook", context_identifier: str = "Default", changed_by: int = 0,
+    event: str,
+    secret: str | None,
+    *,
+    primary_key: int = 0,
+    fields: Mapping[str, Any] | None = None,
+    webhook_name: str | None = "sowebhook",
+    context_identifier: str = "Default",
+    changed_by: int = 0,
 ) -> Outgoing:
     """A delivery of ``event`` (``test``: the registration ping) built as the reference pages show it."""
     info = event_info(event)  # ValueError for a name that is no event
     notes = []
     if event not in documented_events() and not info.state:
-        notes.append(f"{event} is not a documented event (sowebhook events lists them); sent as a custom event")
+        notes.append(
+            f"{event} is not a documented event (sowebhook events lists them); sent as a custom event"
+        )
     header_event = wire_event(event, primary_key) if info.state else event
     payload = build_payload(
-        event, primary_key=primary_key, fields=fields, webhook_name=webhook_name,
-        context_identifier=context_identifier, changed_by=changed_by,
+        event,
+        primary_key=primary_key,
+        fields=fields,
+        webhook_name=webhook_name,
+        context_identifier=context_identifier,
+        changed_by=changed_by,
     )
     body = encode(payload)
     return Outgoing(body, delivery_headers(header_event, payload["EventId"], body, secret), notes)
@@ -74,7 +88,9 @@ def from_fixture(path: str, secret: str | None, *, same_event_id: bool = False) 
     saved = load(path)
     notes = []
     if secret is not None and saved.signature != "missing" and not saved.signed_by(secret):
-        notes.append(f"{path}: its saved signature does not match its body under this secret (edited after it was received, or signed with another secret); sent re-signed")
+        notes.append(
+            f"{path}: its saved signature does not match its body under this secret (edited after it was received, or signed with another secret); sent re-signed"
+        )
     body, headers = saved.resigned(secret, same_event_id=same_event_id)
     return Outgoing(body, headers, notes)
 

@@ -154,7 +154,9 @@ class Contract:
             body_name=str(spec.get("x-codegen-request-body-name", "request")),
             body_required=bool(body.get("required", False)),
             body_content=body.get("content", {}),
-            responses={status: self.resolve(response) for status, response in spec.get("responses", {}).items()},
+            responses={
+                status: self.resolve(response) for status, response in spec.get("responses", {}).items()
+            },
             parameters=self._parameters(item.get("parameters", []), spec.get("parameters", [])),
             inherited_rules=tuple(self._rules_of(spec.get("x-rules-of"))),
         )

@@ -97,7 +97,9 @@ def _contract_values(contract: Contract) -> st.SearchStrategy[dict[str, Any]]:
 
     save = contract.operation("SaveWebhook")
     operation = _schemathesis_schema(contract)[save.path][save.method]
-    cases = operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE, media_type="application/json")
+    cases = operation.as_strategy(
+        generation_mode=schemathesis.GenerationMode.POSITIVE, media_type="application/json"
+    )
     bodies: st.SearchStrategy[dict[str, Any]] = cases.map(lambda case: case.body).filter(
         lambda body: isinstance(body, dict)
     )
@@ -128,10 +130,14 @@ def from_webhook(
     events = _documented_events(contract)
     types = _documented_types(contract)
     if webhook_type is not None and webhook_type not in types:
-        raise ValueError(f"webhook_type must be one of {types} (x-documented-values of the contract), not {webhook_type!r}")
+        raise ValueError(
+            f"webhook_type must be one of {types} (x-documented-values of the contract), not {webhook_type!r}"
+        )
     urls = st.just(target_url) if isinstance(target_url, str) else (target_url or _https_urls())
 
-    def shaped(value: dict[str, Any], spare: dict[str, Any], kind: str, url: str, names: list[str]) -> dict[str, Any]:
+    def shaped(
+        value: dict[str, Any], spare: dict[str, Any], kind: str, url: str, names: list[str]
+    ) -> dict[str, Any]:
         # a field the first body leaves out or null, the second may set: a generator leaves most
         # optional fields out, and a server's defect in a field no example sets goes unseen
         value = {**value, **{k: v for k, v in spare.items() if value.get(k) is None and v is not None}}
@@ -168,12 +174,16 @@ def _wire(contract: Contract) -> WireFormats:
     return WireFormats(contract)
 
 
-def _request(contract: Contract, value: Any, content_type: str, credentials: Credentials, accept: str) -> WireRequest:
+def _request(
+    contract: Contract, value: Any, content_type: str, credentials: Credentials, accept: str
+) -> WireRequest:
     if content_type in XML_TYPES:
         value = without_xml_unrepresentable(value)  # so the body says exactly the value
     headers = {**credentials.headers(), "Content-Type": f"{content_type}; charset=utf-8", "Accept": accept}
     save = contract.operation("SaveWebhook")
-    return WireRequest(save.method, save.path, headers, _encode(contract, content_type, value), value, content_type)
+    return WireRequest(
+        save.method, save.path, headers, _encode(contract, content_type, value), value, content_type
+    )
 
 
 def from_save_request(
@@ -189,7 +199,9 @@ def from_save_request(
     declared = set(contract.operation("SaveWebhook").media_types)
     unknown = set(content_types) - declared
     if unknown or not content_types:
-        raise ValueError(f"content types not in the contract: {sorted(unknown)}" if unknown else "no content types")
+        raise ValueError(
+            f"content types not in the contract: {sorted(unknown)}" if unknown else "no content types"
+        )
     return st.builds(
         lambda value, kind, answer: _request(contract, value, kind, credentials, answer),
         webhooks if webhooks is not None else from_webhook(contract),
@@ -208,21 +220,50 @@ def _schema_breakers(contract: Contract) -> list[tuple[str, str, Any, str]]:
         node = contract.resolve(schema)
         if "maxLength" in node:
             size = node["maxLength"] + 1
-            breakers.append((f"{name}.maxLength", name, "x" * size, f"the server accepted a {name} of {size} characters"))
+            breakers.append(
+                (f"{name}.maxLength", name, "x" * size, f"the server accepted a {name} of {size} characters")
+            )
         if "enum" in node:
-            breakers.append((f"{name}.enum", name, "NotAState", f"the server accepted a {name} outside {node['enum']}"))
+            breakers.append(
+                (f"{name}.enum", name, "NotAState", f"the server accepted a {name} outside {node['enum']}")
+            )
         kinds = node.get("type")
         kinds = set(kinds) if isinstance(kinds, list) else {kinds}
         if "integer" in kinds:
-            breakers.append((f"{name}.type", name, "419", f"the server accepted a {name} sent as the string \"419\""))
+            breakers.append(
+                (f"{name}.type", name, "419", f'the server accepted a {name} sent as the string "419"')
+            )
         if "minimum" in node:
-            breakers.append((f"{name}.minimum", name, node["minimum"] - 1, f"the server accepted a {name} of {node['minimum'] - 1}"))
+            breakers.append(
+                (
+                    f"{name}.minimum",
+                    name,
+                    node["minimum"] - 1,
+                    f"the server accepted a {name} of {node['minimum'] - 1}",
+                )
+            )
         if "array" in kinds:
-            breakers.append((f"{name}.type", name, "contact.created", f"the server accepted {name} as a string, not a list"))
+            breakers.append(
+                (
+                    f"{name}.type",
+                    name,
+                    "contact.created",
+                    f"the server accepted {name} as a string, not a list",
+                )
+            )
         if "object" in kinds and "additionalProperties" in node and node["additionalProperties"] is not True:
-            breakers.append((f"{name}.type", name, ["not", "an", "object"], f"the server accepted {name} as a list, not an object"))
+            breakers.append(
+                (
+                    f"{name}.type",
+                    name,
+                    ["not", "an", "object"],
+                    f"the server accepted {name} as a list, not an object",
+                )
+            )
     if _webhook_schema(contract).get("additionalProperties") is False:
-        breakers.append(("additionalProperties", "WebHookId", 1, "the server accepted a misspelt property WebHookId"))
+        breakers.append(
+            ("additionalProperties", "WebHookId", 1, "the server accepted a misspelt property WebHookId")
+        )
     return breakers
 
 
@@ -240,7 +281,9 @@ def _documented_breakers(contract: Contract) -> list[tuple[str, str, Any, str]]:
             bad = "webhok"
         else:  # a rule this version does not know how to break
             continue
-        breakers.append((rid, name, bad, f"the server accepted a webhook that breaks '{rule['rule']}' ({name})"))
+        breakers.append(
+            (rid, name, bad, f"the server accepted a webhook that breaks '{rule['rule']}' ({name})")
+        )
     return breakers
 
 
@@ -264,7 +307,9 @@ def from_response(
     schema = operation.response_schema(code, media_type)
     if schema is None:
         raise ValueError(f"{operation_id} {code} has no {media_type} body in the contract")
-    return st.randoms(use_true_random=False).map(lambda rng: generate(contract, schema, random.Random(rng.getrandbits(64))))
+    return st.randoms(use_true_random=False).map(
+        lambda rng: generate(contract, schema, random.Random(rng.getrandbits(64)))
+    )
 
 
 def near_miss_rules(contract: Contract | None = None) -> list[str]:
@@ -291,12 +336,18 @@ def from_invalid_save_request(
     if not options:
         raise ValueError("no kinds of near-miss selected")
 
-    def broken(base: dict[str, Any], option: tuple[str, str, str, Any, str], content_type: str) -> InvalidRequest:
+    def broken(
+        base: dict[str, Any], option: tuple[str, str, str, Any, str], content_type: str
+    ) -> InvalidRequest:
         kind, rule, name, bad, label = option
         value = dict(base)
         if rule == "https-target" or rule == "known-type":
             value["Type"] = "webhook" if rule == "https-target" else value.get("Type")
         value[name] = bad
-        return InvalidRequest(_request(contract, value, content_type, credentials, "application/json"), rule, name, label, kind)
+        return InvalidRequest(
+            _request(contract, value, content_type, credentials, "application/json"), rule, name, label, kind
+        )
 
-    return st.builds(broken, from_webhook(contract), st.sampled_from(options), st.sampled_from(list(content_types)))
+    return st.builds(
+        broken, from_webhook(contract), st.sampled_from(options), st.sampled_from(list(content_types))
+    )

@@ -68,7 +68,9 @@ __all__ = ["Guard", "ranges"]
 
 _contract = load()
 _wire = WireFormats(_contract)
-_ID_FIELD = next(name for name, sub in _wire.shape(SAVED_SCHEMA).properties.items() if is_id(sub))  # WebhookId
+_ID_FIELD = next(
+    name for name, sub in _wire.shape(SAVED_SCHEMA).properties.items() if is_id(sub)
+)  # WebhookId
 _ROOT = ""  # a JSON Patch path naming the whole webhook
 # RFC 6902's member names and the operations that matter here
 _OP, _PATH, _VALUE, _FROM = "op", "path", "value", "from"
@@ -157,7 +159,10 @@ class Guard:
             # on the wire a query value is text, whatever it was: an object or a nested list
             # goes out as its str(), digits and all
             items = value if isinstance(value, list) else [value]
-            texts = [item if isinstance(item, (str, int, float, bool)) or item is None else str(item) for item in items]
+            texts = [
+                item if isinstance(item, (str, int, float, bool)) or item is None else str(item)
+                for item in items
+            ]
             safe_items = [self._safe_id(item) for item in texts]
             safe = safe_items if isinstance(value, list) else safe_items[0]
             if safe_items == texts and texts == items:
@@ -250,7 +255,7 @@ class Guard:
         prefix = f"{self.tag} "
         if len(prefix) + len(text) <= NAME_LIMIT or len(text) < len(prefix):
             return (prefix + text)[: max(NAME_LIMIT, len(text))]
-        return prefix + text[len(prefix):]
+        return prefix + text[len(prefix) :]
 
     @staticmethod
     def _set(value: dict[str, Any], name: str, new: Any) -> None:
@@ -278,7 +283,10 @@ class Guard:
             return [op]  # the server refuses the whole patch
         # the operation as a lenient server may read it: in any casing, padded; of two spellings
         # of the member, whichever it reads (a test only when every one says so)
-        kinds = {kind.strip().casefold() if isinstance(kind, str) else None for kind in (op[k] for k in variants(op, _OP))}
+        kinds = {
+            kind.strip().casefold() if isinstance(kind, str) else None
+            for kind in (op[k] for k in variants(op, _OP))
+        }
         kind = next(iter(kinds)) if len(kinds) == 1 else None
         named = [f for key in variants(op, _PATH) if (f := _guarded_field(op[key])) is not None]
         if _MOVE in kinds and any(_guarded_field(op[key]) is not None for key in variants(op, _FROM)):
@@ -303,12 +311,20 @@ class Guard:
                     replaced.append({_OP: kind, _PATH: path, _VALUE: self._guard_value(value, SAVED_SCHEMA)})
             elif name != _ID_FIELD:  # an operation on WebhookId is dropped
                 one_token = all(_tokens(op[key])[1:] == [] for key in variants(op, _PATH))
-                replaced.append({_OP: "replace", _PATH: f"/{name}", _VALUE: self._guarded(name, value if one_token else None)})
+                replaced.append(
+                    {
+                        _OP: "replace",
+                        _PATH: f"/{name}",
+                        _VALUE: self._guarded(name, value if one_token else None),
+                    }
+                )
         return replaced
 
     def _guarded(self, name: str, value: Any) -> Any:
         if name == NAME_FIELD:
-            return value if isinstance(value, (list, dict)) else self.tagged(value)  # a list or object: refused
+            return (
+                value if isinstance(value, (list, dict)) else self.tagged(value)
+            )  # a list or object: refused
         return GUARDED_TYPE if name == TYPE_FIELD else self.url
 
     # -- recording --
@@ -318,7 +334,11 @@ class Guard:
         if operation is None or case.method.lower() != case.operation.method.lower():
             return
         if saves(operation) and response.status_code == 200:
-            if any(_sent_id(case, where, name) not in (0, None) for where, name in id_parameters(operation) if where == "path"):
+            if any(
+                _sent_id(case, where, name) not in (0, None)
+                for where, name in id_parameters(operation)
+                if where == "path"
+            ):
                 return  # PUT or PATCH of one of the run's own: nothing new
             webhook_id = self._answered_id(response, operation)
             if webhook_id:
@@ -345,8 +365,14 @@ class Guard:
     def _remember(self, webhook_id: int, response: Any) -> None:
         request = response.request
         url = request.url.split("/api/v1/", 1)[0] if request is not None else ""
-        headers = {k: v for k, v in dict(request.headers).items() if k.lower() in CREDENTIAL_HEADERS} if request is not None else {}
-        target = _Target(url, headers, getattr(self._local, "verify", True), getattr(self._local, "app", None))
+        headers = (
+            {k: v for k, v in dict(request.headers).items() if k.lower() in CREDENTIAL_HEADERS}
+            if request is not None
+            else {}
+        )
+        target = _Target(
+            url, headers, getattr(self._local, "verify", True), getattr(self._local, "app", None)
+        )
         with self._lock:
             if webhook_id not in self.created:
                 self.created[webhook_id] = target
@@ -423,7 +449,9 @@ def _delete(webhook_id: int, target: _Target) -> int:
         return Client(target.app).post(path, headers=target.headers).status_code
     import requests
 
-    return requests.post(target.base_url + path, headers=target.headers, verify=target.verify, timeout=30).status_code
+    return requests.post(
+        target.base_url + path, headers=target.headers, verify=target.verify, timeout=30
+    ).status_code
 
 
 def ranges(ids: list[int]) -> str:

@@ -78,7 +78,8 @@ def _same_origin_only() -> None:
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or parts.netloc.lower() != request.host.lower():
         raise AgentError(
-            403, "The admin endpoints answer only the mock's own pages.",
+            403,
+            "The admin endpoints answer only the mock's own pages.",
             f"A request from {origin[:100]!r} (the Origin header) was refused: a page elsewhere may not change the mock.",
         )
 
@@ -115,7 +116,9 @@ def journal() -> Response:
     since = _id_filter("since") or 0
     secrets = sorted(set(credentials(_state().config)), key=len, reverse=True)
     entries = [
-        entry.to_json() for entry in _state().journal.entries() if entry.id > since and _entry_visible(entry, principal)
+        entry.to_json()
+        for entry in _state().journal.entries()
+        if entry.id > since and _entry_visible(entry, principal)
     ]
     return jsonify(mask_json(entries, secrets))
 
@@ -150,7 +153,10 @@ def seed() -> Response:
     validator = state.contract.validator("WebhookRecord")
     problems = {}
     for index, webhook in enumerate(body):
-        errors = [f"{'.'.join(map(str, e.absolute_path)) or '(webhook)'}: {e.message}" for e in validator.iter_errors(webhook)]
+        errors = [
+            f"{'.'.join(map(str, e.absolute_path)) or '(webhook)'}: {e.message}"
+            for e in validator.iter_errors(webhook)
+        ]
         if errors:
             problems[f"[{index}]"] = errors
     if problems:
@@ -177,7 +183,9 @@ def raise_event() -> Response:
     unknown = set(body) - {"Event", "PrimaryKey", "Entity", "Changes", "FieldValues", "ChangedByAssociateId"}
     if unknown:
         raise bad_request(f"Unknown event fields: {', '.join(sorted(unknown))}.")
-    if not isinstance(body.get("PrimaryKey", 0), int) or not isinstance(body.get("FieldValues", {}), (dict, type(None))):
+    if not isinstance(body.get("PrimaryKey", 0), int) or not isinstance(
+        body.get("FieldValues", {}), (dict, type(None))
+    ):
         raise bad_request("PrimaryKey is a whole number and FieldValues an object.")
     if not isinstance(body.get("Changes", []), list):
         raise bad_request("Changes is a list of field names.")
@@ -213,7 +221,9 @@ def _delivery_filter() -> Callable[[DeliveryRecord], bool]:
     """The filter of ``GET /__mock__/deliveries``: 400 naming an unknown parameter or a bad value."""
     unknown = sorted(set(request.args) - set(_DELIVERY_FILTERS))
     if unknown:
-        raise bad_request(f"Unknown delivery filter {', '.join(unknown)}; the filters are {', '.join(_DELIVERY_FILTERS)}.")
+        raise bad_request(
+            f"Unknown delivery filter {', '.join(unknown)}; the filters are {', '.join(_DELIVERY_FILTERS)}."
+        )
     webhook, since = _id_filter("webhook"), _id_filter("since")
     event = request.args.get("event")
     outcome = request.args.get("outcome")
@@ -233,7 +243,9 @@ def deliveries() -> Response:
     principal = _principal()
     chosen = _delivery_filter()
     records = _state().deliveries.history()
-    return jsonify([record.to_json() for record in records if same_owner(record.owner, principal) and chosen(record)])
+    return jsonify(
+        [record.to_json() for record in records if same_owner(record.owner, principal) and chosen(record)]
+    )
 
 
 @blueprint.post("/deliveries/<record>/redeliver")
@@ -243,16 +255,22 @@ def redeliver(record: str) -> Response:
     record_id = _whole_number("The delivery id", record)
     original = state.deliveries.record(record_id)
     if original is None or not same_owner(original.owner, principal):  # another application's: none
-        raise AgentError(404, f"No delivery {record_id}.", "GET /__mock__/deliveries lists the attempts the mock keeps.")
+        raise AgentError(
+            404, f"No delivery {record_id}.", "GET /__mock__/deliveries lists the attempts the mock keeps."
+        )
     if not original.webhook_id:  # the ping of a webhook being saved: no webhook yet to send it to
         raise bad_request(
             f"Delivery {record_id} is a registration ping, which is not redelivered: save the webhook again to ping its TargetUrl."
         )
     row = state.store.get(original.webhook_id)
-    again = state.deliveries.redeliver(original) if row is not None and same_owner(row.owner, principal) else None
+    again = (
+        state.deliveries.redeliver(original) if row is not None and same_owner(row.owner, principal) else None
+    )
     if again is None:
         raise AgentError(
-            404, f"The webhook of delivery {record_id} no longer exists.", "A redelivery goes to the webhook as it is now."
+            404,
+            f"The webhook of delivery {record_id} no longer exists.",
+            "A redelivery goes to the webhook as it is now.",
         )
     return jsonify(again.to_json())
 

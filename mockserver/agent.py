@@ -30,7 +30,6 @@ from mockserver.store import Store, StoredWebhook
 __all__ = ["Agent", "Call", "Changed"]
 
 
-
 @dataclass(frozen=True)
 class Call:
     principal: Principal
@@ -60,13 +59,21 @@ class Agent:
         # flags enums (x-flags) may be sent as null, but a .NET enum is a value: null is stored and
         # answered as the default (None), and $select does not null them out (F-144)
         self.flags = {name for name, s in webhook["properties"].items() if "x-flags" in contract.resolve(s)}
-        self.nullable = {name for name, s in webhook["properties"].items() if _allows_null(contract, s)} - self.flags
+        self.nullable = {
+            name for name, s in webhook["properties"].items() if _allows_null(contract, s)
+        } - self.flags
         self.default = copy.deepcopy(contract.document["components"]["examples"]["DefaultWebhook"]["value"])
         # the webhook_usage columns a webhook answers (F-146, F-147): field -> StoredWebhook attribute
-        self.usage = {name: s["x-webhook-usage"] for name, s in webhook["properties"].items() if "x-webhook-usage" in s}
+        self.usage = {
+            name: s["x-webhook-usage"] for name, s in webhook["properties"].items() if "x-webhook-usage" in s
+        }
         # obsolete field -> (the field that replaces it, separator, maxLength of the obsolete one) (F-141)
         self.replaced = {
-            name: (s["x-replaced-by"]["property"], s["x-replaced-by"]["separator"], contract.resolve(s).get("maxLength"))
+            name: (
+                s["x-replaced-by"]["property"],
+                s["x-replaced-by"]["separator"],
+                contract.resolve(s).get("maxLength"),
+            )
             for name, s in webhook["properties"].items()
             if "x-replaced-by" in s
         }
@@ -164,7 +171,9 @@ class Agent:
                 }
             )
 
-        self._registration_ping({**fields, "WebhookId": webhook_id}, associate["AssociateId"], principal.owner)
+        self._registration_ping(
+            {**fields, "WebhookId": webhook_id}, associate["AssociateId"], principal.owner
+        )
         if webhook_id:
             before: dict[str, Any] = {}
 
@@ -188,14 +197,20 @@ class Agent:
 
             row = self.store.update(webhook_id, updated)
             if row is not None:
-                self.deliveries.state_changed(webhook_id, before["State"], row.webhook["State"], associate["AssociateId"])
+                self.deliveries.state_changed(
+                    webhook_id, before["State"], row.webhook["State"], associate["AssociateId"]
+                )
                 return row.webhook
             if existing_only:
                 return None
             if self.config.unknown_webhook_id == "reject":
                 raise bad_request(
                     f"There is no webhook with WebhookId {webhook_id}.",
-                    {"entity.WebhookId": [f"There is no webhook with WebhookId {webhook_id}; send 0 to create one."]},
+                    {
+                        "entity.WebhookId": [
+                            f"There is no webhook with WebhookId {webhook_id}; send 0 to create one."
+                        ]
+                    },
                 )
         row = self.store.create(created, principal.owner)
         return row.webhook
@@ -252,7 +267,9 @@ class Agent:
             return 200, _result(False, "No webhook was given to test.")
         kind = webhook.get("Type")
         if (kind or "").casefold() != "webhook":
-            return 200, _result(False, f"Only webhooks of type 'webhook' are tested with a POST; this one has type {kind!r}.")
+            return 200, _result(
+                False, f"Only webhooks of type 'webhook' are tested with a POST; this one has type {kind!r}."
+            )
         principal = call.principal
         outcome = self.deliveries.ping(webhook, principal.user.associate.associate_id, principal.owner)
         return 200, _result(outcome.ok, outcome.message)
@@ -278,8 +295,13 @@ class Agent:
         settings = self.config.delivery
         if not settings.registration_ping:
             url = webhook.get("TargetUrl") or ""
-            if not (url.lower().startswith("https://") or (settings.allow_http and url.lower().startswith("http://"))):
-                raise bad_request("TargetUrl must be HTTPS.", {"entity.TargetUrl": ["TargetUrl must be HTTPS."]})
+            if not (
+                url.lower().startswith("https://")
+                or (settings.allow_http and url.lower().startswith("http://"))
+            ):
+                raise bad_request(
+                    "TargetUrl must be HTTPS.", {"entity.TargetUrl": ["TargetUrl must be HTTPS."]}
+                )
             return
         outcome = self.deliveries.ping(webhook, changed_by, owner)
         if not outcome.ok:
@@ -307,7 +329,11 @@ class Agent:
         carrier, also for a webhook stored before the mock knew the field (a SQLite file of an
         older version; ``POST /__mock__/webhooks``): null, the default, or derived (F-141)."""
         stored = row.webhook
-        missing = [name for name in self.fields if name not in stored or (name in self.flags and stored[name] is None)]
+        missing = [
+            name
+            for name in self.fields
+            if name not in stored or (name in self.flags and stored[name] is None)
+        ]
         if missing:
             stored = dict(stored)
             for name in missing:

@@ -128,13 +128,17 @@ def create_app(config: MockConfig | None = None, *, store: Store | None = None) 
         agent=agent,
         coverage=Coverage(contract),
     )
-    app = Flask("mockserver", static_folder=None)  # no static route: nothing answers without credentials but the contract
+    app = Flask(
+        "mockserver", static_folder=None
+    )  # no static route: nothing answers without credentials but the contract
     app.config["MAX_CONTENT_LENGTH"] = config.limits.max_body_bytes
     # "raise": a response that breaks the contract (a bug in the mock) reaches the test that caused it
     app.config["PROPAGATE_EXCEPTIONS"] = config.response_validation == "raise"
     app.extensions[EXTENSION] = state
     app.register_blueprint(blueprint, url_prefix="/__mock__")
-    app.register_blueprint(inspector)  # the page at /__mock__/ (inspector.INSPECTOR_PATH): no per-request work
+    app.register_blueprint(
+        inspector
+    )  # the page at /__mock__/ (inspector.INSPECTOR_PATH): no per-request work
 
     @app.get("/openapi.json")
     def openapi_json() -> Response:
@@ -392,7 +396,9 @@ def _check(
     if state.config.response_validation == "raise":
         raise ResponseContractViolation(operation.operation_id, status, problems)
     # the entry keeps them masked (F-133): log that copy, not the raw problems
-    log.error("response of %s breaks the contract: %s", operation.operation_id, "; ".join(entry.response_violations))
+    log.error(
+        "response of %s breaks the contract: %s", operation.operation_id, "; ".join(entry.response_violations)
+    )
 
 
 def _finish(state: MockState, entry: JournalEntry, response: Answer, started: float) -> Answer:
@@ -405,7 +411,15 @@ def _finish(state: MockState, entry: JournalEntry, response: Answer, started: fl
         entry.verdict = "rejected"
     noted = [*entry.violations, *(f"(warning) {w}" for w in entry.warnings)]
     detail = f": {'; '.join(noted)}" if noted else ""
-    log.info("%s %s %s %s %.1fms%s", entry.method, entry.path, entry.status, entry.verdict, entry.duration_ms, detail)
+    log.info(
+        "%s %s %s %s %.1fms%s",
+        entry.method,
+        entry.path,
+        entry.status,
+        entry.verdict,
+        entry.duration_ms,
+        detail,
+    )
     state.journal.finish(entry)  # a SQL store's journal stores it now
     return response
 

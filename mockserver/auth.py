@@ -62,7 +62,9 @@ def _matches(candidate: str, secrets: Sequence[tuple[str, _T]]) -> _T | None:
 class Authenticator:
     def __init__(self, config: MockConfig) -> None:
         self.online = config.profile == "online"
-        self._passwords = [(f"{u.username.lower()}:{u.password}", u) for u in config.users if u.password is not None]
+        self._passwords = [
+            (f"{u.username.lower()}:{u.password}", u) for u in config.users if u.password is not None
+        ]
         self._tickets = [(t, u) for u in config.users for t in u.tickets]
         self._bearers = [(t, u) for u in config.users for t in u.bearer_tokens]
         self._xsrf = [(t, u) for u in config.users for t in u.xsrf_tokens]
@@ -134,9 +136,15 @@ class Authenticator:
             raise self.deny("Online requires an Authorization header: Bearer, or SOTicket with SO-AppToken.")
         token = headers.get("X-XSRF-TOKEN")
         if not token:
-            raise self.deny("Send an Authorization header, or X-XSRF-TOKEN with the session's XSRF-TOKEN cookie.")
-        if not hmac.compare_digest(token.encode("utf-8", "surrogateescape"), cookies.get("XSRF-TOKEN", "").encode()):
-            raise self.deny("The X-XSRF-TOKEN header does not match the XSRF-TOKEN cookie of a logged-in session.")
+            raise self.deny(
+                "Send an Authorization header, or X-XSRF-TOKEN with the session's XSRF-TOKEN cookie."
+            )
+        if not hmac.compare_digest(
+            token.encode("utf-8", "surrogateescape"), cookies.get("XSRF-TOKEN", "").encode()
+        ):
+            raise self.deny(
+                "The X-XSRF-TOKEN header does not match the XSRF-TOKEN cookie of a logged-in session."
+            )
         user = _matches(token, self._xsrf)
         if not isinstance(user, User):
             raise self.deny("The XSRF token does not belong to a logged-in session.")

@@ -142,7 +142,12 @@ DEFAULT_USERS = (
         username=DEFAULT_USER,
         password=DEFAULT_PASSWORD,
         associate=Associate(
-            associate_id=5, name="TJE0", person_id=5, full_name="Tje Zero", formal_name="Zero, Tje", ej_user_id=0
+            associate_id=5,
+            name="TJE0",
+            person_id=5,
+            full_name="Tje Zero",
+            formal_name="Zero, Tje",
+            ej_user_id=0,
         ),
         tickets=("7T:dGplMA==",),
         bearer_tokens=("8A:Cust12345.tje0",),
@@ -151,7 +156,10 @@ DEFAULT_USERS = (
 )
 DEFAULT_APPLICATIONS = (
     Application(
-        name="Default app", app_token="default-app-token", webhook_agent=True, bearer_tokens=("8A:Cust12345.tje0",)
+        name="Default app",
+        app_token="default-app-token",
+        webhook_agent=True,
+        bearer_tokens=("8A:Cust12345.tje0",),
     ),
 )
 
@@ -283,7 +291,9 @@ def _check_db(db: str) -> None:
     if "://" in db:
         scheme = db.split("://", 1)[0]
         if scheme not in ("postgresql", "postgres"):
-            raise ConfigError(f"db: {scheme}:// is not a store; give a SQLite file's path or a postgresql:// URL")
+            raise ConfigError(
+                f"db: {scheme}:// is not a store; give a SQLite file's path or a postgresql:// URL"
+            )
     elif Path(db).is_dir():
         raise ConfigError(f"db: {db} is a directory; give a SQLite file's path or a postgresql:// URL")
 

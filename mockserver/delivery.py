@@ -96,8 +96,17 @@ _NOT_SHOWN = frozenset({"owner", "raw"})
 # (F-092), nor the framing of the request (F-134).
 _RESERVED_HEADERS = frozenset(
     {
-        "content-type", "user-agent", "x-superoffice-event", "x-superoffice-eventid", "x-superoffice-retry",
-        "x-hook-test", SIGNATURE_HEADER.lower(), "host", "content-length", "transfer-encoding", "connection",
+        "content-type",
+        "user-agent",
+        "x-superoffice-event",
+        "x-superoffice-eventid",
+        "x-superoffice-retry",
+        "x-hook-test",
+        SIGNATURE_HEADER.lower(),
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
     }
 )
 
@@ -147,7 +156,9 @@ class Deliveries:
             "Event": event,
             "PrimaryKey": primary_key,
             "Entity": entity if entity is not None else event.split(".", 1)[0],
-            "ContextIdentifier": self.config.context_identifier if self.config.profile == "online" else "Default",
+            "ContextIdentifier": self.config.context_identifier
+            if self.config.profile == "online"
+            else "Default",
             "ChangedByAssociateId": changed_by,
             "WebhookName": webhook.get("Name"),
         }
@@ -159,7 +170,13 @@ class Deliveries:
         return body
 
     def request_for(
-        self, webhook: dict[str, Any], payload: dict[str, Any], attempt: int, *, event: str, test: bool = False
+        self,
+        webhook: dict[str, Any],
+        payload: dict[str, Any],
+        attempt: int,
+        *,
+        event: str,
+        test: bool = False,
     ) -> tuple[bytes, dict[str, str]]:
         """The exact body bytes and the headers of one attempt; the signature is over those bytes."""
         body = _encoded(payload)
@@ -197,7 +214,22 @@ class Deliveries:
         payload = self.payload(webhook, "test", entity="test", changed_by=changed_by)
         body, headers = self.request_for(webhook, payload, 0, event="test", test=True)
         outcome = self.outbound.post(webhook.get("TargetUrl"), body, headers)
-        self._record(DeliveryRecord(webhook.get("WebhookId"), "test", payload["EventId"], 0, webhook.get("TargetUrl"), outcome.status, outcome.message, headers, body.decode("utf-8", "replace"), owner=owner, delivered=outcome.ok, raw=body))
+        self._record(
+            DeliveryRecord(
+                webhook.get("WebhookId"),
+                "test",
+                payload["EventId"],
+                0,
+                webhook.get("TargetUrl"),
+                outcome.status,
+                outcome.message,
+                headers,
+                body.decode("utf-8", "replace"),
+                owner=owner,
+                delivered=outcome.ok,
+                raw=body,
+            )
+        )
         return outcome
 
     # -- events (in the background) -----------------------------------------------------------
@@ -223,10 +255,17 @@ class Deliveries:
                 continue
             body_event = event
             if event.startswith("webhook") and "." in event and event.split(".", 1)[0][7:].isdigit():
-                body_event = "webhook." + event.split(".", 1)[1]  # the body names the kind, the header the hook
+                body_event = (
+                    "webhook." + event.split(".", 1)[1]
+                )  # the body names the kind, the header the hook
             payload = self.payload(
-                webhook, body_event, primary_key=primary_key, entity=entity, changes=changes,
-                field_values=field_values, changed_by=changed_by,
+                webhook,
+                body_event,
+                primary_key=primary_key,
+                entity=entity,
+                changes=changes,
+                field_values=field_values,
+                changed_by=changed_by,
             )
             self._enqueue(row.webhook_id, payload, event)
             queued += 1
@@ -316,10 +355,40 @@ class Deliveries:
         webhook = row.webhook
         headers = self._headers(webhook, body, event_id, attempt, event=header_event, test=False)
         if (webhook.get("Type") or "").casefold() != "webhook":
-            self._record(DeliveryRecord(webhook_id, header_event, event_id, attempt, webhook.get("TargetUrl"), None, f"{webhook.get('Type')} webhooks are recorded, not posted", headers, body.decode("utf-8", "replace"), posted=False, owner=row.owner, raw=body))
+            self._record(
+                DeliveryRecord(
+                    webhook_id,
+                    header_event,
+                    event_id,
+                    attempt,
+                    webhook.get("TargetUrl"),
+                    None,
+                    f"{webhook.get('Type')} webhooks are recorded, not posted",
+                    headers,
+                    body.decode("utf-8", "replace"),
+                    posted=False,
+                    owner=row.owner,
+                    raw=body,
+                )
+            )
             return True
         outcome = self.outbound.post(webhook.get("TargetUrl"), body, headers)
-        self._record(DeliveryRecord(webhook_id, header_event, event_id, attempt, webhook.get("TargetUrl"), outcome.status, outcome.message, headers, body.decode("utf-8", "replace"), owner=row.owner, delivered=outcome.ok, raw=body))
+        self._record(
+            DeliveryRecord(
+                webhook_id,
+                header_event,
+                event_id,
+                attempt,
+                webhook.get("TargetUrl"),
+                outcome.status,
+                outcome.message,
+                headers,
+                body.decode("utf-8", "replace"),
+                owner=row.owner,
+                delivered=outcome.ok,
+                raw=body,
+            )
+        )
         return self._counted(webhook_id, outcome)
 
     def _counted(self, webhook_id: int, outcome: Outcome) -> bool:
@@ -328,7 +397,9 @@ class Deliveries:
         counted = self.store.record_call(webhook_id, None if outcome.ok else outcome.message)
         if outcome.ok:
             return True
-        if outcome.status == 410 or (counted and counted.consecutive_errors >= self.settings.too_many_errors_after):
+        if outcome.status == 410 or (
+            counted and counted.consecutive_errors >= self.settings.too_many_errors_after
+        ):
             changed = self.store.set_state(webhook_id, "TooManyErrors")
             if changed:
                 self.state_changed(webhook_id, changed[0], "TooManyErrors")
@@ -355,9 +426,39 @@ class Deliveries:
         text = body.decode("utf-8", "replace")
         if (webhook.get("Type") or "").casefold() != "webhook":
             unposted = f"{webhook.get('Type')} webhooks are recorded, not posted"
-            return self._record(DeliveryRecord(row.webhook_id, original.event, original.event_id, attempt, target, None, unposted, headers, text, posted=False, owner=original.owner, raw=body))
+            return self._record(
+                DeliveryRecord(
+                    row.webhook_id,
+                    original.event,
+                    original.event_id,
+                    attempt,
+                    target,
+                    None,
+                    unposted,
+                    headers,
+                    text,
+                    posted=False,
+                    owner=original.owner,
+                    raw=body,
+                )
+            )
         outcome = self.outbound.post(target, body, headers)
-        record = self._record(DeliveryRecord(row.webhook_id, original.event, original.event_id, attempt, target, outcome.status, outcome.message, headers, text, owner=original.owner, delivered=outcome.ok, raw=body))
+        record = self._record(
+            DeliveryRecord(
+                row.webhook_id,
+                original.event,
+                original.event_id,
+                attempt,
+                target,
+                outcome.status,
+                outcome.message,
+                headers,
+                text,
+                owner=original.owner,
+                delivered=outcome.ok,
+                raw=body,
+            )
+        )
         if not test:
             self._counted(row.webhook_id, outcome)
         return record
@@ -383,7 +484,9 @@ class Deliveries:
         if self._shared is not None:  # the store's records; its headers masked there too
             record.time = format_datetime(self.config.clock())
             stored = {**record.to_json(), "owner": record.owner}
-            record.id = self._shared.record_append(json.dumps(stored), record.owner, self.settings.log_entries)
+            record.id = self._shared.record_append(
+                json.dumps(stored), record.owner, self.settings.log_entries
+            )
             return record
         with self._records_lock:
             record.id = next(self._ids)
@@ -393,7 +496,10 @@ class Deliveries:
 
     def history(self) -> list[DeliveryRecord]:
         if self._shared is not None:
-            return [_stored_record(record_id, text) for record_id, text, _ in self._shared.record_rows(self.settings.log_entries)]
+            return [
+                _stored_record(record_id, text)
+                for record_id, text, _ in self._shared.record_rows(self.settings.log_entries)
+            ]
         with self._records_lock:
             return list(self.records)
 

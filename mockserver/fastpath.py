@@ -128,7 +128,9 @@ class _Compiler:
         key = json.dumps(_at(self.document, pointer), sort_keys=True)  # equal schemas share a validator
         if key not in self._schemas:
             fast = jsonschema_rs.Draft202012Validator(
-                {"$ref": f"{_URN}#{quote(pointer, safe=_POINTER_SAFE)}"}, registry=self._registry, keywords=_KEYWORDS
+                {"$ref": f"{_URN}#{quote(pointer, safe=_POINTER_SAFE)}"},
+                registry=self._registry,
+                keywords=_KEYWORDS,
             )
             self._schemas[key] = _Schema(self, pointer, fast)
         return self._schemas[key]
@@ -293,7 +295,8 @@ class FastPath:
         self._document = contract.document
         self._compiler = _Compiler(contract.document)
         self.operations: dict[str, CompiledOperation] = {
-            operation_id: self._operation(operation) for operation_id, operation in contract.operations.items()
+            operation_id: self._operation(operation)
+            for operation_id, operation in contract.operations.items()
         }
 
     def check_request(
@@ -309,7 +312,9 @@ class FastPath:
         path_values: Mapping[str, str] | None = None,
     ) -> tuple[ModelState, dict[str, Any]]:
         """The request's errors as ModelState pairs, and its query and path values cast to their types."""
-        return self.operations[operation.operation_id].check_request(query, headers, body, media_type, path_values)
+        return self.operations[operation.operation_id].check_request(
+            query, headers, body, media_type, path_values
+        )
 
     def check_response(
         self,
@@ -331,7 +336,9 @@ class FastPath:
             self._parameter(f"{pointer}/parameters/{i}") for i in range(len(spec.get("parameters", [])))
         ]
         if operation.parameters and len(parameters) != len(operation.parameters):
-            raise Unsupported(f"{operation.operation_id}: parameters of the path item: use validator='openapi-core'")
+            raise Unsupported(
+                f"{operation.operation_id}: parameters of the path item: use validator='openapi-core'"
+            )
         compiled.parameters = tuple(parameters)
         if "requestBody" in spec:
             body, body_pointer = self._follow(f"{pointer}/requestBody")
@@ -365,7 +372,11 @@ class FastPath:
         schema, _ = self._follow(f"{pointer}/schema")
         kind = schema.get("type")
         style = spec.get("style", "form" if location == "query" else "simple")
-        if (location, style) not in (("query", "form"), ("header", "simple"), ("path", "simple")) or "content" in spec:
+        if (location, style) not in (
+            ("query", "form"),
+            ("header", "simple"),
+            ("path", "simple"),
+        ) or "content" in spec:
             raise Unsupported(f"parameter {name!r} ({location}, style {style}): use validator='openapi-core'")
         if kind not in ("string", "integer", "number", "boolean"):  # one value; explode changes nothing
             raise Unsupported(f"parameter {name!r} of type {kind!r}: use validator='openapi-core'")

@@ -36,13 +36,21 @@ class Fault:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
         latency = data.get("latency_ms")
         if isinstance(latency, list):
-            if len(latency) != 2 or not all(isinstance(x, (int, float)) and x >= 0 for x in latency) or latency[0] > latency[1]:
+            if (
+                len(latency) != 2
+                or not all(isinstance(x, (int, float)) and x >= 0 for x in latency)
+                or latency[0] > latency[1]
+            ):
                 raise ValueError("latency_ms as a list is [min, max] with 0 <= min <= max")
             latency = (float(latency[0]), float(latency[1]))
-        elif latency is not None and (not isinstance(latency, (int, float)) or isinstance(latency, bool) or latency < 0):
+        elif latency is not None and (
+            not isinstance(latency, (int, float)) or isinstance(latency, bool) or latency < 0
+        ):
             raise ValueError("latency_ms is a non-negative number or [min, max]")
         status = data.get("status")
-        if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599):
+        if status is not None and (
+            not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 599
+        ):
             raise ValueError("status is an HTTP status code from 200 to 599")
         count = data.get("count")
         if count is not None and (not isinstance(count, int) or isinstance(count, bool) or count < 1):
@@ -50,10 +58,14 @@ class Fault:
         if latency is None and status is None:
             raise ValueError("a fault needs latency_ms or status")
         operations = data.get("operations")
-        if operations is not None and (not isinstance(operations, list) or not all(isinstance(o, str) for o in operations)):
+        if operations is not None and (
+            not isinstance(operations, list) or not all(isinstance(o, str) for o in operations)
+        ):
             raise ValueError("operations is a list of operationIds")
         seed = data.get("seed")
-        return cls(latency, status, count, frozenset(operations) if operations else None, seed, random.Random(seed))
+        return cls(
+            latency, status, count, frozenset(operations) if operations else None, seed, random.Random(seed)
+        )
 
     def to_json(self) -> dict[str, Any]:
         latency = list(self.latency_ms) if isinstance(self.latency_ms, tuple) else self.latency_ms
@@ -99,7 +111,10 @@ class Faults:
                 if fault.status is not None and forced is None:
                     forced = ForcedAnswer(
                         fault.status,
-                        {"Message": f"Injected fault: status {fault.status}.", "MessageDetail": "Set with POST /__mock__/faults."},
+                        {
+                            "Message": f"Injected fault: status {fault.status}.",
+                            "MessageDetail": "Set with POST /__mock__/faults.",
+                        },
                     )
                 if fault.count is not None:
                     fault.count -= 1

@@ -67,7 +67,9 @@ def _refused(error: MockError) -> Response:
     challenge per ``WWW-Authenticate`` header (chromium drops a header that lists several), so a
     Basic challenge among others is repeated in a header of its own: the browser then asks for a
     user name and password."""
-    response = Response(json.dumps(error.body), status=error.status, mimetype="application/json", headers=error.headers)
+    response = Response(
+        json.dumps(error.body), status=error.status, mimetype="application/json", headers=error.headers
+    )
     challenge = response.headers.get("WWW-Authenticate", "")
     basic = _CHALLENGE.search(challenge)
     if basic is not None and basic.group(0) != challenge:
@@ -86,7 +88,9 @@ def _secure(response: Response) -> Response:
 def page() -> str:
     poll = request.args.get("poll", str(POLL_MS))
     if not poll.isascii() or not poll.isdigit() or len(poll) > 9:
-        raise bad_request(f"poll is a number of milliseconds, from {POLL_BOUNDS[0]} to {POLL_BOUNDS[1]} (got {poll!r}).")
+        raise bad_request(
+            f"poll is a number of milliseconds, from {POLL_BOUNDS[0]} to {POLL_BOUNDS[1]} (got {poll!r})."
+        )
     poll_ms = min(max(int(poll), POLL_BOUNDS[0]), POLL_BOUNDS[1])
     return render_template("inspector.html", config=_page_config(state_of(current_app), poll_ms))
 

@@ -56,8 +56,16 @@ log = logging.getLogger("sowebhook.mock")
 
 # the masking names are re-exported for callers that import them from here
 __all__ = [
-    "Journal", "JournalEntry", "SharedJournal", "attribute", "credentials", "mask_body", "mask_headers", "mask_text",
-    "open_journal", "secrets_in",
+    "Journal",
+    "JournalEntry",
+    "SharedJournal",
+    "attribute",
+    "credentials",
+    "mask_body",
+    "mask_headers",
+    "mask_text",
+    "open_journal",
+    "secrets_in",
 ]
 
 _UNREAD = object()
@@ -161,16 +169,24 @@ class JournalEntry:
             "answer": self.answer_body,
         }
 
-
     @classmethod
     def from_json(cls, value: dict[str, Any], attribution: tuple[bool, str | None]) -> JournalEntry:
         """An entry as ``to_json`` gave it (its headers and body masked already)."""
         entry = cls(
-            id=value["id"], method=value["method"], path=value["path"], query=value["query"],
-            raw_headers=[(f"HTTP_{name.upper().replace('-', '_')}", text) for name, text in value["headers"].items()],
-            operation=value["operation"], status=value["status"], verdict=value["verdict"],
-            duration_ms=value["duration_ms"], attribution=attribution,
-            answer_type=value.get("answer_type"), shown_answer=value.get("answer"),
+            id=value["id"],
+            method=value["method"],
+            path=value["path"],
+            query=value["query"],
+            raw_headers=[
+                (f"HTTP_{name.upper().replace('-', '_')}", text) for name, text in value["headers"].items()
+            ],
+            operation=value["operation"],
+            status=value["status"],
+            verdict=value["verdict"],
+            duration_ms=value["duration_ms"],
+            attribution=attribution,
+            answer_type=value.get("answer_type"),
+            shown_answer=value.get("answer"),
         )
         if value.get("time"):
             entry.received = datetime.fromisoformat(value["time"]).timestamp()
@@ -217,7 +233,12 @@ class Journal:
             if key.startswith(_HEADER_KEYS) and isinstance(value, str) and (value or key[0] == "H")
         ]
         return JournalEntry(
-            id=next(self._ids), method=method, path=path, query=dict(query), raw_headers=headers, raw=raw[:_KEPT]
+            id=next(self._ids),
+            method=method,
+            path=path,
+            query=dict(query),
+            raw_headers=headers,
+            raw=raw[:_KEPT],
         )
 
     def entries(self) -> list[JournalEntry]:
@@ -243,7 +264,9 @@ class SharedJournal(Journal):
     in all. An entry is stored when its request is answered, with what ``to_json`` shows of it (the
     request's own credentials masked wherever else they appear) and its attribution."""
 
-    def __init__(self, size: int, store: SharedStore, auth: Authenticator, credentials: Sequence[str] = ()) -> None:
+    def __init__(
+        self, size: int, store: SharedStore, auth: Authenticator, credentials: Sequence[str] = ()
+    ) -> None:
         super().__init__(0)
         self._size = size
         self._store = store

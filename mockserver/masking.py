@@ -19,7 +19,14 @@ from urllib.parse import unquote_plus
 from contracts.credentials import CREDENTIAL_HEADERS
 
 __all__ = [
-    "MASK", "SENSITIVE_HEADERS", "mask_body", "mask_headers", "mask_json", "mask_secrets", "mask_text", "secret_forms",
+    "MASK",
+    "SENSITIVE_HEADERS",
+    "mask_body",
+    "mask_headers",
+    "mask_json",
+    "mask_secrets",
+    "mask_text",
+    "secret_forms",
     "secrets_in",
 ]
 
@@ -55,7 +62,11 @@ def secrets_in(value: Any) -> list[str]:
     if isinstance(value, dict):
         for key, item in value.items():
             if _secret_key(key) and item is not None:
-                found += [item] if isinstance(item, str) else [json.dumps(item, ensure_ascii=False), *_strings(item)]
+                found += (
+                    [item]
+                    if isinstance(item, str)
+                    else [json.dumps(item, ensure_ascii=False), *_strings(item)]
+                )
             else:
                 found += secrets_in(item)
     elif isinstance(value, list):
@@ -152,7 +163,9 @@ def _mask_form(text: str) -> str:
     pairs = []
     for pair in text.split("&"):
         key, equals, value = pair.partition("=")
-        if equals and ("secret" in unquote_plus(key).casefold() or "secret" in unquote_plus(value).casefold()):
+        if equals and (
+            "secret" in unquote_plus(key).casefold() or "secret" in unquote_plus(value).casefold()
+        ):
             value = MASK
         pairs.append(f"{key}{equals}{value}")
     return "&".join(pairs)
@@ -199,7 +212,12 @@ def secret_forms(secret: str) -> tuple[str, ...]:
     """A secret as sent and as Python or JSON quote it, longest first: the spellings
     ``mask_secrets`` masks (the journal masks every string of every entry with every configured
     credential: these are worked out once a secret)."""
-    forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms = {
+        secret,
+        repr(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
     return tuple(sorted((form for form in forms if form), key=len, reverse=True))
 
 

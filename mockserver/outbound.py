@@ -94,7 +94,9 @@ class Outbound:
             try:
                 ip = ipaddress.ip_address(address.split("%")[0])
             except ValueError:
-                raise TargetRefused(f"TargetUrl's host {parts.hostname} resolves to {address!r}, not an address.") from None
+                raise TargetRefused(
+                    f"TargetUrl's host {parts.hostname} resolves to {address!r}, not an address."
+                ) from None
             # an IPv4-mapped IPv6 address (::ffff:10.0.0.1) reaches the IPv4 address: judge and call that
             mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
             if not any((mapped or ip) in network for network in self._networks):
@@ -125,18 +127,39 @@ class Outbound:
         pool: Any
         if scheme == "https":
             pool = _HTTPSPool(
-                address, port, timeout=timeout, retries=False, maxsize=1,
-                cert_reqs="CERT_REQUIRED", ca_certs=self.settings.ca_file,
-                server_hostname=host, assert_hostname=host, deadline=deadline, head_limit=head_limit,
+                address,
+                port,
+                timeout=timeout,
+                retries=False,
+                maxsize=1,
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=self.settings.ca_file,
+                server_hostname=host,
+                assert_hostname=host,
+                deadline=deadline,
+                head_limit=head_limit,
             )
         else:
-            pool = _HTTPPool(address, port, timeout=timeout, retries=False, maxsize=1, deadline=deadline, head_limit=head_limit)
+            pool = _HTTPPool(
+                address,
+                port,
+                timeout=timeout,
+                retries=False,
+                maxsize=1,
+                deadline=deadline,
+                head_limit=head_limit,
+            )
         started = time.monotonic()
         deadline.start()
         try:
             response = pool.urlopen(
-                "POST", path, body=body, headers={**headers, "Host": host_header},
-                redirect=False, retries=False, preload_content=False,
+                "POST",
+                path,
+                body=body,
+                headers={**headers, "Host": host_header},
+                redirect=False,
+                retries=False,
+                preload_content=False,
             )
             try:
                 data = response.read(limit + 1, decode_content=False) or b""
@@ -150,8 +173,12 @@ class Outbound:
             if deadline.expired:
                 return Outcome(None, _timed_out(seconds, waited))
             if isinstance(error, ValueError):
-                return Outcome(None, f"The request cannot be sent: {type(error).__name__}: {error}"[:_MESSAGE_LIMIT])
-            return Outcome(None, f"{type(error).__name__}: {_reason(error)} (after {waited:.1f}s)"[:_MESSAGE_LIMIT])
+                return Outcome(
+                    None, f"The request cannot be sent: {type(error).__name__}: {error}"[:_MESSAGE_LIMIT]
+                )
+            return Outcome(
+                None, f"{type(error).__name__}: {_reason(error)} (after {waited:.1f}s)"[:_MESSAGE_LIMIT]
+            )
         finally:
             deadline.stop()
             pool.close()
@@ -215,7 +242,9 @@ class _Deadline:
 
 # what GetLastError and WebhookResult carry of an answer: the contract's LastError (String(4000))
 _MESSAGE_LIMIT: int = load().document["components"]["schemas"]["LastError"]["maxLength"]
-_HEAD_BYTES = 65536  # of an answer's status line and headers, at least (a smaller body cap does not shrink it)
+_HEAD_BYTES = (
+    65536  # of an answer's status line and headers, at least (a smaller body cap does not shrink it)
+)
 
 
 class _CappedHead:
@@ -231,7 +260,9 @@ class _CappedHead:
         line: bytes = self._fp.readline(self._left + 1 if size < 0 else min(size, self._left + 1))
         self._left -= len(line)
         if self._left < 0:
-            raise http.client.HTTPException(f"the answer's status line and headers are over {self._limit} bytes")
+            raise http.client.HTTPException(
+                f"the answer's status line and headers are over {self._limit} bytes"
+            )
         return line
 
     def __getattr__(self, name: str) -> Any:

@@ -84,7 +84,9 @@ class Outbox:
             if job is None:
                 if self._wait():
                     continue
-                with self._started:  # nothing on its way: end, unless a row came meanwhile (put staffs after it)
+                with (
+                    self._started
+                ):  # nothing on its way: end, unless a row came meanwhile (put staffs after it)
                     if self.store.outbox_next() is None:
                         self._workers = [w for w in self._workers if w is not threading.current_thread()]
                         return
@@ -117,7 +119,9 @@ class Outbox:
             due = self.settings.poll_seconds
         if due is None and not self._serving:
             return False
-        timeout = self.settings.poll_seconds if due is None else min(max(due, 0.001), self.settings.poll_seconds)
+        timeout = (
+            self.settings.poll_seconds if due is None else min(max(due, 0.001), self.settings.poll_seconds)
+        )
         with self._wake:
             if not self._woken and not self._stopping:
                 self._wake.wait(timeout)
@@ -130,7 +134,9 @@ class Outbox:
         deadline = time.monotonic() + timeout
         while self.store.outbox_count():
             remaining = deadline - time.monotonic()
-            if not remaining > 0:  # a timeout of NaN too: no wait of NaN, which returns at once, again and again
+            if (
+                not remaining > 0
+            ):  # a timeout of NaN too: no wait of NaN, which returns at once, again and again
                 return False
             with self._wake:
                 self._wake.wait(min(remaining, self.settings.poll_seconds))

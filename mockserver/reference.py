@@ -36,12 +36,16 @@ class Reference:
         self.contract = contract
         # what each query parameter is typed as, to hand the agent its values cast
         self.query_types: dict[str, dict[str, frozenset[str]]] = {
-            operation.operation_id: {p["name"]: wire.shape(p.get("schema", True)).types for p in operation.query()}
+            operation.operation_id: {
+                p["name"]: wire.shape(p.get("schema", True)).types for p in operation.query()
+            }
             for operation in contract.operations.values()
         }
         self.path_types: dict[str, dict[str, frozenset[str]]] = {
             operation.operation_id: {
-                p["name"]: wire.shape(p.get("schema", True)).types for p in operation.parameters if p["in"] == "path"
+                p["name"]: wire.shape(p.get("schema", True)).types
+                for p in operation.parameters
+                if p["in"] == "path"
             }
             for operation in contract.operations.values()
         }
@@ -61,7 +65,9 @@ class Reference:
     def cast_path(self, operation: Operation, values: Mapping[str, str]) -> dict[str, Any]:
         """Path parameters' texts as the contract types them (only called once they validated)."""
         types_of = self.path_types[operation.operation_id]
-        return {name: int(text) if "integer" in types_of.get(name, ()) else text for name, text in values.items()}
+        return {
+            name: int(text) if "integer" in types_of.get(name, ()) else text for name, text in values.items()
+        }
 
     def check_request(
         self,
@@ -80,7 +86,9 @@ class Reference:
         from openapi_core.validation.request.exceptions import SecurityValidationError
 
         encoded = None if media_type is None else encode_json(body)
-        request = _Request(_concrete(operation, path_values or {}), operation.method, query, headers, cookies, encoded)
+        request = _Request(
+            _concrete(operation, path_values or {}), operation.method, query, headers, cookies, encoded
+        )
         errors: ModelState = []
         for error in self.contract.openapi.iter_request_errors(request):
             if isinstance(error, SecurityValidationError):
@@ -115,7 +123,11 @@ def _concrete(operation: Operation, values: Mapping[str, str]) -> str:
     finds the operation by it (the router has read the request's path in any case, with or
     without a trailing slash; a parameter not given is 0, for the answer, which needs only the
     operation)."""
-    return re.sub(r"\{([^{}/]+)\}", lambda found: quote(values.get(found.group(1), "0"), safe="!$&'()*+,;=:@-._~"), operation.path)
+    return re.sub(
+        r"\{([^{}/]+)\}",
+        lambda found: quote(values.get(found.group(1), "0"), safe="!$&'()*+,;=:@-._~"),
+        operation.path,
+    )
 
 
 def _describe(operation: Operation, error: Exception) -> ModelState:
@@ -150,7 +162,9 @@ def _schema_messages(cause: BaseException | None) -> list[tuple[list[Any], str]]
 class _Request:
     """A request as openapi-core reads it, its body replaced by the body's JSON value."""
 
-    def __init__(self, path: str, method: str, query: Any, headers: Any, cookies: Any, body: bytes | None) -> None:
+    def __init__(
+        self, path: str, method: str, query: Any, headers: Any, cookies: Any, body: bytes | None
+    ) -> None:
         from openapi_core.datatypes import RequestParameters
 
         self.host_url = "http://mock"
@@ -158,7 +172,10 @@ class _Request:
         self.full_url_pattern = "http://mock" + path
         self.method = method.lower()
         self.parameters = RequestParameters(
-            query=ImmutableMultiDict(query), header=Headers(headers), cookie=ImmutableMultiDict(cookies), path={}
+            query=ImmutableMultiDict(query),
+            header=Headers(headers),
+            cookie=ImmutableMultiDict(cookies),
+            path={},
         )
         self.body = body
         self.content_type = "application/json" if body is not None else ""

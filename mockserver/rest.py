@@ -66,8 +66,11 @@ class Rest:
 
     def get_all(self, call: Call) -> tuple[int, Any]:
         query = call.request.query
-        filters = {"NameFilter": query.get("nameFilter"), "EventFilter": query.get("eventFilter"),
-                   "StatusFilter": query.get("statusFilter")}
+        filters = {
+            "NameFilter": query.get("nameFilter"),
+            "EventFilter": query.get("eventFilter"),
+            "StatusFilter": query.get("statusFilter"),
+        }
         return self.agent.get_all_webhooks(_with(call, body=filters, query={}))
 
     def post(self, call: Call) -> tuple[int, Any]:
@@ -119,13 +122,17 @@ class Rest:
                 raise bad_request(f"{error.field}: {error.message}", {error.field: [error.message]}) from None
             self._validate(patched, call)
             try:
-                saved = self.agent.save(patched, call.principal, webhook_id, existing_only=True, expected=current)
+                saved = self.agent.save(
+                    patched, call.principal, webhook_id, existing_only=True, expected=current
+                )
             except Changed:
                 continue  # another request changed the webhook meanwhile: patch what it is now
             if saved is None:
                 raise not_found(webhook_id)
             return 200, self._linked(call, saved)
-        raise RestError(409, "ConflictException", f"Webhook {webhook_id} kept changing while it was patched; try again.")
+        raise RestError(
+            409, "ConflictException", f"Webhook {webhook_id} kept changing while it was patched; try again."
+        )
 
     def delete(self, call: Call) -> tuple[int, Any]:
         return self.agent.delete_webhook(_with(call, query={"WebhookId": call.request.path["id"]}))
@@ -155,8 +162,13 @@ class Rest:
         """The patched webhook validated as SaveWebhook's body (by the validator the mock was
         configured with, given the request's headers): 400 naming the field, else nothing."""
         errors, _ = self.seam.checker.check_request(
-            self.save_operation, path=self.save_operation.path, query=[], headers=call.headers, cookies={},
-            body=patched, media_type="application/json",
+            self.save_operation,
+            path=self.save_operation.path,
+            query=[],
+            headers=call.headers,
+            cookies={},
+            body=patched,
+            media_type="application/json",
         )
         if errors:
             raise refused(errors, "The patched webhook is not valid: ")

@@ -93,7 +93,9 @@ class BufferedRSGI:
 
     if sys.version_info >= (3, 11):
 
-        async def _within_deadline(self, reading: Coroutine[Any, Any, tuple[bytes, bool]]) -> tuple[bytes, bool]:
+        async def _within_deadline(
+            self, reading: Coroutine[Any, Any, tuple[bytes, bool]]
+        ) -> tuple[bytes, bool]:
             # asyncio.timeout schedules one cancellation on the loop; wait_for (3.10) runs the read
             # as a task of its own, about 20 µs more a request
             async with asyncio.timeout(self.body_timeout):
@@ -101,7 +103,9 @@ class BufferedRSGI:
 
     else:  # pragma: no cover - Python 3.10
 
-        async def _within_deadline(self, reading: Coroutine[Any, Any, tuple[bytes, bool]]) -> tuple[bytes, bool]:
+        async def _within_deadline(
+            self, reading: Coroutine[Any, Any, tuple[bytes, bool]]
+        ) -> tuple[bytes, bool]:
             return await asyncio.wait_for(reading, self.body_timeout)
 
     async def _body(self, proto: Any, declared: str | None) -> tuple[bytes, bool]:
@@ -203,7 +207,9 @@ class BufferedRSGI:
         else:
             data = encode_json(error)
         log.info("%s %s 408 rejected: %s", scope.method, scope.path, detail)
-        proto.response_bytes(408, [("Content-Type", f"{accept}; charset=utf-8"), ("connection", "close")], data)
+        proto.response_bytes(
+            408, [("Content-Type", f"{accept}; charset=utf-8"), ("connection", "close")], data
+        )
 
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -217,11 +223,15 @@ class _Threads:
 
     def __init__(self, threads: int, name: str) -> None:
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True) for n in range(threads)]
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True) for n in range(threads)
+        ]
         self._started = False
         self._lock = threading.Lock()
 
-    def run(self, call: Callable[[dict[str, Any]], Answer], environ: dict[str, Any]) -> asyncio.Future[Answer]:
+    def run(
+        self, call: Callable[[dict[str, Any]], Answer], environ: dict[str, Any]
+    ) -> asyncio.Future[Answer]:
         if not self._started:
             with self._lock:
                 if not self._started:

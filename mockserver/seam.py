@@ -96,7 +96,9 @@ class Seam:
         self.validator = validator
         self.unknown_properties = unknown_properties
         # the validator, chosen once: both have check_request and check_response
-        self.checker: FastPath | Reference = FastPath(contract) if validator == "fast" else Reference(contract, wire)
+        self.checker: FastPath | Reference = (
+            FastPath(contract) if validator == "fast" else Reference(contract, wire)
+        )
         self.operations = contract.paths
         self.router = Router(contract)
         # binding, compiled once: each body schema by operation and media type, each query's names
@@ -153,7 +155,9 @@ class Seam:
                 if named is not None:
                     value = self.wire.decode(media_type, named, schema)
         except WireError as error:
-            raise bad_request(error.message + " " + error.detail, {operation.body_name: [error.detail]}) from None
+            raise bad_request(
+                error.message + " " + error.detail, {operation.body_name: [error.detail]}
+            ) from None
         return value, media_type
 
     def bind(self, operation: Operation, body: Any, media_type: str | None) -> Binding | None:
@@ -237,6 +241,7 @@ class Seam:
         return self.checker.check_response(
             operation, path=path, status=status, media_type=media_type, value=value, headers=headers
         )
+
 
 def _bind_form_names(raw: bytes, charset: str, node: Node) -> bytes:
     """A form body with each field name bound to its property's canonical name (``name=x`` is

@@ -97,7 +97,13 @@ def serve(
         # Each worker builds its own app (no SQLite connection crosses a fork) from this configuration.
         loader = functools.partial(_worker_app, config.to_mapping(), logging.getLogger().level)
         run_workers(
-            loader, host=host, port=port, threads=threads, workers=workers, ready=ready, stream_bodies=stream_bodies
+            loader,
+            host=host,
+            port=port,
+            threads=threads,
+            workers=workers,
+            ready=ready,
+            stream_bodies=stream_bodies,
         )
     print("sowebhook mock stopped", file=out, flush=True)
     return 0

@@ -58,7 +58,9 @@ def same_owner(owner: str | None, principal: Principal) -> bool:
     """Whether ``owner`` (an application token, or None: shared) is visible to ``principal``."""
     if principal.application is None or owner is None:
         return True
-    return hmac.compare_digest(owner.encode("utf-8", "surrogateescape"), principal.application.app_token.encode("utf-8"))
+    return hmac.compare_digest(
+        owner.encode("utf-8", "surrogateescape"), principal.application.app_token.encode("utf-8")
+    )
 
 
 _NOBODY = object()

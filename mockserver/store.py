@@ -20,8 +20,15 @@ from mockserver.store_pg import PostgresStore, is_postgres_url, masked_url
 from mockserver.store_sqlite import SqliteStore
 
 __all__ = [
-    "MemoryStore", "PostgresStore", "SharedStore", "SqliteStore", "Store", "StoredWebhook", "describe_store",
-    "is_shared", "open_store",
+    "MemoryStore",
+    "PostgresStore",
+    "SharedStore",
+    "SqliteStore",
+    "Store",
+    "StoredWebhook",
+    "describe_store",
+    "is_shared",
+    "open_store",
 ]
 
 
@@ -41,7 +48,9 @@ class MemoryStore:
             self._rows[webhook_id] = row
             return row
 
-    def update(self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]) -> StoredWebhook | None:
+    def update(
+        self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]
+    ) -> StoredWebhook | None:
         with self._lock:
             current = self._rows.get(webhook_id)
             if current is None:

@@ -76,7 +76,9 @@ class PostgresStore:
         try:
             from psycopg_pool import ConnectionPool, PoolTimeout
         except ImportError:
-            raise ImportError("a postgresql:// store needs psycopg: pip install 'superoffice-webhook-contracts[postgres]'") from None
+            raise ImportError(
+                "a postgresql:// store needs psycopg: pip install 'superoffice-webhook-contracts[postgres]'"
+            ) from None
 
         _prepare(url, timeout)  # before the pool, which would retry in silence until its timeout
         self._pool: ConnectionPool[Any] = ConnectionPool(
@@ -92,7 +94,9 @@ class PostgresStore:
             self._pool.wait(timeout)
         except PoolTimeout:
             self._pool.close()
-            raise ConnectionError(f"PostgreSQL did not answer within {timeout:g} s: {masked_url(url)}") from None
+            raise ConnectionError(
+                f"PostgreSQL did not answer within {timeout:g} s: {masked_url(url)}"
+            ) from None
         except BaseException:
             self._pool.close()
             raise
@@ -105,18 +109,24 @@ class PostgresStore:
 
     def _locked(self, db: Connection[Any], webhook_id: int) -> StoredWebhook | None:
         return self._row(
-            db.execute(f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = %s FOR UPDATE", (webhook_id,)).fetchone()
+            db.execute(
+                f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = %s FOR UPDATE", (webhook_id,)
+            ).fetchone()
         )
 
     def create(self, build: Callable[[int], dict[str, Any]], owner: str | None) -> StoredWebhook:
         with self._pool.connection() as db, db.transaction():
-            row = db.execute("INSERT INTO webhook (owner, body) VALUES (%s, '{}') RETURNING webhook_id", (owner,))
+            row = db.execute(
+                "INSERT INTO webhook (owner, body) VALUES (%s, '{}') RETURNING webhook_id", (owner,)
+            )
             webhook_id = int(row.fetchone()[0])
             webhook = build(webhook_id)
             db.execute("UPDATE webhook SET body = %s WHERE webhook_id = %s", (_text(webhook), webhook_id))
             return StoredWebhook(webhook, owner)
 
-    def update(self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]) -> StoredWebhook | None:
+    def update(
+        self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]
+    ) -> StoredWebhook | None:
         with self._pool.connection() as db, db.transaction():
             current = self._locked(db, webhook_id)
             if current is None:
@@ -142,18 +152,22 @@ class PostgresStore:
 
     def set_last_error(self, webhook_id: int, message: str | None) -> None:
         with self._pool.connection() as db:
-            db.execute("UPDATE webhook SET last_error = %s WHERE webhook_id = %s", (_kept(message), webhook_id))
+            db.execute(
+                "UPDATE webhook SET last_error = %s WHERE webhook_id = %s", (_kept(message), webhook_id)
+            )
 
     def record_call(self, webhook_id: int, error: str | None) -> StoredWebhook | None:
         """One statement, counted by the database (what ``rows.counted`` computes)."""
         failed = error is not None
         with self._pool.connection() as db:
-            return self._row(db.execute(
-                "UPDATE webhook SET total_calls = total_calls + 1, total_errors = total_errors + %s,"
-                " consecutive_errors = CASE WHEN %s THEN consecutive_errors + 1 ELSE 0 END,"
-                f" last_error = coalesce(%s, last_error) WHERE webhook_id = %s RETURNING {_COLUMNS}",
-                (int(failed), failed, _kept(error), webhook_id),
-            ).fetchone())
+            return self._row(
+                db.execute(
+                    "UPDATE webhook SET total_calls = total_calls + 1, total_errors = total_errors + %s,"
+                    " consecutive_errors = CASE WHEN %s THEN consecutive_errors + 1 ELSE 0 END,"
+                    f" last_error = coalesce(%s, last_error) WHERE webhook_id = %s RETURNING {_COLUMNS}",
+                    (int(failed), failed, _kept(error), webhook_id),
+                ).fetchone()
+            )
 
     def set_state(self, webhook_id: int, state: str) -> tuple[str, StoredWebhook] | None:
         with self._pool.connection() as db, db.transaction():
@@ -173,9 +187,12 @@ class PostgresStore:
 
     def journal_append(self, entry: str, owner: str | None, credited: bool, keep: int) -> int:
         with self._pool.connection() as db:
-            new = int(db.execute(
-                "INSERT INTO journal (entry, owner, credited) VALUES (%s, %s, %s) RETURNING id", (entry, owner, credited)
-            ).fetchone()[0])
+            new = int(
+                db.execute(
+                    "INSERT INTO journal (entry, owner, credited) VALUES (%s, %s, %s) RETURNING id",
+                    (entry, owner, credited),
+                ).fetchone()[0]
+            )
             if new % _TRIM_EVERY == 0:
                 db.execute("DELETE FROM journal WHERE id <= %s", (new - keep,))
             return new
@@ -225,7 +242,9 @@ class PostgresStore:
                 """,
                 (lease,),
             ).fetchone()
-        return None if row is None else OutboxJob(row[1], str(load_json(row[2])), row[3], row[4], row[5], row[0])
+        return (
+            None if row is None else OutboxJob(row[1], str(load_json(row[2])), row[3], row[4], row[5], row[0])
+        )
 
     def outbox_next(self) -> float | None:
         with self._pool.connection() as db:
@@ -244,9 +263,12 @@ class PostgresStore:
 
     def record_append(self, record: str, owner: str | None, keep: int) -> int:
         with self._pool.connection() as db:
-            new = int(db.execute(
-                "INSERT INTO delivery_record (record, owner) VALUES (%s, %s) RETURNING id", (record, owner)
-            ).fetchone()[0])
+            new = int(
+                db.execute(
+                    "INSERT INTO delivery_record (record, owner) VALUES (%s, %s) RETURNING id",
+                    (record, owner),
+                ).fetchone()[0]
+            )
             if new % _TRIM_EVERY == 0:
                 db.execute("DELETE FROM delivery_record WHERE id <= %s", (new - keep,))
             return new
@@ -271,7 +293,9 @@ def masked_url(url: str) -> str:
         for key, eq, value in (item.partition("=") for item in parts.query.split("&"))
     )
     user = f"{parts.user}:***@" if parts.password is not None else f"{parts.user}@" if parts.at else ""
-    return f"{parts.scheme}{user}{parts.host}{parts.path}{'?' if parts.has_query else ''}{query}{parts.fragment}"
+    return (
+        f"{parts.scheme}{user}{parts.host}{parts.path}{'?' if parts.has_query else ''}{query}{parts.fragment}"
+    )
 
 
 class _Url:
@@ -302,7 +326,11 @@ def _passwords(url: str) -> list[str]:
     """The passwords ``url`` holds, as written and decoded."""
     parts = _Url(url)
     found = [parts.password or ""]
-    found += [value for key, _, value in (item.partition("=") for item in parts.query.split("&")) if _is_password(key)]
+    found += [
+        value
+        for key, _, value in (item.partition("=") for item in parts.query.split("&"))
+        if _is_password(key)
+    ]
     return [text for raw in found if raw for text in {raw, unquote(raw)}]
 
 
@@ -312,7 +340,10 @@ def _prepare(url: str, timeout: float) -> None:
     import psycopg
 
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout))) as db, db.transaction():
+        with (
+            psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout))) as db,
+            db.transaction(),
+        ):
             _migrate(db)
     except psycopg.Error as error:
         reason = " ".join(str(error).split())

@@ -114,22 +114,31 @@ class SqliteStore:
         return StoredWebhook(load_json(row[0]), row[1], row[2], row[3], row[4], row[5])
 
     def _select(self, db: sqlite3.Connection, webhook_id: int) -> StoredWebhook | None:
-        return self._row(db.execute(f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone())
+        return self._row(
+            db.execute(f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone()
+        )
 
     def create(self, build: Callable[[int], dict[str, Any]], owner: str | None) -> StoredWebhook:
         with self._transaction() as db:
             cursor = db.execute("INSERT INTO webhook (owner, body) VALUES (?, '{}')", (owner,))
             webhook_id = int(cursor.lastrowid or 0)
             webhook = build(webhook_id)
-            db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (encode_json(webhook).decode(), webhook_id))
+            db.execute(
+                "UPDATE webhook SET body = ? WHERE webhook_id = ?",
+                (encode_json(webhook).decode(), webhook_id),
+            )
             return StoredWebhook(webhook, owner)
 
-    def update(self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]) -> StoredWebhook | None:
+    def update(
+        self, webhook_id: int, build: Callable[[StoredWebhook], dict[str, Any]]
+    ) -> StoredWebhook | None:
         """Read, build and write back, the write only if nobody changed the webhook in between
         (else again): the write lock is held for one statement, not for the whole build."""
         with self._connection() as db:
             while True:
-                row = db.execute(f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = ?", (webhook_id,)).fetchone()
+                row = db.execute(
+                    f"SELECT {_COLUMNS} FROM webhook WHERE webhook_id = ?", (webhook_id,)
+                ).fetchone()
                 current = self._row(row)
                 if current is None:
                     return None
@@ -179,7 +188,10 @@ class SqliteStore:
             if current is None:
                 return None
             row = replace(current, webhook={**current.webhook, "State": state})
-            db.execute("UPDATE webhook SET body = ? WHERE webhook_id = ?", (encode_json(row.webhook).decode(), webhook_id))
+            db.execute(
+                "UPDATE webhook SET body = ? WHERE webhook_id = ?",
+                (encode_json(row.webhook).decode(), webhook_id),
+            )
             return current.webhook["State"], row
 
     def reset(self) -> None:
@@ -191,9 +203,13 @@ class SqliteStore:
 
     def journal_append(self, entry: str, owner: str | None, credited: bool, keep: int) -> int:
         with self._transaction() as db:
-            new = int(db.execute(
-                "INSERT INTO journal (entry, owner, credited) VALUES (?, ?, ?)", (entry, owner, int(credited))
-            ).lastrowid or 0)
+            new = int(
+                db.execute(
+                    "INSERT INTO journal (entry, owner, credited) VALUES (?, ?, ?)",
+                    (entry, owner, int(credited)),
+                ).lastrowid
+                or 0
+            )
             if new % _TRIM_EVERY == 0:
                 db.execute("DELETE FROM journal WHERE id <= ?", (new - keep,))
             return new
@@ -221,7 +237,8 @@ class SqliteStore:
         with self._transaction() as db:
             if job.id:
                 db.execute(
-                    "UPDATE outbox SET attempt = ?, due = ?, lease_until = NULL WHERE id = ?", (job.attempt, due, job.id)
+                    "UPDATE outbox SET attempt = ?, due = ?, lease_until = NULL WHERE id = ?",
+                    (job.attempt, due, job.id),
                 )
             else:
                 db.execute(
@@ -247,9 +264,7 @@ class SqliteStore:
     def outbox_next(self) -> float | None:
         now = time.time()
         with self._connection() as db:
-            row = db.execute(
-                "SELECT min(max(due, coalesce(lease_until, due))) FROM outbox", ()
-            ).fetchone()
+            row = db.execute("SELECT min(max(due, coalesce(lease_until, due))) FROM outbox", ()).fetchone()
         return None if row[0] is None else max(0.0, float(row[0]) - now)
 
     def outbox_done(self, job_id: int) -> None:
@@ -262,9 +277,12 @@ class SqliteStore:
 
     def record_append(self, record: str, owner: str | None, keep: int) -> int:
         with self._transaction() as db:
-            new = int(db.execute(
-                "INSERT INTO delivery_record (record, owner) VALUES (?, ?)", (record, owner)
-            ).lastrowid or 0)
+            new = int(
+                db.execute(
+                    "INSERT INTO delivery_record (record, owner) VALUES (?, ?)", (record, owner)
+                ).lastrowid
+                or 0
+            )
             if new % _TRIM_EVERY == 0:
                 db.execute("DELETE FROM delivery_record WHERE id <= ?", (new - keep,))
             return new
@@ -364,8 +382,6 @@ class _Transaction:
         finally:
             self.lock.release()
             self.store._give_back(self.db)
-
-
 
 
 def _migrate(db: sqlite3.Connection) -> None:

@@ -105,7 +105,9 @@ class MockServer:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
-        self._earlier = Coverage(state_of(self.app).contract)  # the coverage of the runs before the last reset
+        self._earlier = Coverage(
+            state_of(self.app).contract
+        )  # the coverage of the runs before the last reset
 
     # -- running ---------------------------------------------------------------------------------
 
@@ -113,11 +115,16 @@ class MockServer:
         if self._server is not None:
             raise RuntimeError("the mock is already running")
         if self._stopped:
-            raise RuntimeError("a stopped MockServer does not start again (its deliveries are closed): make a new one")
+            raise RuntimeError(
+                "a stopped MockServer does not start again (its deliveries are closed): make a new one"
+            )
         self._server = make_server(self.host, self.port, self._watch, threaded=True)
         logging.getLogger().addHandler(self._watch)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="sowebhook-mock", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sowebhook-mock",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -140,7 +147,9 @@ class MockServer:
     def __enter__(self) -> MockServer:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     @property
@@ -188,33 +197,51 @@ class MockServer:
         for entry in journal:
             if entry.verdict in ("invalid", "rejected") and entry.status not in (401, 403):
                 reasons = "\n      ".join(entry.violations) or f"answered {entry.status}"
-                found.append(f"request #{entry.id} {entry.method} {entry.path} ({entry.operation or 'no such operation'}) broke the contract:\n      {reasons}")
+                found.append(
+                    f"request #{entry.id} {entry.method} {entry.path} ({entry.operation or 'no such operation'}) broke the contract:\n      {reasons}"
+                )
             elif self.fail_on_warnings and entry.warnings:
                 lenient = "\n      ".join(entry.warnings)
-                found.append(f"request #{entry.id} {entry.method} {entry.path} ({entry.operation}) was read only leniently:\n      {lenient}")
+                found.append(
+                    f"request #{entry.id} {entry.method} {entry.path} ({entry.operation}) was read only leniently:\n      {lenient}"
+                )
         calls: dict[str, int] = {}
         for entry in journal:
             if entry.operation:
                 calls[entry.operation] = calls.get(entry.operation, 0) + 1
         for expectation in self.expectations:
             made = calls.get(expectation.operation, 0)
-            if (expectation.times is None and made == 0) or (expectation.times is not None and made != expectation.times):
+            if (expectation.times is None and made == 0) or (
+                expectation.times is not None and made != expectation.times
+            ):
                 wanted = "at least once" if expectation.times is None else f"{expectation.times} time(s)"
-                found.append(f"expected {expectation.operation} {wanted}, the client called it {made} time(s)")
+                found.append(
+                    f"expected {expectation.operation} {wanted}, the client called it {made} time(s)"
+                )
         if self.strict:
             expected = {e.operation for e in self.expectations}
-            found += [f"unexpected call: {op} ({n} time(s))" for op, n in sorted(calls.items()) if op not in expected]
+            found += [
+                f"unexpected call: {op} ({n} time(s))"
+                for op, n in sorted(calls.items())
+                if op not in expected
+            ]
         return found + self._mock_failures(journal)
 
     def _mock_failures(self, journal: list[JournalEntry]) -> list[str]:
         found = []
         for entry in journal:
-            request = f"request #{entry.id} {entry.method} {entry.path} ({entry.operation or 'no such operation'})"
+            request = (
+                f"request #{entry.id} {entry.method} {entry.path} ({entry.operation or 'no such operation'})"
+            )
             if entry.response_violations:
                 broken = "\n      ".join(entry.response_violations)
-                found.append(f"the mock's answer to {request} broke the contract (a bug in the mock):\n      {broken}")
+                found.append(
+                    f"the mock's answer to {request} broke the contract (a bug in the mock):\n      {broken}"
+                )
             if entry.status is not None and entry.status >= 500 and entry.verdict != "injected":
-                found.append(f"the mock answered {entry.status} to {request}, and no injected fault asked for it")
+                found.append(
+                    f"the mock answered {entry.status} to {request}, and no injected fault asked for it"
+                )
         found += [f"the mock failed in its server thread: {error}" for error in self._watch.errors()]
         return found
 
@@ -222,4 +249,6 @@ class MockServer:
         """Raise ``AssertionError`` naming every problem, if there is one."""
         problems = self.problems()
         if problems:
-            raise AssertionError("\n  ".join(["the mock of SuperOffice's Webhook agent found problems:", *problems]))
+            raise AssertionError(
+                "\n  ".join(["the mock of SuperOffice's Webhook agent found problems:", *problems])
+            )

@@ -50,7 +50,9 @@ def main() -> int:
     )
     parser.add_argument("--clients", type=int, default=4, help="writer threads")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server (a database of it to connect to)")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="a PostgreSQL server (a database of it to connect to)"
+    )
     args = parser.parse_args()
     if not (1 <= args.cycles <= 1000 and 1 <= args.seconds <= 3600 and 1 <= args.clients <= 32):
         parser.error("keep it bounded: --cycles 1..1000, --seconds 1..3600, --clients 1..32")
@@ -74,7 +76,11 @@ def main() -> int:
     cycles = 0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sowebhook-crash-") as scratch:
-        db = str(Path(scratch) / "state.sqlite3") if not args.postgres else create_database(args.postgres, f"sowebhook_crash_{time.monotonic_ns()}")
+        db = (
+            str(Path(scratch) / "state.sqlite3")
+            if not args.postgres
+            else create_database(args.postgres, f"sowebhook_crash_{time.monotonic_ns()}")
+        )
         stored_now = pg_webhooks if args.postgres else sqlite_webhooks
         check_file = not args.postgres
         baseline: dict[int, dict[str, Any]] = {}  # what the last check found: later cycles must not change it
@@ -160,7 +166,11 @@ def main() -> int:
     print(
         f"requests in flight at the kills: {totals['in flight']}, of which took effect: {totals['took effect']}"
     )
-    checked = "no file to check (PostgreSQL)" if args.postgres else f"{totals['integrity ok']} of {cycles + 1} starts"
+    checked = (
+        "no file to check (PostgreSQL)"
+        if args.postgres
+        else f"{totals['integrity ok']} of {cycles + 1} starts"
+    )
     print(
         f"integrity_check ok: {checked}; highest id {highest} (the store's sequence "
         f"{sequence}); restart to ready: median {statistics.median(restarts):.2f} s, max {max(restarts):.2f} s"

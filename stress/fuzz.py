@@ -44,9 +44,22 @@ from harness.hostile import error_shape_problems, no_traceback, rest_path
 from hostile import HOST, stop, tree_rss_mb
 
 SEED = [
-    {"WebhookId": 0, "Name": name, "Events": ["contact.created"], "TargetUrl": "https://192.0.2.1/hook", "Secret": "s", "State": "Active",
-     "Type": "crmscript", "Headers": None, "Properties": None, "Registered": "2026-01-02T03:04:05.0000000Z",
-     "RegisteredAssociate": None, "Updated": "0001-01-01T00:00:00", "UpdatedAssociate": None, "ErrorsEmail": None}
+    {
+        "WebhookId": 0,
+        "Name": name,
+        "Events": ["contact.created"],
+        "TargetUrl": "https://192.0.2.1/hook",
+        "Secret": "s",
+        "State": "Active",
+        "Type": "crmscript",
+        "Headers": None,
+        "Properties": None,
+        "Registered": "2026-01-02T03:04:05.0000000Z",
+        "RegisteredAssociate": None,
+        "Updated": "0001-01-01T00:00:00",
+        "UpdatedAssociate": None,
+        "ErrorsEmail": None,
+    }
     for name in ("first", "second")
 ]
 QUEUERS = ("/SaveWebhook", "/SignalEvent", "/__mock__/events", "/TestWebhook")  # and every REST path
@@ -58,7 +71,9 @@ class Mock:
         self.connection = http.client.HTTPConnection(HOST, port, timeout=30)
         self.broken: list[str] = []  # answers the journal says broke the contract
 
-    def call(self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str, bytes]:
+    def call(
+        self, method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, str, bytes]:
         for attempt in range(2):
             try:
                 self.connection.request(method, url, body=body, headers=headers or {})
@@ -86,7 +101,11 @@ class Mock:
         delivered = None
         if deliveries:
             self.admin("POST", "/__mock__/deliveries/drain?timeout=10")
-            delivered = [(d["webhook_id"], d["event"], d["attempt"]) for d in self.admin("GET", "/__mock__/deliveries") if d["event"] != "test"]
+            delivered = [
+                (d["webhook_id"], d["event"], d["attempt"])
+                for d in self.admin("GET", "/__mock__/deliveries")
+                if d["event"] != "test"
+            ]
         return webhooks, faults, delivered
 
     def seed(self) -> tuple[int, int]:
@@ -102,8 +121,10 @@ class Mock:
         """Keep the journal's entries whose answers broke the contract, then clear it."""
         for entry in self.admin("GET", "/__mock__/journal") or []:
             if entry.get("response_violations"):
-                self.broken.append(f"{entry['method']} {entry['path']} ({entry['operation']}) -> {entry['status']}: "
-                                   + "; ".join(entry["response_violations"]))
+                self.broken.append(
+                    f"{entry['method']} {entry['path']} ({entry['operation']}) -> {entry['status']}: "
+                    + "; ".join(entry["response_violations"])
+                )
         self.admin("DELETE", "/__mock__/journal")
 
 
@@ -112,7 +133,9 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=20000, help="fuzzed requests (1..200000)")
     parser.add_argument("--seconds", type=float, default=600.0, help="stop sending after this (1..7200)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes of sowebhook mock (1..8)")
-    parser.add_argument("--seed", type=int, default=None, help="Hypothesis seed, for a run that can be repeated")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="Hypothesis seed, for a run that can be repeated"
+    )
     args = parser.parse_args()
     if not (1 <= args.examples <= 200_000 and 1 <= args.seconds <= 7200 and 1 <= args.workers <= 8):
         parser.error("keep it bounded: --examples 1..200000, --seconds 1..7200, --workers 1..8")
@@ -123,17 +146,44 @@ def main() -> int:
         config = Path(scratch, "mock.json")
         config.write_text(json.dumps({"delivery": {"attempts": 1, "retry_waits": [], "timeout_seconds": 2}}))
         process = subprocess.Popen(
-            [sys.executable, "-m", "contracts.cli", "mock", "--port", "0", "--quiet", "--workers", str(args.workers), "--config", str(config)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [
+                sys.executable,
+                "-m",
+                "contracts.cli",
+                "mock",
+                "--port",
+                "0",
+                "--quiet",
+                "--workers",
+                str(args.workers),
+                "--config",
+                str(config),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
             start_new_session=True,
         )
         assert process.stdout is not None
         line = process.stdout.readline()
         port = int(next(word for word in line.split() if word.startswith("http://")).rsplit(":", 1)[1])
         mock = Mock(port)
-        counts = {"sent": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0, "traceback": 0, "not SuperOffice-shaped": 0,
-                  "state changed by a rejected request": 0, "routed against int.TryParse": 0, "REST requests": 0,
-                  "answers breaking the contract": 0, "connection errors": 0}
+        counts = {
+            "sent": 0,
+            "2xx": 0,
+            "3xx": 0,
+            "4xx": 0,
+            "5xx": 0,
+            "traceback": 0,
+            "not SuperOffice-shaped": 0,
+            "state changed by a rejected request": 0,
+            "routed against int.TryParse": 0,
+            "REST requests": 0,
+            "answers breaking the contract": 0,
+            "connection errors": 0,
+        }
         statuses: dict[int, int] = {}
         times: list[float] = []
         examples: list[str] = []
@@ -142,8 +192,13 @@ def main() -> int:
             ids = mock.seed()
             rss_start = tree_rss_mb(process.pid)
 
-            @settings(max_examples=args.examples, deadline=None, database=None, phases=[Phase.generate],
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=args.examples,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(requests())
             def fuzz(request: dict[str, Any]) -> None:
                 nonlocal ids
@@ -159,7 +214,9 @@ def main() -> int:
                 url = request["path"] + (f"?{request['query']}" if request["query"] else "")
                 started = time.perf_counter()
                 try:
-                    status, content_type, body = mock.call(request["method"], url, request["body"] or None, headers)
+                    status, content_type, body = mock.call(
+                        request["method"], url, request["body"] or None, headers
+                    )
                 except (http.client.HTTPException, OSError) as error:
                     counts["connection errors"] += 1
                     examples.append(f"connection error {error!r}: {request['method']} {url}")
@@ -177,9 +234,14 @@ def main() -> int:
                 counts["REST requests"] += rest
                 if 400 <= status < 500 and error_shape_problems(content_type, body, rest=rest):
                     counts["not SuperOffice-shaped"] += 1
-                    problems.append("shape: " + "; ".join(error_shape_problems(content_type, body, rest=rest)))
+                    problems.append(
+                        "shape: " + "; ".join(error_shape_problems(content_type, body, rest=rest))
+                    )
                 if (request["route"] == "unrouted" and (status != 404 or b"ErrorType" in body)) or (
-                    request["route"] == "routed" and status == 404 and body and b"SoNotFoundException" not in body
+                    request["route"] == "routed"
+                    and status == 404
+                    and body
+                    and b"SoNotFoundException" not in body
                 ):
                     counts["routed against int.TryParse"] += 1
                     problems.append(f"routing ({request['route']} by int.TryParse)")
@@ -192,7 +254,9 @@ def main() -> int:
                 elif counts["sent"] % 100 == 0:
                     mock.read_journal()
                 if problems and len(examples) < 10:
-                    examples.append(f"{', '.join(problems)}: {request['method']} {url} {headers} {request['body'][:150]!r} -> {status} {body[:200]!r}")
+                    examples.append(
+                        f"{', '.join(problems)}: {request['method']} {url} {headers} {request['body'][:150]!r} -> {status} {body[:200]!r}"
+                    )
 
             if args.seed is not None:
                 fuzz = seed(args.seed)(fuzz)
@@ -205,18 +269,31 @@ def main() -> int:
             stop(process)
         err = process.stderr.read() if process.stderr else ""
 
-    print(f"sowebhook mock ({args.workers} worker(s)), {counts['sent']} fuzzed requests in {args.seconds:g} s at most")
+    print(
+        f"sowebhook mock ({args.workers} worker(s)), {counts['sent']} fuzzed requests in {args.seconds:g} s at most"
+    )
     for name, value in counts.items():
         print(f"  {name:38} {value}")
-    print("  statuses                               " + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items())))
+    print(
+        "  statuses                               "
+        + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
+    )
     if times:
-        print(f"  median {statistics.median(times):.2f} ms, p99 {sorted(times)[int(len(times) * 0.99) - 1]:.2f} ms, max {max(times):.1f} ms")
+        print(
+            f"  median {statistics.median(times):.2f} ms, p99 {sorted(times)[int(len(times) * 0.99) - 1]:.2f} ms, max {max(times):.1f} ms"
+        )
     print(f"  server RSS {rss_start:.1f} MB at the start, {rss_end:.1f} MB at the end")
     print(f"  tracebacks in the server's log: {err.count('Traceback')}")
     for example in examples:
         print("  example:", example[:600])
-    bad = (counts["5xx"] + counts["traceback"] + counts["state changed by a rejected request"] + counts["not SuperOffice-shaped"]
-           + counts["routed against int.TryParse"] + counts["answers breaking the contract"])
+    bad = (
+        counts["5xx"]
+        + counts["traceback"]
+        + counts["state changed by a rejected request"]
+        + counts["not SuperOffice-shaped"]
+        + counts["routed against int.TryParse"]
+        + counts["answers breaking the contract"]
+    )
     return 1 if bad else 0
 
 

@@ -82,7 +82,9 @@ def main() -> int:
 
             for point in range(1, POINTS + 1):
                 if args.idle and point in (POINTS // 3, 2 * POINTS // 3):
-                    time.sleep(args.idle)  # not a test: a pause a CI run makes, for the server to retire threads
+                    time.sleep(
+                        args.idle
+                    )  # not a test: a pause a CI run makes, for the server to retire threads
                     deadline += args.idle
                 if time.monotonic() > deadline:
                     break

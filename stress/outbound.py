@@ -69,11 +69,22 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=40, help="attempts per behaviour (1..500)")
     parser.add_argument("--parallel", type=int, default=4, help="client threads at once (1..32)")
-    parser.add_argument("--timeout", type=float, default=0.5, help="the mock's per-attempt deadline, seconds (0.1..10)")
-    parser.add_argument("--seconds", type=float, default=300.0, help="stop starting rounds after this (1..1800)")
+    parser.add_argument(
+        "--timeout", type=float, default=0.5, help="the mock's per-attempt deadline, seconds (0.1..10)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=300.0, help="stop starting rounds after this (1..1800)"
+    )
     args = parser.parse_args()
-    if not (1 <= args.rounds <= 500 and 1 <= args.parallel <= 32 and 0.1 <= args.timeout <= 10 and 1 <= args.seconds <= 1800):
-        parser.error("keep it bounded: --rounds 1..500, --parallel 1..32, --timeout 0.1..10, --seconds 1..1800")
+    if not (
+        1 <= args.rounds <= 500
+        and 1 <= args.parallel <= 32
+        and 0.1 <= args.timeout <= 10
+        and 1 <= args.seconds <= 1800
+    ):
+        parser.error(
+            "keep it bounded: --rounds 1..500, --parallel 1..32, --timeout 0.1..10, --seconds 1..1800"
+        )
 
     warnings.simplefilter("ignore", ResourceWarning)  # CPython gh-113280, see tests/test_outbound.py
     ca = trustme.CA()
@@ -84,8 +95,10 @@ def main() -> int:
         app = create_app(MockConfig(delivery=DeliveryConfig(ca_file=ca_file, timeout_seconds=args.timeout)))
         gc.collect()
         threads0, fds0 = threading.active_count(), open_fds()
-        print(f"before: {threads0} threads, {fds0} open files; deadline {args.timeout:g} s, "
-              f"{args.rounds} attempts x {len(BEHAVIOURS)} behaviours, {args.parallel} at once")
+        print(
+            f"before: {threads0} threads, {fds0} open files; deadline {args.timeout:g} s, "
+            f"{args.rounds} attempts x {len(BEHAVIOURS)} behaviours, {args.parallel} at once"
+        )
         print(f"{'behaviour':24} {'attempts':>8} {'median s':>9} {'max s':>7} {'peak MiB':>9}  outcome")
         total = 0
         for name, behaviour in BEHAVIOURS.items():
@@ -106,14 +119,18 @@ def main() -> int:
                             return
                     started = time.monotonic()
                     response = test_client.post(
-                        AGENT + "TestWebhook", headers=JSON,
+                        AGENT + "TestWebhook",
+                        headers=JSON,
                         data=json.dumps({"Webhook": {"Type": "webhook", "TargetUrl": receiver.url()}}),
                     )
                     elapsed = time.monotonic() - started
                     result: Any = response.json
                     with lock:
                         times.append(elapsed)
-                        messages.add(f"{response.status_code} Success={result['Success']} " + result["Message"].split("(")[0][:48].strip())
+                        messages.add(
+                            f"{response.status_code} Success={result['Success']} "
+                            + result["Message"].split("(")[0][:48].strip()
+                        )
 
             tracemalloc.start()
             workers = [threading.Thread(target=client) for _ in range(args.parallel)]
@@ -125,11 +142,15 @@ def main() -> int:
             tracemalloc.stop()
             receiver.stop()
             total += len(times)
-            print(f"{name:24} {len(times):8d} {statistics.median(times):9.3f} {max(times):7.2f} {peak / 2**20:9.2f}  {'; '.join(sorted(messages))[:110]}")
+            print(
+                f"{name:24} {len(times):8d} {statistics.median(times):9.3f} {max(times):7.2f} {peak / 2**20:9.2f}  {'; '.join(sorted(messages))[:110]}"
+            )
         state_of(app).deliveries.close()
         gc.collect()
         threads1, fds1 = threading.active_count(), open_fds()
-        print(f"after: {total} attempts; {threads1} threads ({threads1 - threads0:+d}), {fds1} open files ({fds1 - fds0:+d})")
+        print(
+            f"after: {total} attempts; {threads1} threads ({threads1 - threads0:+d}), {fds1} open files ({fds1 - fds0:+d})"
+        )
         return 0 if threads1 <= threads0 and fds1 <= fds0 else 1
 
 

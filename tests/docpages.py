@@ -116,7 +116,10 @@ def payload_samples() -> list[tuple[str, dict[str, str], Any]]:
     """
     samples: list[tuple[str, dict[str, str], Any]] = []
     pages = sorted((DOCS / "en/automation/webhook/reference").glob("*.md"))
-    pages += [DOCS / "en/automation/webhook/dev/notification.md", DOCS / "en/automation/webhook/dev/register.md"]
+    pages += [
+        DOCS / "en/automation/webhook/dev/notification.md",
+        DOCS / "en/automation/webhook/dev/register.md",
+    ]
     for page in pages:
         for n, (info, body) in enumerate(fences(page.read_text(encoding="utf-8"))):
             if info != "json" or "{" not in body:

@@ -57,7 +57,14 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def call(client: FlaskClient, operation: str, body: Any = None, *, query: str = "", headers: dict[str, str] | None = None) -> Any:
+def call(
+    client: FlaskClient,
+    operation: str,
+    body: Any = None,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+) -> Any:
     data = None if body is None else (body if isinstance(body, (str, bytes)) else json.dumps(body))
     return client.post(AGENT + operation + query, data=data, headers=headers or JSON)
 
@@ -78,12 +85,29 @@ def dump(app: Flask) -> list[dict[str, Any]]:
     return [row.webhook for row in state_of(app).store.all()]
 
 
-CLIENT_FIELDS = ["Name", "Events", "TargetUrl", "Secret", "State", "Type", "Headers", "Properties", "ErrorsEmail"]
+CLIENT_FIELDS = [
+    "Name",
+    "Events",
+    "TargetUrl",
+    "Secret",
+    "State",
+    "Type",
+    "Headers",
+    "Properties",
+    "ErrorsEmail",
+]
 # The fields of the current carrier (src/Carriers.ts of @superoffice/webapi 12.4.1514) and the value
 # each has in a new webhook (F-149: .NET's defaults), restated by hand as the oracle.
 NEW_FIELD_DEFAULTS = {
-    "ErrorEmails": None, "ErrorAssociates": None, "Description": None, "NotifyVia": "None", "NotifyWhen": "None",
-    "TotalCalls": 0, "TotalErrors": 0, "ConsecutiveErrors": 0, "LastError": None,
+    "ErrorEmails": None,
+    "ErrorAssociates": None,
+    "Description": None,
+    "NotifyVia": "None",
+    "NotifyWhen": "None",
+    "TotalCalls": 0,
+    "TotalErrors": 0,
+    "ConsecutiveErrors": 0,
+    "LastError": None,
 }
 STATISTICS = ["TotalCalls", "TotalErrors", "ConsecutiveErrors", "LastError"]
 
@@ -128,7 +152,11 @@ def test_the_seed_request_works_out_of_the_box(client: FlaskClient) -> None:
 
 
 def test_create_assigns_a_new_id_and_sets_the_server_fields(client: FlaskClient, app: Flask) -> None:
-    sent = seed_body(WebhookId=0, Properties={"fieldName": {"nested": [1, "two", None, {"x": True}]}}, ErrorsEmail="a@b.example")
+    sent = seed_body(
+        WebhookId=0,
+        Properties={"fieldName": {"nested": [1, "two", None, {"x": True}]}},
+        ErrorsEmail="a@b.example",
+    )
     response = call(client, "SaveWebhook", sent)
     got = response.json
     assert got["WebhookId"] > 0
@@ -158,16 +186,29 @@ def test_absent_webhookid_creates_too_and_absent_fields_are_null(client: FlaskCl
 
 def test_the_current_carriers_fields_are_stored_and_echoed_in_json_and_xml(client: FlaskClient) -> None:
     sent = {
-        "Name": "n", "Description": "Sends contacts to the ERP", "NotifyVia": "Email, InApp", "NotifyWhen": "Disabling",
+        "Name": "n",
+        "Description": "Sends contacts to the ERP",
+        "NotifyVia": "Email, InApp",
+        "NotifyWhen": "Disabling",
         "ErrorEmails": ["ops@example.com"],
-        "ErrorAssociates": [{"Id": 5, "Name": "TJE0", "Deleted": False, "ChildItems": [{"Id": 6}]}, {"Id": 11}],
+        "ErrorAssociates": [
+            {"Id": 5, "Name": "TJE0", "Deleted": False, "ChildItems": [{"Id": 6}]},
+            {"Id": 11},
+        ],
     }
     saved = call(client, "SaveWebhook", sent).json
     assert {name: saved[name] for name in sent} == sent
     got = call(client, "GetWebhook", query=f"?webhookId={saved['WebhookId']}").json
     assert got == saved
-    xml = call(client, "GetWebhook", query=f"?webhookId={saved['WebhookId']}", headers={**BASIC, "Accept": "application/xml"})
-    decoded = state_of(client.application).wire.decode_xml(xml.data, {"$ref": "#/components/schemas/WebhookRecord"})
+    xml = call(
+        client,
+        "GetWebhook",
+        query=f"?webhookId={saved['WebhookId']}",
+        headers={**BASIC, "Accept": "application/xml"},
+    )
+    decoded = state_of(client.application).wire.decode_xml(
+        xml.data, {"$ref": "#/components/schemas/WebhookRecord"}
+    )
     assert decoded == saved
     listed = call(client, "GetAllWebhooks", {"NameFilter": "n"}).json
     assert listed == [saved]
@@ -196,16 +237,24 @@ def test_erroremails_and_errorsemail_are_kept_consistent(client: FlaskClient, se
     got = call(client, "GetWebhook", query=f"?webhookId={saved['WebhookId']}").json
     assert (got["ErrorsEmail"], got["ErrorEmails"]) == (errors_email, error_emails)
     # an update that sends only the obsolete field replaces both (the carrier is replaced as a whole)
-    updated = call(client, "SaveWebhook", {"WebhookId": saved["WebhookId"], "ErrorsEmail": "later@example.com"}).json
+    updated = call(
+        client, "SaveWebhook", {"WebhookId": saved["WebhookId"], "ErrorsEmail": "later@example.com"}
+    ).json
     assert (updated["ErrorsEmail"], updated["ErrorEmails"]) == ("later@example.com", ["later@example.com"])
 
 
 ADDRESSES = hst.lists(hst.from_regex(r"[a-z0-9.]{1,90}@[a-z]{1,20}\.(no|com)", fullmatch=True), max_size=6)
 
 
-@given(addresses=ADDRESSES, obsolete=hst.none() | hst.from_regex(r"[a-z@.]{0,30}(, ?[a-z@.]{1,30}){0,3}", fullmatch=True), send_both=hst.booleans())
+@given(
+    addresses=ADDRESSES,
+    obsolete=hst.none() | hst.from_regex(r"[a-z@.]{0,30}(, ?[a-z@.]{1,30}){0,3}", fullmatch=True),
+    send_both=hst.booleans(),
+)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_saving_either_email_field_sets_both(client: FlaskClient, addresses: list[str], obsolete: str | None, send_both: bool) -> None:
+def test_saving_either_email_field_sets_both(
+    client: FlaskClient, addresses: list[str], obsolete: str | None, send_both: bool
+) -> None:
     sent: dict[str, Any] = {"Name": "n", "ErrorEmails": addresses}
     if send_both:
         sent["ErrorsEmail"] = obsolete
@@ -224,18 +273,29 @@ def test_notifyvia_accepts_the_canonical_flags(client: FlaskClient, value: str) 
     assert (saved["NotifyVia"], saved["NotifyWhen"]) == (value, "FirstFailure, Disabling")
 
 
-@pytest.mark.parametrize(("value", "canonical"), [("InApp, Email", "Email, InApp"), (3, "Email, InApp"), ("email", "Email")])
-def test_notifyvia_in_another_form_json_net_reads_is_answered_canonically(client: FlaskClient, value: Any, canonical: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "canonical"), [("InApp, Email", "Email, InApp"), (3, "Email, InApp"), ("email", "Email")]
+)
+def test_notifyvia_in_another_form_json_net_reads_is_answered_canonically(
+    client: FlaskClient, value: Any, canonical: str
+) -> None:
     # the request is bound as Json.NET binds a flags value (contracts.binding), the answer is .NET's form (F-144)
     saved = call(client, "SaveWebhook", {"NotifyVia": value}).json
     assert saved["NotifyVia"] == canonical
 
 
-@pytest.mark.parametrize("body", [{"NotifyVia": None, "NotifyWhen": None}, {"NotifyVia": "", "NotifyWhen": ""}, {}])
-def test_null_or_absent_flags_are_stored_and_answered_as_none(client: FlaskClient, body: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "body", [{"NotifyVia": None, "NotifyWhen": None}, {"NotifyVia": "", "NotifyWhen": ""}, {}]
+)
+def test_null_or_absent_flags_are_stored_and_answered_as_none(
+    client: FlaskClient, body: dict[str, Any]
+) -> None:
     # the TypeScript client sends null back when an answer had no NotifyVia (F-144); "" reads as null
     saved = call(client, "SaveWebhook", {"Name": "n", **body}).json
-    assert (saved["NotifyVia"], saved["NotifyWhen"]) == (NEW_FIELD_DEFAULTS["NotifyVia"], NEW_FIELD_DEFAULTS["NotifyWhen"])
+    assert (saved["NotifyVia"], saved["NotifyWhen"]) == (
+        NEW_FIELD_DEFAULTS["NotifyVia"],
+        NEW_FIELD_DEFAULTS["NotifyWhen"],
+    )
     selected = call(client, "GetWebhook", query=f"?webhookId={saved['WebhookId']}&$select=Name").json
     assert selected["NotifyVia"] == NEW_FIELD_DEFAULTS["NotifyVia"]  # a value, never nulled out
 
@@ -251,19 +311,32 @@ def test_notifyvia_refuses_what_names_no_flag(client: FlaskClient, app: Flask, v
 def test_statistics_a_client_sends_are_ignored(client: FlaskClient) -> None:
     sent = {"Name": "n", "TotalCalls": 7, "TotalErrors": 3, "ConsecutiveErrors": 2, "LastError": "made up"}
     saved = call(client, "SaveWebhook", sent).json
-    assert {name: saved[name] for name in STATISTICS} == {name: NEW_FIELD_DEFAULTS[name] for name in STATISTICS}
+    assert {name: saved[name] for name in STATISTICS} == {
+        name: NEW_FIELD_DEFAULTS[name] for name in STATISTICS
+    }
     updated = call(client, "SaveWebhook", {**sent, "WebhookId": saved["WebhookId"]}).json
-    assert {name: updated[name] for name in STATISTICS} == {name: NEW_FIELD_DEFAULTS[name] for name in STATISTICS}
+    assert {name: updated[name] for name in STATISTICS} == {
+        name: NEW_FIELD_DEFAULTS[name] for name in STATISTICS
+    }
 
 
 def test_the_statistics_are_the_stores_and_select_keeps_the_counts(client: FlaskClient, app: Flask) -> None:
     saved = call(client, "SaveWebhook", {"Name": "n"}).json
     store = state_of(app).store
-    for error in ("HTTP/1.1 500 Internal Server Error\r\n\r\nfirst", None, "HTTP/1.1 503 Service Unavailable\r\n\r\nsecond"):
+    for error in (
+        "HTTP/1.1 500 Internal Server Error\r\n\r\nfirst",
+        None,
+        "HTTP/1.1 503 Service Unavailable\r\n\r\nsecond",
+    ):
         store.record_call(saved["WebhookId"], error)
     got = call(client, "GetWebhook", query=f"?webhookId={saved['WebhookId']}").json
     second = "HTTP/1.1 503 Service Unavailable\r\n\r\nsecond"
-    assert {name: got[name] for name in STATISTICS} == {"TotalCalls": 3, "TotalErrors": 2, "ConsecutiveErrors": 1, "LastError": second}
+    assert {name: got[name] for name in STATISTICS} == {
+        "TotalCalls": 3,
+        "TotalErrors": 2,
+        "ConsecutiveErrors": 1,
+        "LastError": second,
+    }
     assert call(client, "GetLastError", {"WebhookId": saved["WebhookId"]}).json == got["LastError"]
     assert call(client, "GetAllWebhooks").json == [got]
     selected = call(client, "GetWebhook", query=f"?webhookId={saved['WebhookId']}&$select=Name").json
@@ -281,11 +354,16 @@ def test_a_webhook_stored_without_the_new_fields_is_answered_with_them(client: F
     seeded = client.post("/__mock__/webhooks", headers=JSON, data=json.dumps([old, newer]))
     assert seeded.status_code == 200, seeded.get_data(as_text=True)
     first, second = call(client, "GetAllWebhooks").json
-    assert first["ErrorEmails"] == ["ops@example.com", "dev@example.com"] and first["ErrorsEmail"] == old["ErrorsEmail"]
+    assert (
+        first["ErrorEmails"] == ["ops@example.com", "dev@example.com"]
+        and first["ErrorsEmail"] == old["ErrorsEmail"]
+    )
     assert {name: first[name] for name in ("NotifyVia", "NotifyWhen", "TotalCalls", "LastError")} == {
         name: NEW_FIELD_DEFAULTS[name] for name in ("NotifyVia", "NotifyWhen", "TotalCalls", "LastError")
     }
-    assert second["ErrorsEmail"] == "x@example.com" and second["TotalCalls"] == 0  # seeded counts start at 0 (F-148)
+    assert (
+        second["ErrorsEmail"] == "x@example.com" and second["TotalCalls"] == 0
+    )  # seeded counts start at 0 (F-148)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,7 +385,9 @@ def test_a_webhook_stored_without_the_new_fields_is_answered_with_them(client: F
         {"SO-TimeZone": "NO,includeTZOffset"},  # as the TypeScript client joins them
     ],
 )
-def test_empty_languages_and_a_bare_includetzoffset_are_accepted(client: FlaskClient, header: dict[str, str]) -> None:
+def test_empty_languages_and_a_bare_includetzoffset_are_accepted(
+    client: FlaskClient, header: dict[str, str]
+) -> None:
     response = call(client, "SaveWebhook", {"Name": "n"}, headers={**JSON, **header})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.json["Registered"] == "2026-01-02T03:04:05.6789010Z"  # not converted (F-027)
@@ -324,7 +404,9 @@ def test_empty_languages_and_a_bare_includetzoffset_are_accepted(client: FlaskCl
         ({"Accept-Language": ",,"}, "Accept-Language"),
     ],
 )
-def test_other_empty_or_malformed_headers_are_still_400(client: FlaskClient, app: Flask, header: dict[str, str], field: str) -> None:
+def test_other_empty_or_malformed_headers_are_still_400(
+    client: FlaskClient, app: Flask, header: dict[str, str], field: str
+) -> None:
     response = call(client, "SaveWebhook", {"Name": "n"}, headers={**JSON, **header})
     assert response.status_code == 400
     assert field in response.get_data(as_text=True)
@@ -343,7 +425,12 @@ def test_update_keeps_registered_and_moves_updated(client: FlaskClient, clock: C
     created = save(client, Name="before")
     clock.advance(61)
     ticket = {"Authorization": "SOTicket 7T:dGplMA==", "Content-Type": "application/json"}
-    changed = seed_body(WebhookId=created["WebhookId"], Name="after", Events=["sale.changed"], Registered="1999-01-01T00:00:00")
+    changed = seed_body(
+        WebhookId=created["WebhookId"],
+        Name="after",
+        Events=["sale.changed"],
+        Registered="1999-01-01T00:00:00",
+    )
     updated = call(client, "SaveWebhook", changed, headers=ticket).json
     assert updated["WebhookId"] == created["WebhookId"]
     assert updated["Name"] == "after"
@@ -376,7 +463,12 @@ def test_an_unknown_id_can_be_configured_to_be_rejected() -> None:
 
 
 def test_timezone_headers_do_not_shift_registered(client: FlaskClient) -> None:
-    got = call(client, "SaveWebhook", seed_body(WebhookId=0), headers={**JSON, "SO-TimeZone": "US-NY, includeTZOffset"}).json
+    got = call(
+        client,
+        "SaveWebhook",
+        seed_body(WebhookId=0),
+        headers={**JSON, "SO-TimeZone": "US-NY, includeTZOffset"},
+    ).json
     assert got["Registered"] == "2026-01-02T03:04:05.6789010Z"
 
 
@@ -388,22 +480,34 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def test_a_misspelt_member_is_ignored_as_the_server_ignores_it_and_journalled_as_a_violation(client: FlaskClient, app: Flask) -> None:
+def test_a_misspelt_member_is_ignored_as_the_server_ignores_it_and_journalled_as_a_violation(
+    client: FlaskClient, app: Flask
+) -> None:
     typo = next(iter(CLIENT_FIELDS))[::-1]  # no property of the contract
     response = call(client, "SaveWebhook", seed_body(WebhookId=0, **{typo: "x"}))
     assert response.status_code == 200  # the server's answer: Json.NET ignores members it does not know
     assert dump(app) == [response.json] and typo not in response.json
     entry = state_of(app).journal.entries()[-1]
     assert entry.verdict == "invalid"
-    assert entry.violations == [f"entity.{typo}: '{typo}' is not a property of Webhook; SuperOffice ignores it"]
+    assert entry.violations == [
+        f"entity.{typo}: '{typo}' is not a property of Webhook; SuperOffice ignores it"
+    ]
 
 
-def test_camel_case_bodies_of_superoffices_typescript_client_get_the_pascal_case_answers(client: FlaskClient, app: Flask) -> None:
+def test_camel_case_bodies_of_superoffices_typescript_client_get_the_pascal_case_answers(
+    client: FlaskClient, app: Flask
+) -> None:
     pascal = call(client, "SaveWebhook", seed_body(WebhookId=0)).json
     camel = call(client, "SaveWebhook", {_camel(k): v for k, v in seed_body(WebhookId=0).items()}).json
-    assert {k: v for k, v in camel.items() if k != "WebhookId"} == {k: v for k, v in pascal.items() if k != "WebhookId"}
+    assert {k: v for k, v in camel.items() if k != "WebhookId"} == {
+        k: v for k, v in pascal.items() if k != "WebhookId"
+    }
     bodies = {
-        "GetAllWebhooks": {"NameFilter": pascal["Name"], "EventFilter": pascal["Events"][0], "StatusFilter": pascal["State"]},
+        "GetAllWebhooks": {
+            "NameFilter": pascal["Name"],
+            "EventFilter": pascal["Events"][0],
+            "StatusFilter": pascal["State"],
+        },
         "GetLastError": {"WebhookId": pascal["WebhookId"]},
         "SignalEvent": {"EventName": "nobody.listens", "PrimaryKey": 1, "Data": {"someField": 1}},
     }
@@ -416,7 +520,9 @@ def test_camel_case_bodies_of_superoffices_typescript_client_get_the_pascal_case
     assert all(not e.violations and not e.warnings for e in state_of(app).journal.entries())
 
 
-def test_a_known_member_in_another_casing_and_lenient_values_are_valid_and_journalled_as_warnings(client: FlaskClient, app: Flask) -> None:
+def test_a_known_member_in_another_casing_and_lenient_values_are_valid_and_journalled_as_warnings(
+    client: FlaskClient, app: Flask
+) -> None:
     response = call(client, "SaveWebhook", {"webhookid": "0", "STATE": 2, "name": 7})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.json["WebhookId"] > 0 and response.json["Name"] == "7"
@@ -498,11 +604,15 @@ def test_createdefaultwebhook_returns_the_documented_defaults(client: FlaskClien
     assert {name: value for name, value in got.items() if name not in documented} == NEW_FIELD_DEFAULTS
 
 
-def test_getlasterror_is_null_without_errors_and_returns_the_stored_error(client: FlaskClient, app: Flask) -> None:
+def test_getlasterror_is_null_without_errors_and_returns_the_stored_error(
+    client: FlaskClient, app: Flask
+) -> None:
     created = save(client)
     assert call(client, "GetLastError", {"WebhookId": created["WebhookId"]}).json is None
     state_of(app).store.set_last_error(created["WebhookId"], "HTTP/1.1 500\r\n\r\nboom")
-    assert call(client, "GetLastError", {"WebhookId": created["WebhookId"]}).json == "HTTP/1.1 500\r\n\r\nboom"
+    assert (
+        call(client, "GetLastError", {"WebhookId": created["WebhookId"]}).json == "HTTP/1.1 500\r\n\r\nboom"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -587,14 +697,18 @@ def test_onsite_accepts_each_documented_credential(client: FlaskClient, headers:
         {"X-XSRF-TOKEN": "other", "Cookie": "XSRF-TOKEN=other"},
     ],
 )
-def test_a_missing_or_wrong_credential_is_401_and_changes_nothing(client: FlaskClient, app: Flask, headers: dict[str, str]) -> None:
+def test_a_missing_or_wrong_credential_is_401_and_changes_nothing(
+    client: FlaskClient, app: Flask, headers: dict[str, str]
+) -> None:
     save(client)
     headers = dict(headers)
     cookie = headers.pop("Cookie", None)
     if cookie:
         client.set_cookie(*cookie.split("=", 1))
     before = dump(app)
-    response = call(client, "SaveWebhook", seed_body(WebhookId=0), headers={**headers, "Content-Type": "application/json"})
+    response = call(
+        client, "SaveWebhook", seed_body(WebhookId=0), headers={**headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 401
     assert "WWW-Authenticate" in response.headers
     assert response.json["Message"] == "Authorization has been denied for this request."
@@ -617,16 +731,29 @@ ONLINE = MockConfig(
 
 def test_online_refuses_basic_and_needs_an_app_token_with_soticket() -> None:
     client = create_app(ONLINE).test_client()
-    assert call(client, "CreateDefaultWebhook", headers={"Authorization": "Basic " + base64.b64encode(b"ann:pw").decode()}).status_code == 401
-    assert call(client, "CreateDefaultWebhook", headers={"Authorization": "SOTicket 7T:ann"}).status_code == 401
-    ok = call(client, "CreateDefaultWebhook", headers={"Authorization": "SOTicket 7T:ann", "SO-AppToken": "token-a"})
+    assert (
+        call(
+            client,
+            "CreateDefaultWebhook",
+            headers={"Authorization": "Basic " + base64.b64encode(b"ann:pw").decode()},
+        ).status_code
+        == 401
+    )
+    assert (
+        call(client, "CreateDefaultWebhook", headers={"Authorization": "SOTicket 7T:ann"}).status_code == 401
+    )
+    ok = call(
+        client, "CreateDefaultWebhook", headers={"Authorization": "SOTicket 7T:ann", "SO-AppToken": "token-a"}
+    )
     assert ok.status_code == 200
     assert call(client, "CreateDefaultWebhook", headers={"Authorization": "Bearer 8A:ann"}).status_code == 200
 
 
 def test_online_refuses_the_agent_to_an_application_not_granted_it() -> None:
     client = create_app(ONLINE).test_client()
-    response = call(client, "CreateDefaultWebhook", headers={"Authorization": "SOTicket 7T:ann", "SO-AppToken": "token-c"})
+    response = call(
+        client, "CreateDefaultWebhook", headers={"Authorization": "SOTicket 7T:ann", "SO-AppToken": "token-c"}
+    )
     assert response.status_code == 403
 
 
@@ -642,7 +769,10 @@ def test_online_an_application_sees_and_changes_only_its_own_webhooks() -> None:
     assert call(client, "GetWebhook", query=f"?webhookId={theirs['WebhookId']}", headers=as_a).json is None
     before = dump(app)
     assert call(client, "SaveWebhook", {**theirs, "Name": "hijacked"}, headers=as_a).status_code == 403
-    assert call(client, "DeleteWebhook", query=f"?WebhookId={theirs['WebhookId']}", headers=as_a).status_code == 403
+    assert (
+        call(client, "DeleteWebhook", query=f"?WebhookId={theirs['WebhookId']}", headers=as_a).status_code
+        == 403
+    )
     assert dump(app) == before
 
 
@@ -664,12 +794,30 @@ def test_online_an_application_sees_and_changes_only_its_own_webhooks() -> None:
         ("POST", AGENT + "SaveWebhook", JSON, '{"WebhookId": "abc"}', 400),
         ("POST", AGENT + "SaveWebhook", JSON, '{"Secret": "' + "s" * 401 + '"}', 400),
         ("POST", AGENT + "SaveWebhook", {**JSON, "SO-TimeZone": "Mars!"}, "{}", 400),
-        ("POST", AGENT + "SaveWebhook", {**BASIC, "Accept": "application/json", "Content-Type": "application/xml"}, "<Webhook><WebhookId>1", 400),
-        ("POST", AGENT + "SaveWebhook", {**BASIC, "Accept": "application/json", "Content-Type": "application/xml"}, "<Other/>", 400),
+        (
+            "POST",
+            AGENT + "SaveWebhook",
+            {**BASIC, "Accept": "application/json", "Content-Type": "application/xml"},
+            "<Webhook><WebhookId>1",
+            400,
+        ),
+        (
+            "POST",
+            AGENT + "SaveWebhook",
+            {**BASIC, "Accept": "application/json", "Content-Type": "application/xml"},
+            "<Other/>",
+            400,
+        ),
     ],
 )
 def test_bad_requests_get_superoffice_errors_and_store_nothing(
-    client: FlaskClient, app: Flask, method: str, path: str, headers: dict[str, str], data: str | None, status: int
+    client: FlaskClient,
+    app: Flask,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    data: str | None,
+    status: int,
 ) -> None:
     save(client)
     before = dump(app)
@@ -708,7 +856,11 @@ def test_answers_to_a_request_no_operation_serves_are_the_contracts(
     for name, header in declared.get("headers", {}).items():
         assert not header.get("required") or name in response.headers
     schema = declared["content"][accept]["schema"]
-    value = json.loads(response.data) if "json" in accept else WireFormats(contract).decode_xml(response.data, schema)
+    value = (
+        json.loads(response.data)
+        if "json" in accept
+        else WireFormats(contract).decode_xml(response.data, schema)
+    )
     registry = Registry().with_resource("urn:c", Resource.from_contents(contract.document, DRAFT202012))
     OAS31Validator({"$ref": "urn:c#" + schema["$ref"][1:]}, registry=registry).validate(value)
 
@@ -724,7 +876,12 @@ def test_a_body_over_the_limit_is_a_declared_413_on_every_operation(operation: s
     assert response.status_code == 413
     request = WireRequest("POST", AGENT + operation, JSON, data.encode(), None, "application/json")
     exchange = Exchange(operation, request, 413, response.headers, response.data)
-    names = ["status_code_conformance", "content_type_conformance", "response_schema_conformance", "error_shape"]
+    names = [
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "error_shape",
+    ]
     assert run_checks(CheckContext(), exchange, names) == []
 
 
@@ -747,7 +904,9 @@ def test_a_body_over_the_limit_is_413() -> None:
 # The mock checks itself
 
 
-def test_a_response_that_breaks_the_contract_is_an_error_naming_the_field(app: Flask, client: FlaskClient) -> None:
+def test_a_response_that_breaks_the_contract_is_an_error_naming_the_field(
+    app: Flask, client: FlaskClient
+) -> None:
     agent = state_of(app).agent
     original = agent.handlers["CreateDefaultWebhook"]
     agent.handlers["CreateDefaultWebhook"] = lambda call_: (200, {**original(call_)[1], "State": "Paused"})
@@ -781,7 +940,12 @@ def test_the_contract_is_served(client: FlaskClient) -> None:
 def test_the_journal_records_verdicts_and_masks_secrets(client: FlaskClient) -> None:
     save(client, Secret="hunter2")
     call(client, "SaveWebhook", seed_body(WebhookId="x", Secret="hunter3"))
-    call(client, "SaveWebhook", "<Webhook><Secret>hunter4</Secret><WebhookId>x</WebhookId></Webhook>", headers={**BASIC, "Content-Type": "application/xml"})
+    call(
+        client,
+        "SaveWebhook",
+        "<Webhook><Secret>hunter4</Secret><WebhookId>x</WebhookId></Webhook>",
+        headers={**BASIC, "Content-Type": "application/xml"},
+    )
     entries = client.get("/__mock__/journal", headers=BASIC).json
     assert [e["verdict"] for e in entries] == ["valid", "invalid", "invalid"]
     assert entries[1]["violations"] == ["entity.WebhookId: 'x' is not of type 'integer'"]
@@ -799,7 +963,12 @@ def test_the_journal_is_bounded_and_keeps_the_newest() -> None:
 
 
 def test_admin_needs_credentials(client: FlaskClient) -> None:
-    for method, path in [("GET", "/__mock__/journal"), ("POST", "/__mock__/reset"), ("GET", "/__mock__/webhooks"), ("POST", "/__mock__/faults")]:
+    for method, path in [
+        ("GET", "/__mock__/journal"),
+        ("POST", "/__mock__/reset"),
+        ("GET", "/__mock__/webhooks"),
+        ("POST", "/__mock__/faults"),
+    ]:
         assert client.open(path, method=method).status_code == 401
 
 
@@ -808,7 +977,9 @@ def test_admin_reset_and_seed(client: FlaskClient, app: Flask) -> None:
     assert client.post("/__mock__/reset", headers=BASIC).status_code == 204
     assert dump(app) == [] and state_of(app).journal.entries() == []
     record = call(client, "CreateDefaultWebhook").json
-    seeded = client.post("/__mock__/webhooks", headers=JSON, data=json.dumps([record, {**record, "Name": "two"}]))
+    seeded = client.post(
+        "/__mock__/webhooks", headers=JSON, data=json.dumps([record, {**record, "Name": "two"}])
+    )
     assert seeded.status_code == 200
     assert [w["Name"] for w in dump(app)] == [None, "two"]
     bad = client.post("/__mock__/webhooks", headers=JSON, data=json.dumps([{**record, "State": "Nope"}]))
@@ -838,7 +1009,9 @@ def test_sqlite_state_survives_a_new_app_on_the_same_file(tmp_path: Any) -> None
     created = save(first.test_client(), Name="persisted")
     state_of(first).store.close()
     second = create_app(MockConfig(db_path=db))
-    assert call(second.test_client(), "GetWebhook", query=f"?webhookId={created['WebhookId']}").json == created
+    assert (
+        call(second.test_client(), "GetWebhook", query=f"?webhookId={created['WebhookId']}").json == created
+    )
     again = save(second.test_client())
     assert again["WebhookId"] > created["WebhookId"]
     state_of(second).store.close()
@@ -879,9 +1052,13 @@ def _webhook_values() -> Any:
 
     schema = schemathesis.openapi.from_dict(load().document)
     operation = schema["/api/v1/Agents/Webhook/SaveWebhook"]["POST"]
-    cases = operation.as_strategy(generation_mode=schemathesis.GenerationMode.POSITIVE, media_type="application/json")
+    cases = operation.as_strategy(
+        generation_mode=schemathesis.GenerationMode.POSITIVE, media_type="application/json"
+    )
     # characters XML 1.0 cannot carry at all (F-063) are left out, so every content type can say the value
-    return cases.map(lambda case: without_xml_unrepresentable(case.body)).filter(lambda body: isinstance(body, dict))
+    return cases.map(lambda case: without_xml_unrepresentable(case.body)).filter(
+        lambda body: isinstance(body, dict)
+    )
 
 
 CONTENT_TYPES = [
@@ -904,11 +1081,15 @@ def _read(response: Any, wire: Any) -> Any:
     return json.loads(response.data)
 
 
-
-
 @given(webhook=_webhook_values())
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-def test_a_webhook_saved_in_each_content_type_reads_back_the_same_in_each_response_type(webhook: dict[str, Any]) -> None:
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_a_webhook_saved_in_each_content_type_reads_back_the_same_in_each_response_type(
+    webhook: dict[str, Any],
+) -> None:
     app = create_app(MockConfig(clock=Clock()))
     client = app.test_client()
     wire = state_of(app).wire
@@ -931,19 +1112,33 @@ def test_a_webhook_saved_in_each_content_type_reads_back_the_same_in_each_respon
             data = wire.encode_form(sent, schema)
         else:
             data = json.dumps(sent)
-        saved = client.post(AGENT + "SaveWebhook", data=data, headers={**BASIC, "Content-Type": content_type, "Accept": "application/json"})
+        saved = client.post(
+            AGENT + "SaveWebhook",
+            data=data,
+            headers={**BASIC, "Content-Type": content_type, "Accept": "application/json"},
+        )
         assert saved.status_code == 200, (content_type, saved.get_data(as_text=True))
         webhook_id = saved.json["WebhookId"]
         for accept in RESPONSE_TYPES:
-            got = _read(client.post(AGENT + f"GetWebhook?webhookId={webhook_id}", headers={**BASIC, "Accept": accept}), wire)
+            got = _read(
+                client.post(
+                    AGENT + f"GetWebhook?webhookId={webhook_id}", headers={**BASIC, "Accept": accept}
+                ),
+                wire,
+            )
             assert {name: got[name] for name in WRITABLE_FIELDS} == expected, (content_type, accept)
             seen.append({k: v for k, v in got.items() if k != "WebhookId"})
     assert all(entity == seen[0] for entity in seen)
 
 
 def test_generated_responses_are_valid_varied_reproducible_and_switchable(client: FlaskClient) -> None:
-    assert client.post("/__mock__/responses", headers=JSON, data='{"mode": "generated", "seed": 3}').status_code == 200
-    first = [call(client, "GetWebhook", query="?webhookId=1").get_data() for _ in range(20)]  # each validated (raise mode)
+    assert (
+        client.post("/__mock__/responses", headers=JSON, data='{"mode": "generated", "seed": 3}').status_code
+        == 200
+    )
+    first = [
+        call(client, "GetWebhook", query="?webhookId=1").get_data() for _ in range(20)
+    ]  # each validated (raise mode)
     assert len(set(first)) > 5
     client.post("/__mock__/responses", headers=JSON, data='{"mode": "generated", "seed": 3}')
     again = [call(client, "GetWebhook", query="?webhookId=1").get_data() for _ in range(20)]
@@ -955,7 +1150,9 @@ def test_generated_responses_are_valid_varied_reproducible_and_switchable(client
 
 @pytest.mark.parametrize("store", ["memory", "sqlite"])
 @pytest.mark.parametrize("accept", ["application/json", "application/xml"])
-def test_the_journal_keeps_each_answer_masked_its_time_and_reads_from_an_id_on(store: str, accept: str, tmp_path: Any) -> None:
+def test_the_journal_keeps_each_answer_masked_its_time_and_reads_from_an_id_on(
+    store: str, accept: str, tmp_path: Any
+) -> None:
     """The inspector shows what the mock answered: the journal keeps the answer (its Secret masked,
     as the client never should see it again in a log), when the request came, and ``?since=``."""
     config = MockConfig(db_path=str(tmp_path / "state.sqlite3") if store == "sqlite" else None)
@@ -964,7 +1161,13 @@ def test_the_journal_keeps_each_answer_masked_its_time_and_reads_from_an_id_on(s
     save = load().operation("SaveWebhook").path
     secret = "answer-secret-4711"
     before = datetime.now(timezone.utc) - timedelta(seconds=1)
-    body = {"Name": "journalled", "Events": ["contact.created"], "TargetUrl": "https://example.com/", "Type": "crmscript", "Secret": secret}
+    body = {
+        "Name": "journalled",
+        "Events": ["contact.created"],
+        "TargetUrl": "https://example.com/",
+        "Type": "crmscript",
+        "Secret": secret,
+    }
     answer = client.post(save, json=body, headers={**BASIC, "Accept": accept})
     assert answer.status_code == 200 and secret.encode() in answer.data  # the answer carries it
     client.get("/openapi.json")  # no operation: not journalled

@@ -40,7 +40,13 @@ def test_the_public_surface_is_what_all_says() -> None:
 
 
 def test_a_store_that_cannot_be_opened_is_one_line_not_a_traceback(tmp_path: object) -> None:
-    result = CliRunner().invoke(main, ["mock", "--port", "0", "--db", f"{tmp_path}/no/such/dir/state.sqlite3"])
+    result = CliRunner().invoke(
+        main, ["mock", "--port", "0", "--db", f"{tmp_path}/no/such/dir/state.sqlite3"]
+    )
     assert result.exit_code == 1
-    assert result.output.startswith("Error: ") and "no/such/dir" in result.output and "Traceback" not in result.output
+    assert (
+        result.output.startswith("Error: ")
+        and "no/such/dir" in result.output
+        and "Traceback" not in result.output
+    )
     assert len(result.output.strip().splitlines()) == 1

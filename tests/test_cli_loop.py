@@ -29,7 +29,12 @@ BLOCK = re.compile(r"<!-- loop-commands -->\n```sh\n(?P<lines>.*?)```", re.DOTAL
 
 def readme_commands() -> list[list[str]]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return [shlex.split(line) for block in BLOCK.finditer(text) for line in block["lines"].splitlines() if line.strip()]
+    return [
+        shlex.split(line)
+        for block in BLOCK.finditer(text)
+        for line in block["lines"].splitlines()
+        if line.strip()
+    ]
 
 
 def commands(program: str, sub: str | None = None) -> list[list[str]]:
@@ -42,7 +47,7 @@ def option(args: list[str], name: str, value: str) -> list[str]:
     """``args`` with the value of ``name`` replaced (or the option added)."""
     if name in args:
         at = args.index(name)
-        return [*args[:at + 1], value, *args[at + 2:]]
+        return [*args[: at + 1], value, *args[at + 2 :]]
     return [*args, name, value]
 
 
@@ -52,7 +57,9 @@ def test_the_readme_shows_only_commands_that_exist() -> None:
             main.make_context("sowebhook", command[1:])  # raises on an unknown command or option
 
 
-def test_readme_listen_commands_receive_forward_save_and_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readme_listen_commands_receive_forward_save_and_answer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import trustme
 
     issued = trustme.CA().issue_cert("127.0.0.1")
@@ -64,7 +71,9 @@ def test_readme_listen_commands_receive_forward_save_and_answer(tmp_path: Path, 
         from contracts.poster import post
 
         outgoing = from_event("contact.created", "my secret", primary_key=7)
-        answers.append(post(listener.url, outgoing.body, outgoing.headers, verify=False).status)  # its own certificate
+        answers.append(
+            post(listener.url, outgoing.body, outgoing.headers, verify=False).status
+        )  # its own certificate
         listener.wait_for(1)
 
     monkeypatch.setattr(cli_loop, "wait_for_signal", deliver_once)
@@ -122,9 +131,22 @@ def test_readme_redelivery_from_the_mock_reaches_listen() -> None:
     from mockserver.testing import MockServer
 
     auth = {"Authorization": "Basic dGplMDpUamUw"}
-    with Listener(secret="my secret") as listener, MockServer(MockConfig(delivery=DeliveryConfig(allow_http=True))) as mock:
-        saved = requests.post(f"{mock.url}/api/v1/Webhook", headers=auth, timeout=10, json={
-            "Name": "listen", "Events": ["contact.created"], "TargetUrl": listener.url, "Secret": "my secret", "Type": "webhook"})
+    with (
+        Listener(secret="my secret") as listener,
+        MockServer(MockConfig(delivery=DeliveryConfig(allow_http=True))) as mock,
+    ):
+        saved = requests.post(
+            f"{mock.url}/api/v1/Webhook",
+            headers=auth,
+            timeout=10,
+            json={
+                "Name": "listen",
+                "Events": ["contact.created"],
+                "TargetUrl": listener.url,
+                "Secret": "my secret",
+                "Type": "webhook",
+            },
+        )
         assert saved.status_code == 200, saved.text
         requests.post(f"{mock.url}/api/v1/Webhook/contact.created/7", headers=auth, timeout=10)
         _, event = listener.wait_for(2)
@@ -139,5 +161,8 @@ def test_readme_redelivery_from_the_mock_reaches_listen() -> None:
         header = curl[curl.index("-H") + 1].split(": ", 1)
         assert requests.post(url, headers={header[0]: header[1]}, timeout=10).status_code == 200
         again = listener.wait_for(3)[2]
-    assert again.header("X-SuperOffice-EventId") == event.header("X-SuperOffice-EventId") and again.body == event.body
+    assert (
+        again.header("X-SuperOffice-EventId") == event.header("X-SuperOffice-EventId")
+        and again.body == event.body
+    )
     assert again.signature == "valid"

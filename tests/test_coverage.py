@@ -60,7 +60,8 @@ def test_the_declared_cells_are_the_documents(contract: Contract) -> None:
     shown = Coverage(contract).to_json()
     got = {
         (o["operation"], c["status"], c["media_type"]): (o["method"], o["path"])
-        for o in shown["operations"] for c in o["cells"]
+        for o in shown["operations"]
+        for c in o["cells"]
     }
     assert got == CELLS
     assert shown["declared"] == len(CELLS) and shown["served"] == 0 and shown["ratio"] == 0.0
@@ -68,10 +69,14 @@ def test_the_declared_cells_are_the_documents(contract: Contract) -> None:
 
 
 served_answer = st.one_of(
-    st.sampled_from(sorted(CELLS, key=str)).map(lambda c: (c[0], int(c[1]), None if c[2] is None else f"{c[2]}; charset=utf-8")),
-    st.tuples(st.sampled_from(sorted({op for op, _, _ in CELLS}) + ["NoSuchOperation"]),
-              st.sampled_from([200, 204, 404, 418, 503]),
-              st.sampled_from([None, "application/json", "TEXT/XML; charset=utf-8", "text/html"])),
+    st.sampled_from(sorted(CELLS, key=str)).map(
+        lambda c: (c[0], int(c[1]), None if c[2] is None else f"{c[2]}; charset=utf-8")
+    ),
+    st.tuples(
+        st.sampled_from(sorted({op for op, _, _ in CELLS}) + ["NoSuchOperation"]),
+        st.sampled_from([200, 204, 404, 418, 503]),
+        st.sampled_from([None, "application/json", "TEXT/XML; charset=utf-8", "text/html"]),
+    ),
 )
 
 
@@ -97,13 +102,22 @@ def test_the_counts_are_what_was_recorded(contract: Contract, first: list[Any], 
     coverage.merge(other)
     cells, undeclared = expected(first + second)
     shown = coverage.to_json()
-    got = {(o["operation"], c["status"], c["media_type"]): c["count"] for o in shown["operations"] for c in o["cells"]}
+    got = {
+        (o["operation"], c["status"], c["media_type"]): c["count"]
+        for o in shown["operations"]
+        for c in o["cells"]
+    }
     assert got == {cell: cells.get(cell, 0) for cell in CELLS}
-    assert {(u["operation"], u["status"], u["media_type"]): u["count"] for u in shown["undeclared"]} == dict(undeclared)
+    assert {(u["operation"], u["status"], u["media_type"]): u["count"] for u in shown["undeclared"]} == dict(
+        undeclared
+    )
     assert shown["served"] == len(cells)
     assert shown["ratio"] == round(len(cells) / len(CELLS), 4)
-    assert sorted(f"{op} {s} {m or '(no body)'}" for op, names in coverage.missing_by_operation().items()
-                  for s, m in (n.split(" ", 1) for n in names)) == sorted(f"{op} {s} {m or '(no body)'}" for op, s, m in CELLS if (op, s, m) not in cells)
+    assert sorted(
+        f"{op} {s} {m or '(no body)'}"
+        for op, names in coverage.missing_by_operation().items()
+        for s, m in (n.split(" ", 1) for n in names)
+    ) == sorted(f"{op} {s} {m or '(no body)'}" for op, s, m in CELLS if (op, s, m) not in cells)
     assert Coverage.from_json(contract, shown).to_json() == shown
 
 
@@ -121,7 +135,11 @@ def test_recording_from_many_threads_loses_nothing(contract: Contract) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    cells = {(o["operation"], c["status"], c["media_type"]): c["count"] for o in coverage.to_json()["operations"] for c in o["cells"]}
+    cells = {
+        (o["operation"], c["status"], c["media_type"]): c["count"]
+        for o in coverage.to_json()["operations"]
+        for c in o["cells"]
+    }
     assert cells[("SaveWebhook", "200", "application/json")] == 16000
 
 
@@ -131,28 +149,55 @@ def test_recording_from_many_threads_loses_nothing(contract: Contract) -> None:
 
 def served_by_mock(client: Any) -> tuple[dict[tuple[str, str, str | None], int], list[dict[str, Any]]]:
     shown = client.get("/__mock__/coverage", headers=AUTH).json
-    cells = {(o["operation"], c["status"], c["media_type"]): c["count"] for o in shown["operations"] for c in o["cells"] if c["count"]}
+    cells = {
+        (o["operation"], c["status"], c["media_type"]): c["count"]
+        for o in shown["operations"]
+        for c in o["cells"]
+        if c["count"]
+    }
     return cells, shown["undeclared"]
 
 
 def test_the_mock_records_each_answer_by_status_and_media_type() -> None:
-    app = create_app(MockConfig(delivery=DeliveryConfig(registration_ping=False), limits=Limits(max_body_bytes=2048)))
+    app = create_app(
+        MockConfig(delivery=DeliveryConfig(registration_ping=False), limits=Limits(max_body_bytes=2048))
+    )
     client = app.test_client()
     sent: list[tuple[str, Any]] = [
-        ("SaveWebhook", client.post(AGENT + "SaveWebhook", headers=AUTH, json={"Name": "n", "Type": "crmscript", "TargetUrl": "1"})),
+        (
+            "SaveWebhook",
+            client.post(
+                AGENT + "SaveWebhook", headers=AUTH, json={"Name": "n", "Type": "crmscript", "TargetUrl": "1"}
+            ),
+        ),
         ("GetWebhook", client.post(AGENT + "GetWebhook?webhookId=1", headers={**AUTH, "Accept": "text/xml"})),
-        ("SaveWebhook", client.post(AGENT + "SaveWebhook", headers={**AUTH, "Accept": "application/xml"}, json={"WebhookId": "x"})),
+        (
+            "SaveWebhook",
+            client.post(
+                AGENT + "SaveWebhook", headers={**AUTH, "Accept": "application/xml"}, json={"WebhookId": "x"}
+            ),
+        ),
         ("DeleteWebhook", client.post(AGENT + "DeleteWebhook?webhookId=1", headers=AUTH)),
         ("v1Webhook_GetWebhook", client.get("/api/v1/Webhook/1", headers=AUTH)),
         ("GetAllWebhooks", client.post(AGENT + "GetAllWebhooks")),
-        ("SaveWebhook", client.post(AGENT + "SaveWebhook", headers=AUTH, data=b"{" + b" " * 4096 + b"}", content_type="application/json")),
+        (
+            "SaveWebhook",
+            client.post(
+                AGENT + "SaveWebhook",
+                headers=AUTH,
+                data=b"{" + b" " * 4096 + b"}",
+                content_type="application/json",
+            ),
+        ),
     ]
     client.post("/api/v1/NoSuchThing", headers=AUTH)  # no operation: not recorded
     client.get(AGENT + "SaveWebhook", headers=AUTH)  # 405: no operation serves GET there
     oracle: Counter[Any] = Counter()
     for operation, response in sent:
         content_type = response.headers.get("Content-Type")
-        oracle[(operation, str(response.status_code), content_type.split(";")[0] if content_type else None)] += 1
+        oracle[
+            (operation, str(response.status_code), content_type.split(";")[0] if content_type else None)
+        ] += 1
     assert {status for (_, status, _) in oracle} == {"200", "400", "204", "404", "401", "413"}
     cells, undeclared = served_by_mock(client)
     assert cells == dict(oracle) and undeclared == []
@@ -168,7 +213,9 @@ def test_an_injected_status_the_contract_does_not_declare_is_listed_as_undeclare
     assert client.post("/__mock__/faults", headers=AUTH, json={"status": 503, "count": 1}).status_code == 200
     assert client.post(AGENT + "GetAllWebhooks", headers=AUTH).status_code == 503
     cells, undeclared = served_by_mock(client)
-    assert cells == {} and undeclared == [{"operation": "GetAllWebhooks", "status": "503", "media_type": "application/json", "count": 1}]
+    assert cells == {} and undeclared == [
+        {"operation": "GetAllWebhooks", "status": "503", "media_type": "application/json", "count": 1}
+    ]
 
 
 def test_a_mock_server_keeps_its_coverage_across_resets() -> None:
@@ -179,10 +226,21 @@ def test_a_mock_server_keeps_its_coverage_across_resets() -> None:
         client.post(AGENT + "GetAllWebhooks", headers=AUTH)
         client.post(AGENT + "GetAllWebhooks", headers={**AUTH, "Accept": "text/xml"})
         cells, _ = served_by_mock(client)
-        assert cells == {("GetAllWebhooks", "200", "application/json"): 1, ("GetAllWebhooks", "200", "text/xml"): 1}
+        assert cells == {
+            ("GetAllWebhooks", "200", "application/json"): 1,
+            ("GetAllWebhooks", "200", "text/xml"): 1,
+        }
         total = mock.coverage().to_json()
-    counted = {(o["operation"], c["status"], c["media_type"]): c["count"] for o in total["operations"] for c in o["cells"] if c["count"]}
-    assert counted == {("GetAllWebhooks", "200", "application/json"): 2, ("GetAllWebhooks", "200", "text/xml"): 1}
+    counted = {
+        (o["operation"], c["status"], c["media_type"]): c["count"]
+        for o in total["operations"]
+        for c in o["cells"]
+        if c["count"]
+    }
+    assert counted == {
+        ("GetAllWebhooks", "200", "application/json"): 2,
+        ("GetAllWebhooks", "200", "text/xml"): 1,
+    }
 
 
 @pytest.mark.parametrize("status", [500, 200])

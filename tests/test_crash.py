@@ -70,7 +70,11 @@ def test_every_acknowledged_save_survives_a_sigkill_on_postgresql(tmp_path: Path
         assert crash_problems(load, by_id(listed)) == []
         assert by_id(listed) == pg_webhooks(url)  # the database, read without the mock, agrees
         status, new = HttpClient(again.port, fresh=True).call("SaveWebhook", {"Name": "after the crash"})
-        assert status == 200 and new["WebhookId"] > max(load.created) and new["WebhookId"] > max(listed_ids(listed))
+        assert (
+            status == 200
+            and new["WebhookId"] > max(load.created)
+            and new["WebhookId"] > max(listed_ids(listed))
+        )
         assert again.stop() == 0
     assert "Traceback" not in again.stderr()
 

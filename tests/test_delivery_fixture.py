@@ -32,21 +32,37 @@ header_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_si
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.binary(max_size=300) | st.text(max_size=100).map(str.encode),
-       headers=st.lists(st.tuples(st.from_regex(r"X-[A-Za-z]{1,10}", fullmatch=True), header_text), max_size=5))
-def test_a_saved_delivery_loads_as_the_exact_bytes_and_headers(tmp_path: Path, body: bytes, headers: list[tuple[str, str]]) -> None:
-    path = save(tmp_path, SavedDelivery(headers, body, T0, path="/hook", signature="valid", violations=["x"], status=200))
+@given(
+    body=st.binary(max_size=300) | st.text(max_size=100).map(str.encode),
+    headers=st.lists(st.tuples(st.from_regex(r"X-[A-Za-z]{1,10}", fullmatch=True), header_text), max_size=5),
+)
+def test_a_saved_delivery_loads_as_the_exact_bytes_and_headers(
+    tmp_path: Path, body: bytes, headers: list[tuple[str, str]]
+) -> None:
+    path = save(
+        tmp_path,
+        SavedDelivery(headers, body, T0, path="/hook", signature="valid", violations=["x"], status=200),
+    )
     loaded = load(path)
     assert loaded.body == body
     assert loaded.headers == headers
-    assert (loaded.received, loaded.path, loaded.signature, loaded.violations, loaded.status) == (T0, "/hook", "valid", ["x"], 200)
+    assert (loaded.received, loaded.path, loaded.signature, loaded.violations, loaded.status) == (
+        T0,
+        "/hook",
+        "valid",
+        ["x"],
+        200,
+    )
     stored = json.loads(path.read_text(encoding="utf-8"))
     assert stored["format"] == "sowebhook-delivery" and stored["version"] == 1
     assert stored["body"]["encoding"] in ("utf-8", "base64")
 
 
-@given(before=st.text(max_size=40).map(json.dumps), spacing=st.sampled_from(["", " ", "\n  ", "\t"]),
-       after=st.text(max_size=40).map(json.dumps))
+@given(
+    before=st.text(max_size=40).map(json.dumps),
+    spacing=st.sampled_from(["", " ", "\n  ", "\t"]),
+    after=st.text(max_size=40).map(json.dumps),
+)
 def test_replacing_the_eventid_keeps_every_other_byte(before: str, spacing: str, after: str) -> None:
     head = '{"A":' + before + ',"EventId":' + spacing + '"'
     tail = '","Z":' + after + "}"
@@ -54,7 +70,9 @@ def test_replacing_the_eventid_keeps_every_other_byte(before: str, spacing: str,
     assert with_event_id(body, NEW) == (head + NEW + tail).encode()
 
 
-@pytest.mark.parametrize("body", [b'{"Event":"x"}', b'{"EventId":"a","FieldValues":{"EventId":"b"}}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "body", [b'{"Event":"x"}', b'{"EventId":"a","FieldValues":{"EventId":"b"}}', b"\xff\xfe"]
+)
 def test_a_body_without_exactly_one_eventid_is_refused(body: bytes) -> None:
     with pytest.raises(FixtureError, match="EventId"):
         with_event_id(body, NEW)
@@ -62,8 +80,14 @@ def test_a_body_without_exactly_one_eventid_is_refused(body: bytes) -> None:
 
 def test_resigning_gives_a_fresh_eventid_in_body_and_header_and_a_valid_signature() -> None:
     body = json.dumps({"EventId": OLD, "Event": "contact.changed"}, indent=2).encode()
-    headers = [("X-Superoffice-Event", "contact.changed"), ("X-Superoffice-Eventid", OLD), ("X-Superoffice-Signature", "old"),
-               ("X-Superoffice-Retry", "2"), ("Host", "tunnel.example"), ("Content-Length", str(len(body)))]
+    headers = [
+        ("X-Superoffice-Event", "contact.changed"),
+        ("X-Superoffice-Eventid", OLD),
+        ("X-Superoffice-Signature", "old"),
+        ("X-Superoffice-Retry", "2"),
+        ("Host", "tunnel.example"),
+        ("Content-Length", str(len(body))),
+    ]
     saved = SavedDelivery(headers, body)
     fresh_body, fresh = saved.resigned("s")
     new_id = json.loads(fresh_body)["EventId"]
@@ -87,8 +111,14 @@ def test_a_body_edited_after_it_was_signed_is_told_apart() -> None:
 
 
 def test_credentials_are_masked_in_the_file(tmp_path: Path) -> None:
-    sent = [("Authorization", "Bearer 8A:secret"), ("Cookie", "a=b"), ("SO-AppToken", "app-77"),
-            ("x-xsrf-token", "xsrf-88"), ("Proxy-Authorization", "Basic cHJveHk="), ("X-A", "1")]
+    sent = [
+        ("Authorization", "Bearer 8A:secret"),
+        ("Cookie", "a=b"),
+        ("SO-AppToken", "app-77"),
+        ("x-xsrf-token", "xsrf-88"),
+        ("Proxy-Authorization", "Basic cHJveHk="),
+        ("X-A", "1"),
+    ]
     text = save(tmp_path, SavedDelivery(sent, b"{}")).read_text(encoding="utf-8")
     for credential in ("8A:secret", "a=b", "app-77", "xsrf-88", "cHJveHk="):
         assert credential not in text
@@ -97,7 +127,10 @@ def test_credentials_are_masked_in_the_file(tmp_path: Path) -> None:
 
 def test_names_sort_by_the_time_received(tmp_path: Path) -> None:
     for minutes in (5, 1, 3):
-        save(tmp_path, SavedDelivery([("X-SuperOffice-Event", f"e{minutes}.x")], b"{}", T0 + timedelta(minutes=minutes)))
+        save(
+            tmp_path,
+            SavedDelivery([("X-SuperOffice-Event", f"e{minutes}.x")], b"{}", T0 + timedelta(minutes=minutes)),
+        )
     assert [d.event for d in load_many(tmp_path)] == ["e1.x", "e3.x", "e5.x"]
 
 
@@ -107,7 +140,10 @@ def test_names_sort_by_the_time_received(tmp_path: Path) -> None:
         (b"not json", "not JSON"),
         (b'{"format": "other"}', "not a sowebhook-delivery file"),
         (b'{"format": "sowebhook-delivery", "version": 2}', "version 2"),
-        (b'{"format": "sowebhook-delivery", "version": 1, "body": {"encoding": "rot13", "text": ""}, "headers": []}', "encoding"),
+        (
+            b'{"format": "sowebhook-delivery", "version": 1, "body": {"encoding": "rot13", "text": ""}, "headers": []}',
+            "encoding",
+        ),
         (b'{"format": "sowebhook-delivery", "version": 1}', "malformed"),
     ],
 )

@@ -15,7 +15,9 @@ def _copies() -> list[Path]:
     return sorted(p for p in docpages.DOCS.rglob("*") if p.is_file())
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="the team's reference copy (../shared) is not beside this checkout")
+@pytest.mark.skipif(
+    not SHARED.is_dir(), reason="the team's reference copy (../shared) is not beside this checkout"
+)
 @pytest.mark.parametrize("copy", _copies(), ids=lambda p: str(p.relative_to(docpages.DOCS)))
 def test_copied_page_is_byte_identical_to_the_reference_copy(copy: Path) -> None:
     relative = copy.relative_to(docpages.DOCS)

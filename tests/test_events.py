@@ -38,7 +38,9 @@ def page_samples() -> dict[str, dict[str, object]]:
     samples: dict[str, dict[str, object]] = {}
     for page in sorted((REFERENCE / "reference").glob("*.md")):
         for _, block in fences(page.read_text(encoding="utf-8")):
-            text = block.split("\n\n", 1)[1] if block.startswith("POST ") else block  # the body after the head
+            text = (
+                block.split("\n\n", 1)[1] if block.startswith("POST ") else block
+            )  # the body after the head
             try:
                 sample = json.loads(text)
             except ValueError:
@@ -68,14 +70,20 @@ def test_every_documented_event_builds_a_payload_the_contract_accepts() -> None:
         body = events.encode(payload)
         headers = events.delivery_headers(event, payload["EventId"], body, "s")
         assert delivery_violations(headers, body) == [], name
-        assert headers["X-SuperOffice-Signature"] == base64.b64encode(hmac.new(b"s", body, hashlib.sha256).digest()).decode()
+        assert (
+            headers["X-SuperOffice-Signature"]
+            == base64.b64encode(hmac.new(b"s", body, hashlib.sha256).digest()).decode()
+        )
 
 
 @pytest.mark.parametrize("event", sorted(page_samples()))
 def test_a_built_payload_has_the_members_of_the_pages_sample(event: str) -> None:
     sample = page_samples()[event]
     built = events.build_payload(event, primary_key=int(str(sample["PrimaryKey"])))
-    expected = set(sample) | {"EventId", "Changes"}  # the delete sample of reference/index.md omits both (F-211)
+    expected = set(sample) | {
+        "EventId",
+        "Changes",
+    }  # the delete sample of reference/index.md omits both (F-211)
     if event == "sale.changed":  # the one changed sample with FieldValues; the others carry none (F-210)
         expected -= {"FieldValues"}
     assert set(built) == expected
@@ -91,7 +99,9 @@ def test_state_events_name_their_webhook_in_the_header_and_their_kind_in_the_bod
 
 
 def test_fields_primary_key_and_delete_values() -> None:
-    created = events.build_payload("contact.created", primary_key=9, fields={"name": "Acme", "business_idx": 3})
+    created = events.build_payload(
+        "contact.created", primary_key=9, fields={"name": "Acme", "business_idx": 3}
+    )
     assert created["FieldValues"]["business_idx"] == 3 and created["FieldValues"]["name"] == "Acme"
     assert set(created["Changes"]) == set(created["FieldValues"])
     changed = events.build_payload("person.changed", primary_key=4, fields={"department": "x"})

@@ -395,7 +395,10 @@ SEGMENTS = st.text(st.characters(codec="utf-8", exclude_characters="/"), min_siz
 def _path_values(operation_id: str) -> st.SearchStrategy[dict[str, str]]:
     path = [p for p in CONTRACT.operation(operation_id).parameters if p["in"] == "path"]
     return st.fixed_dictionaries(
-        {p["name"]: ROUTED_INTEGERS if merged(p["schema"]).get("type") == "integer" else SEGMENTS for p in path}
+        {
+            p["name"]: ROUTED_INTEGERS if merged(p["schema"]).get("type") == "integer" else SEGMENTS
+            for p in path
+        }
     )
 
 
@@ -437,10 +440,22 @@ def test_query_strings_and_headers_get_the_same_verdict(operation_id: str, data:
     path_values = data.draw(_path_values(operation_id), label="path values")
     body, media_type = ({}, "application/json") if operation.body_required else (None, None)
     fast = model_state(
-        FAST, operation, query=query, headers=headers, body=body, media_type=media_type, path_values=path_values
+        FAST,
+        operation,
+        query=query,
+        headers=headers,
+        body=body,
+        media_type=media_type,
+        path_values=path_values,
     )
     reference = model_state(
-        REFERENCE, operation, query=query, headers=headers, body=body, media_type=media_type, path_values=path_values
+        REFERENCE,
+        operation,
+        query=query,
+        headers=headers,
+        body=body,
+        media_type=media_type,
+        path_values=path_values,
     )
     assert fast == reference  # the same fields, messages, and (when valid) the same typed query values
 

@@ -44,15 +44,34 @@ def _baseline(app: Flask) -> tuple[int, int]:
     state.agent.generate_responses(None)
     ids = []
     for name, owner in (("first", None), ("second", "default-app-token")):
-        webhook = {"Name": name, "Events": ["contact.created"], "TargetUrl": "https://192.0.2.1/hook", "Secret": "s", "State": "Active",
-                   "Type": "crmscript", "Headers": None, "Properties": None, "Registered": "2026-01-02T03:04:05.0000000Z",
-                   "RegisteredAssociate": None, "Updated": "0001-01-01T00:00:00", "UpdatedAssociate": None, "ErrorsEmail": None}
+        webhook = {
+            "Name": name,
+            "Events": ["contact.created"],
+            "TargetUrl": "https://192.0.2.1/hook",
+            "Secret": "s",
+            "State": "Active",
+            "Type": "crmscript",
+            "Headers": None,
+            "Properties": None,
+            "Registered": "2026-01-02T03:04:05.0000000Z",
+            "RegisteredAssociate": None,
+            "Updated": "0001-01-01T00:00:00",
+            "UpdatedAssociate": None,
+            "ErrorsEmail": None,
+        }
         ids.append(state.store.create(lambda new_id, w=webhook: {**w, "WebhookId": new_id}, owner).webhook_id)
     return ids[0], ids[1]
 
 
 def judge(
-    status: int, content_type: str, body: bytes, changed: bool, request: str, *, rest: bool = False, route: str | None = None
+    status: int,
+    content_type: str,
+    body: bytes,
+    changed: bool,
+    request: str,
+    *,
+    rest: bool = False,
+    route: str | None = None,
 ) -> list[str]:
     """What is wrong with an answer, whatever the request was (empty when nothing is). ``rest``: the
     path is a REST endpoint's (the REST error object is one of its shapes); ``route``: what routing
@@ -67,9 +86,13 @@ def judge(
     if changed and not 200 <= status < 300:
         problems.append(f"state changed by a request answered {status}")
     if route == "unrouted" and (status != 404 or b"ErrorType" in body):
-        problems.append(f"{status} where no route matches (an integer segment that is no int32): 404 in the agent's shape")
+        problems.append(
+            f"{status} where no route matches (an integer segment that is no int32): 404 in the agent's shape"
+        )
     if route == "routed" and status == 404 and body and b"SoNotFoundException" not in body:
-        problems.append("404 from no route where an operation's path matches (every integer segment an int32)")
+        problems.append(
+            "404 from no route where an operation's path matches (every integer segment an int32)"
+        )
     return [f"{problem}: {request}" for problem in problems]
 
 
@@ -91,21 +114,36 @@ def _run(app: Flask, request: dict[str, Any]) -> list[str]:
         headers["Content-Type"] = request["media_type"]
     url = request["path"] + (f"?{request['query']}" if request["query"] else "")
     response = client.open(url, method=request["method"], headers=headers, data=request["body"])
-    event(f"{'REST' if rest_path(request['path']) else 'other'} {response.status_code} (route: {request['route']})")
+    event(
+        f"{'REST' if rest_path(request['path']) else 'other'} {response.status_code} (route: {request['route']})"
+    )
     changed = snapshot(app) != before
     shown = f"{request['method']} {url} {headers} {request['body'][:200]!r}"
     verdict = judge(
-        response.status_code, response.headers.get("Content-Type", ""), response.get_data(), changed, shown,
-        rest=rest_path(request["path"]), route=request["route"],
+        response.status_code,
+        response.headers.get("Content-Type", ""),
+        response.get_data(),
+        changed,
+        shown,
+        rest=rest_path(request["path"]),
+        route=request["route"],
     )
     return verdict + [f"{problem}: {shown}" for problem in _journal_problems(app)]
 
 
 @pytest.mark.parametrize(("store", "examples"), [("memory", 500), ("sqlite", 150)])
-def test_arbitrary_requests_never_fail_the_server_nor_change_state_when_refused(store: str, examples: int, tmp_path: Path) -> None:
-    app = hostile_app(str(tmp_path / "fuzz.sqlite3") if store == "sqlite" else None, response_validation="report")
+def test_arbitrary_requests_never_fail_the_server_nor_change_state_when_refused(
+    store: str, examples: int, tmp_path: Path
+) -> None:
+    app = hostile_app(
+        str(tmp_path / "fuzz.sqlite3") if store == "sqlite" else None, response_validation="report"
+    )
 
-    @settings(max_examples=examples, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(requests())
     def fuzz(request: dict[str, Any]) -> None:
         problems = _run(app, request)
@@ -124,9 +162,13 @@ PATCH_APP = hostile_app(response_validation="report")
 PATCH_TYPES = ["application/json", "text/json", "application/json-patch+json", "application/merge-patch+json"]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(changes=PATCHES, media_type=st.sampled_from(PATCH_TYPES), which=st.sampled_from([0, 0, 0, 1]))
-def test_arbitrary_patch_documents_apply_whole_or_are_refused_naming_the_member(changes: Any, media_type: str, which: int) -> None:
+def test_arbitrary_patch_documents_apply_whole_or_are_refused_naming_the_member(
+    changes: Any, media_type: str, which: int
+) -> None:
     # the oracle is the answer's shape and the store read directly, not contracts.patch: a 2xx
     # answers what is stored now; a 400 names the operation or merge member (changes...) or the
     # patched webhook's field (entity...); a 409 is the REST ConflictException; nothing else, and a
@@ -140,8 +182,15 @@ def test_arbitrary_patch_documents_apply_whole_or_are_refused_naming_the_member(
     )
     shown = f"PATCH {media_type} {len(body)} bytes: {body[:300]!r}"
     event(f"{response.status_code} to a {type(changes).__name__}")
-    problems = judge(response.status_code, response.headers.get("Content-Type", ""), response.get_data(), snapshot(PATCH_APP) != before,
-                     shown, rest=True, route="routed")
+    problems = judge(
+        response.status_code,
+        response.headers.get("Content-Type", ""),
+        response.get_data(),
+        snapshot(PATCH_APP) != before,
+        shown,
+        rest=True,
+        route="routed",
+    )
     problems += _journal_problems(PATCH_APP)
     assert not problems, "\n".join(problems)
     answer = json.loads(response.data) if response.data else None
@@ -173,7 +222,9 @@ schema.config.auth.update(basic=("tje0", "Tje0"))  # the seed page's Basic crede
 
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
-def test_schemathesis_negative_cases_never_fail_the_server_nor_change_state_when_refused(case: schemathesis.Case) -> None:
+def test_schemathesis_negative_cases_never_fail_the_server_nor_change_state_when_refused(
+    case: schemathesis.Case,
+) -> None:
     _baseline(APP)
     before = snapshot(APP)
     response = case.call()
@@ -181,5 +232,12 @@ def test_schemathesis_negative_cases_never_fail_the_server_nor_change_state_when
     content_type = response.headers.get("Content-Type") or response.headers.get("content-type") or ""
     if isinstance(content_type, list):
         content_type = content_type[0]
-    problems = judge(response.status_code, content_type, response.content, changed, case.as_curl_command(), rest=rest_path(case.path))
+    problems = judge(
+        response.status_code,
+        content_type,
+        response.content,
+        changed,
+        case.as_curl_command(),
+        rest=rest_path(case.path),
+    )
     assert not problems, "\n".join(problems)

@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from contracts import load
 from contracts.generated import generate
 
-SCHEMAS = ["WebhookRecord", "NullableWebhookRecord", "WebhookList", "WebhookResult", "LastError", "AgentError", "WebhookPayload"]
+SCHEMAS = [
+    "WebhookRecord",
+    "NullableWebhookRecord",
+    "WebhookList",
+    "WebhookResult",
+    "LastError",
+    "AgentError",
+    "WebhookPayload",
+]
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
@@ -24,7 +32,10 @@ def test_every_generated_value_is_valid(name: str, seed: int) -> None:
 
 def test_the_shapes_a_parser_must_meet_all_occur() -> None:
     contract = load()
-    values = [generate(contract, {"$ref": "#/components/schemas/NullableWebhookRecord"}, random.Random(n)) for n in range(300)]
+    values = [
+        generate(contract, {"$ref": "#/components/schemas/NullableWebhookRecord"}, random.Random(n))
+        for n in range(300)
+    ]
     records = [v for v in values if isinstance(v, dict)]
     assert None in values
     assert any(r["RegisteredAssociate"] is None for r in records)

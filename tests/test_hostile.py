@@ -72,12 +72,22 @@ class Outcome:
 
 
 def measured(
-    app: Flask, body: bytes | None, content_type: str | None, *, path: str = SAVE, method: str = "POST", **kwargs: Any
+    app: Flask,
+    body: bytes | None,
+    content_type: str | None,
+    *,
+    path: str = SAVE,
+    method: str = "POST",
+    **kwargs: Any,
 ) -> Outcome:
     """One request through the test client: its answer, its time, tracemalloc's peak while it ran
     and whether the store (or anything else a request can change) differs afterwards."""
     client = app.test_client()
-    headers = {**AUTH, **({"Content-Type": content_type} if content_type else {}), **kwargs.pop("headers", {})}
+    headers = {
+        **AUTH,
+        **({"Content-Type": content_type} if content_type else {}),
+        **kwargs.pop("headers", {}),
+    }
     before = snapshot(app)
     tracemalloc.start()
     started = time.perf_counter()
@@ -88,7 +98,12 @@ def measured(
     finally:
         tracemalloc.stop()
     return Outcome(
-        response.status_code, response.headers.get("Content-Type", ""), response.get_data(), seconds, peak, snapshot(app) != before,
+        response.status_code,
+        response.headers.get("Content-Type", ""),
+        response.get_data(),
+        seconds,
+        peak,
+        snapshot(app) != before,
         rest_path(path),
     )
 
@@ -155,16 +170,20 @@ def _no_connection(server: socket.socket) -> bool:
         '<!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]><Webhook><Name>&e;</Name></Webhook>',
         '<!DOCTYPE w [<!ENTITY e SYSTEM "http://127.0.0.1:{port}/e">]><Webhook><Name>&e;</Name></Webhook>',
         '<!DOCTYPE w [<!ENTITY % p SYSTEM "http://127.0.0.1:{port}/p.dtd"> %p;]><Webhook><Name>&e;</Name></Webhook>',
-        '<!DOCTYPE w [<!ENTITY % p "<!ENTITY e \'x\'>"> %p;]><Webhook><Name>&e;</Name></Webhook>',
+        "<!DOCTYPE w [<!ENTITY % p \"<!ENTITY e 'x'>\"> %p;]><Webhook><Name>&e;</Name></Webhook>",
         '<!DOCTYPE w SYSTEM "http://127.0.0.1:{port}/w.dtd"><Webhook><Name>n</Name></Webhook>',
         '<?xml-stylesheet href="http://127.0.0.1:{port}/s.xsl"?><Webhook><Name>&amp;</Name><Nope/></Webhook>',
     ],
     ids=["file", "http", "parameter-external", "parameter-internal", "external-dtd", "stylesheet-pi"],
 )
-def test_external_and_parameter_entities_are_refused_and_never_fetched(app: Flask, listener: socket.socket, document: str) -> None:
+def test_external_and_parameter_entities_are_refused_and_never_fetched(
+    app: Flask, listener: socket.socket, document: str
+) -> None:
     body = ('<?xml version="1.0"?>' + document.replace("{port}", str(listener.getsockname()[1]))).encode()
     outcome = measured(app, body, "application/xml")
-    if "<Nope/>" in document:  # a processing instruction is no entity: read, <Nope/> ignored as the server ignores it (F-174)
+    if (
+        "<Nope/>" in document
+    ):  # a processing instruction is no entity: read, <Nope/> ignored as the server ignores it (F-174)
         assert outcome.status == 200, outcome.body[:300]
         assert any("'Nope' is not a property" in v for v in state_of(app).journal.entries()[-1].violations)
     else:
@@ -193,13 +212,21 @@ def test_json_and_xml_nested_up_to_aspnet_max_depth_are_read(app: Flask, levels:
 def test_json_nested_deeper_than_aspnet_max_depth_is_400(app: Flask, levels: int) -> None:
     # 500 to 990 levels were 500 Internal Server Error (RecursionError answering or journalling)
     assert_refused(measured(app, nested_json(levels), "application/json"), says="more than 256 levels deep")
-    assert_refused(measured(app, b"[" * levels + b"]" * levels, "application/json"), says="more than 256 levels deep")
-    assert_refused(measured(app, b'{"a":' * levels + b"1" + b"}" * levels, "text/json"), says="more than 256 levels deep")
+    assert_refused(
+        measured(app, b"[" * levels + b"]" * levels, "application/json"), says="more than 256 levels deep"
+    )
+    assert_refused(
+        measured(app, b'{"a":' * levels + b"1" + b"}" * levels, "text/json"), says="more than 256 levels deep"
+    )
 
 
 @pytest.mark.parametrize("levels", [ASPNET_MAX_DEPTH + 1, 100_000])
 def test_xml_nested_deeper_than_aspnet_max_depth_is_400_before_it_is_built(app: Flask, levels: int) -> None:
-    body = nested_xml(levels) if levels < 1000 else b"<Webhook>" + b"<a>" * levels + b"</a>" * levels + b"</Webhook>"
+    body = (
+        nested_xml(levels)
+        if levels < 1000
+        else b"<Webhook>" + b"<a>" * levels + b"</a>" * levels + b"</Webhook>"
+    )
     outcome = measured(app, body, "application/xml")
     assert_refused(outcome, says="more than 256 levels deep")
     assert outcome.peak < 3_000_000  # 100 000 elements built into a tree took 28 MB
@@ -207,7 +234,9 @@ def test_xml_nested_deeper_than_aspnet_max_depth_is_400_before_it_is_built(app: 
 
 def test_deep_json_in_a_form_field_is_400(app: Flask) -> None:
     for body in (b"Properties=" + b"%5B" * 100_000, b"Properties=" + b"[" * 300 + b"]" * 300):
-        assert_refused(measured(app, body, "application/x-www-form-urlencoded"), says="more than 256 levels deep")
+        assert_refused(
+            measured(app, body, "application/x-www-form-urlencoded"), says="more than 256 levels deep"
+        )
 
 
 def test_a_form_body_of_escapes_is_read_in_bounded_memory(app: Flask) -> None:
@@ -227,7 +256,14 @@ def test_a_body_over_the_limit_by_content_length_is_413_unread(app: Flask) -> No
 
 def _chunked(app: Flask, body: bytes, **kwargs: Any) -> Outcome:  # path=, method= as measured
     """A body without Content-Length, its end marked by the server (chunked transfer encoding)."""
-    return measured(app, None, "application/json", input_stream=io.BytesIO(body), environ_overrides={"wsgi.input_terminated": True}, **kwargs)
+    return measured(
+        app,
+        None,
+        "application/json",
+        input_stream=io.BytesIO(body),
+        environ_overrides={"wsgi.input_terminated": True},
+        **kwargs,
+    )
 
 
 def test_a_chunked_body_over_the_limit_is_413_not_cut_at_the_limit(app: Flask) -> None:
@@ -243,7 +279,9 @@ def test_a_chunked_body_over_the_limit_is_413_not_cut_at_the_limit(app: Flask) -
 def test_a_body_shorter_than_its_content_length_is_400_and_changes_nothing(app: Flask) -> None:
     # the client went away after 14 of 100 bytes: granian hands the app what arrived, which is JSON
     environ = {"wsgi.input_terminated": True, "CONTENT_LENGTH": "100"}
-    outcome = measured(app, None, "application/json", input_stream=io.BytesIO(b'{"Name":"cut"}'), environ_overrides=environ)
+    outcome = measured(
+        app, None, "application/json", input_stream=io.BytesIO(b'{"Name":"cut"}'), environ_overrides=environ
+    )
     assert_refused(outcome, says="14 bytes of the 100")
 
 
@@ -256,7 +294,10 @@ def test_the_journal_keeps_a_bounded_part_of_large_bodies(app: Flask) -> None:
     try:
         before = tracemalloc.get_traced_memory()[0]
         for _ in range(2):
-            assert client.post(SAVE, data=body, headers={**AUTH, "Content-Type": "application/json"}).status_code == 400
+            assert (
+                client.post(SAVE, data=body, headers={**AUTH, "Content-Type": "application/json"}).status_code
+                == 400
+            )
         kept = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
@@ -288,7 +329,9 @@ def test_invalid_utf8_is_400(app: Flask, body: bytes, content_type: str) -> None
 def test_nul_bytes(app: Flask) -> None:
     # a raw NUL is no JSON (RFC 8259: control characters are escaped) and no XML 1.0 character
     assert_refused(measured(app, b'{"Name":"a\x00b"}', "application/json"), says="control character")
-    assert_refused(measured(app, b"<Webhook><Name>a\x00b</Name></Webhook>", "application/xml"), says="not well-formed")
+    assert_refused(
+        measured(app, b"<Webhook><Name>a\x00b</Name></Webhook>", "application/xml"), says="not well-formed"
+    )
     assert_refused(measured(app, b"\x00" * 64, "application/json"))
     assert_refused(measured(app, b"", None, path=AGENT + "GetWebhook?webhookId=%00"), says="webhookId")
     # escaped, it is a character like any other (Json.NET reads "\u0000"): a deliberate 200
@@ -298,7 +341,13 @@ def test_nul_bytes(app: Flask) -> None:
     form = measured(app, b"Name=a%00b", "application/x-www-form-urlencoded")
     assert_read(form)
     assert form.json()["Name"] == "a\x00b"
-    as_xml = measured(app, b"", None, path=AGENT + f"GetWebhook?webhookId={form.json()['WebhookId']}", headers={"Accept": "application/xml"})
+    as_xml = measured(
+        app,
+        b"",
+        None,
+        path=AGENT + f"GetWebhook?webhookId={form.json()['WebhookId']}",
+        headers={"Accept": "application/xml"},
+    )
     assert as_xml.status == 200 and "<Name>a\ufffdb</Name>" in as_xml.body.decode()  # F-063
 
 
@@ -313,7 +362,9 @@ def test_nul_bytes(app: Flask) -> None:
     ],
     ids=["json-utf8", "json-utf16le", "json-utf16be", "json-utf32le", "xml-utf8"],
 )
-def test_a_byte_order_mark_chooses_the_encoding_and_is_skipped(app: Flask, body: bytes, content_type: str) -> None:
+def test_a_byte_order_mark_chooses_the_encoding_and_is_skipped(
+    app: Flask, body: bytes, content_type: str
+) -> None:
     # .NET's StreamReader does so for the JSON formatter (F-110); the XML parser reads an UTF-8 BOM
     outcome = measured(app, body, content_type, headers={"Accept": "application/json"})
     assert_read(outcome)
@@ -322,7 +373,12 @@ def test_a_byte_order_mark_chooses_the_encoding_and_is_skipped(app: Flask, body:
 
 def test_a_byte_order_mark_in_a_form_is_part_of_the_first_name(app: Flask) -> None:
     # "\ufeffName" is no property: ignored, as the server ignores an unknown member, and journalled (F-110, F-174)
-    outcome = measured(app, b"\xef\xbb\xbfName=bom", "application/x-www-form-urlencoded", headers={"Accept": "application/json"})
+    outcome = measured(
+        app,
+        b"\xef\xbb\xbfName=bom",
+        "application/x-www-form-urlencoded",
+        headers={"Accept": "application/json"},
+    )
     assert outcome.status == 200 and outcome.json()["Name"] is None
     assert state_of(app).journal.entries()[-1].violations == [
         "entity.\ufeffName: '\ufeffName' is not a property of Webhook; SuperOffice ignores it"
@@ -351,11 +407,20 @@ def test_charsets_other_than_utf16_read_as_utf8(app: Flask, charset: str, body: 
 
 def test_duplicate_json_keys_take_the_last_value(app: Flask) -> None:
     # Json.NET, which reads SuperOffice's bodies, assigns a member each time it meets it (F-113)
-    outcome = measured(app, b'{"Name":"first","Name":"last","Type":"crmscript","Headers":{"a":"1","a":"2"}}', "application/json")
+    outcome = measured(
+        app,
+        b'{"Name":"first","Name":"last","Type":"crmscript","Headers":{"a":"1","a":"2"}}',
+        "application/json",
+    )
     assert_read(outcome)
     assert outcome.json()["Name"] == "last" and outcome.json()["Headers"] == {"a": "2"}
     assert_refused(measured(app, b'{"WebhookId":"x","WebhookId":-1}', "application/json"), says="WebhookId")
-    xml = measured(app, b"<Webhook><Name>first</Name><Name>last</Name></Webhook>", "application/xml", headers={"Accept": "application/json"})
+    xml = measured(
+        app,
+        b"<Webhook><Name>first</Name><Name>last</Name></Webhook>",
+        "application/xml",
+        headers={"Accept": "application/json"},
+    )
     assert_read(xml)
     assert xml.json()["Name"] == "last"
 
@@ -369,7 +434,10 @@ def test_duplicate_json_keys_take_the_last_value(app: Flask) -> None:
         (b'{"Properties":{"n":' + b"1" * 5000 + b"}}", "application/json"),
         (b"<Webhook><WebhookId>" + b"9" * 5000 + b"</WebhookId></Webhook>", "application/xml"),
         (b"<Webhook><WebhookId>1e999999</WebhookId></Webhook>", "application/xml"),
-        (f'<Webhook {XSI}><Properties><StringObjectKeyValuePair><Key>n</Key><Value xsi:type="xsd:double">1e400</Value></StringObjectKeyValuePair></Properties></Webhook>'.encode(), "application/xml"),
+        (
+            f'<Webhook {XSI}><Properties><StringObjectKeyValuePair><Key>n</Key><Value xsi:type="xsd:double">1e400</Value></StringObjectKeyValuePair></Properties></Webhook>'.encode(),
+            "application/xml",
+        ),
         (b"WebhookId=" + b"9" * 5000, "application/x-www-form-urlencoded"),
         (b"WebhookId=2147483648", "application/x-www-form-urlencoded"),
     ],
@@ -382,7 +450,11 @@ def test_numbers_out_of_range_are_400(app: Flask, body: bytes, content_type: str
 
 def test_negative_zero_and_underflow_are_numbers(app: Flask) -> None:
     # -0 is the integer 0 (a new webhook) and 1e-400 underflows to 0.0, in .NET as in Python: 200
-    outcome = measured(app, b'{"WebhookId":-0,"Type":"crmscript","Properties":{"tiny":1e-400,"minus":-0.0,"big":1e308}}', "application/json")
+    outcome = measured(
+        app,
+        b'{"WebhookId":-0,"Type":"crmscript","Properties":{"tiny":1e-400,"minus":-0.0,"big":1e308}}',
+        "application/json",
+    )
     assert_read(outcome)
     assert outcome.json()["WebhookId"] > 0
     assert outcome.json()["Properties"] == {"tiny": 0.0, "minus": -0.0, "big": 1e308}
@@ -395,13 +467,32 @@ FORM = "application/x-www-form-urlencoded"
 REFUSED: dict[str, tuple[bytes, str, int, str]] = {
     "billion laughs": (LAUGHS, "application/xml", 400, "DTDs and entities are not accepted"),
     "billion laughs text/xml": (LAUGHS, "text/xml", 400, "DTDs and entities are not accepted"),
-    "external entity": (b'<!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]><Webhook><Name>&e;</Name></Webhook>', "application/xml", 400, ""),
+    "external entity": (
+        b'<!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]><Webhook><Name>&e;</Name></Webhook>',
+        "application/xml",
+        400,
+        "",
+    ),
     "JSON 100 000 [": (b"[" * 100_000, "application/json", 400, "more than 256 levels deep"),
-    "JSON nested 257": (nested_json(ASPNET_MAX_DEPTH + 1), "application/json", 400, "more than 256 levels deep"),
-    "patch nested 257": (b'[{"op":"add","path":"/Properties/a","value":' + b"[" * 255 + b"]" * 255 + b"}]", "application/json", 400,
-                         "more than 256 levels deep"),
+    "JSON nested 257": (
+        nested_json(ASPNET_MAX_DEPTH + 1),
+        "application/json",
+        400,
+        "more than 256 levels deep",
+    ),
+    "patch nested 257": (
+        b'[{"op":"add","path":"/Properties/a","value":' + b"[" * 255 + b"]" * 255 + b"}]",
+        "application/json",
+        400,
+        "more than 256 levels deep",
+    ),
     "XML nested 257": (nested_xml(ASPNET_MAX_DEPTH + 1), "application/xml", 400, "more than 256 levels deep"),
-    "XML nested 100 000": (b"<Webhook>" + b"<a>" * 100_000 + b"</a>" * 100_000 + b"</Webhook>", "application/xml", 400, "more than 256 levels deep"),
+    "XML nested 100 000": (
+        b"<Webhook>" + b"<a>" * 100_000 + b"</a>" * 100_000 + b"</Webhook>",
+        "application/xml",
+        400,
+        "more than 256 levels deep",
+    ),
     "form JSON nested 100 000": (b"Properties=" + b"%5B" * 100_000, FORM, 400, "more than 256 levels deep"),
     "2 MiB": (b'{"Name":"' + b"a" * (2 * LIMIT) + b'"}', "application/json", 413, f"limit of {LIMIT} bytes"),
     "invalid UTF-8 JSON": (b'{"Name":"\xff\xfe"}', "application/json", 400, ""),
@@ -413,10 +504,19 @@ REFUSED: dict[str, tuple[bytes, str, int, str]] = {
     "1e999999": (b'{"WebhookId":1e999999}', "application/json", 400, ""),
     "-1e400": (b'{"Properties":{"n":-1e400}}', "application/json", 400, ""),
     "5000 digits": (b'{"Properties":{"n":' + b"1" * 5000 + b"}}", "application/json", 400, ""),
-    "5000 digits in XML": (b"<Webhook><WebhookId>" + b"9" * 5000 + b"</WebhookId></Webhook>", "application/xml", 400, ""),
+    "5000 digits in XML": (
+        b"<Webhook><WebhookId>" + b"9" * 5000 + b"</WebhookId></Webhook>",
+        "application/xml",
+        400,
+        "",
+    ),
     "1e400 as xsd:double": (
         f'<Webhook {XSI}><Properties><StringObjectKeyValuePair><Key>n</Key><Value xsi:type="xsd:double">1e400</Value>'
-        "</StringObjectKeyValuePair></Properties></Webhook>".encode(), "application/xml", 400, ""),
+        "</StringObjectKeyValuePair></Properties></Webhook>".encode(),
+        "application/xml",
+        400,
+        "",
+    ),
     "cut JSON": (b'{"Name":"cut', "application/json", 400, ""),
 }
 PATCH_TYPES = ("application/json", "text/json", "application/json-patch+json", "application/merge-patch+json")
@@ -425,14 +525,20 @@ PATCH_TYPES = ("application/json", "text/json", "application/json-patch+json", "
 @pytest.fixture(scope="module")
 def stored_id(app: Flask) -> int:
     """A webhook the REST cases PUT and PATCH (created once; no refused case may change it)."""
-    response = app.test_client().post("/api/v1/Webhook", json={"Name": "rest", "Type": "crmscript", "Events": ["contact.created"]}, headers=AUTH)
+    response = app.test_client().post(
+        "/api/v1/Webhook",
+        json={"Name": "rest", "Type": "crmscript", "Events": ["contact.created"]},
+        headers=AUTH,
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return int(response.json["WebhookId"])
 
 
 @pytest.mark.parametrize("operation", sorted(REST_BODIES))
 @pytest.mark.parametrize("case", sorted(REFUSED))
-def test_hostile_bodies_are_refused_by_the_rest_endpoints_as_by_the_agent(app: Flask, stored_id: int, operation: str, case: str) -> None:
+def test_hostile_bodies_are_refused_by_the_rest_endpoints_as_by_the_agent(
+    app: Flask, stored_id: int, operation: str, case: str
+) -> None:
     body, content_type, status, says = REFUSED[case]
     method, path = REST_BODIES[operation]
     outcome = measured(app, body, content_type, path=path.format(id=stored_id), method=method)
@@ -446,13 +552,23 @@ def test_hostile_bodies_are_refused_by_the_rest_endpoints_as_by_the_agent(app: F
 
 
 @pytest.mark.parametrize("operation", sorted(REST_BODIES))
-def test_chunked_and_cut_bodies_are_refused_by_the_rest_endpoints(app: Flask, stored_id: int, operation: str) -> None:
+def test_chunked_and_cut_bodies_are_refused_by_the_rest_endpoints(
+    app: Flask, stored_id: int, operation: str
+) -> None:
     method, path = REST_BODIES[operation]
     at = path.format(id=stored_id)
     over = b'{"Name":"cut"}' + b" " * (LIMIT - 14) + b"and more"
     assert_refused(_chunked(app, over, path=at, method=method), 413, says=f"limit of {LIMIT} bytes")
     environ = {"wsgi.input_terminated": True, "CONTENT_LENGTH": "100"}
-    cut = measured(app, None, "application/json", path=at, method=method, input_stream=io.BytesIO(b'{"Name":"cut"}'), environ_overrides=environ)
+    cut = measured(
+        app,
+        None,
+        "application/json",
+        path=at,
+        method=method,
+        input_stream=io.BytesIO(b'{"Name":"cut"}'),
+        environ_overrides=environ,
+    )
     assert_refused(cut, says="14 bytes of the 100")
 
 
@@ -473,7 +589,10 @@ def test_bodies_read_by_the_agent_are_read_by_the_rest_endpoints(
     app: Flask, stored_id: int, operation: str, body: bytes, content_type: str
 ) -> None:
     method, path = REST_BODIES[operation]
-    assert_read(measured(app, body, content_type, path=path.format(id=stored_id), method=method), 204 if "SignalEvent" in operation else 200)
+    assert_read(
+        measured(app, body, content_type, path=path.format(id=stored_id), method=method),
+        204 if "SignalEvent" in operation else 200,
+    )
 
 
 # -- hostile paths: the REST endpoints' integer segments ---------------------------------------------
@@ -508,7 +627,9 @@ def test_bodies_read_by_the_agent_are_read_by_the_rest_endpoints(
     ],
 )
 @pytest.mark.parametrize("suffix", ["", "/", "/LastError"])
-def test_integer_path_segments_route_as_int_tryparse_reads_them(app: Flask, stored_id: int, segment: str, status: int | str, suffix: str) -> None:
+def test_integer_path_segments_route_as_int_tryparse_reads_them(
+    app: Flask, stored_id: int, segment: str, status: int | str, suffix: str
+) -> None:
     path = "/api/v1/Webhook/" + segment.format(id=stored_id) + suffix
     response = app.test_client().get(path, headers=AUTH)
     body = response.get_data()
@@ -529,7 +650,13 @@ def test_integer_path_segments_route_as_int_tryparse_reads_them(app: Flask, stor
 
 def test_signal_event_reads_the_primary_key_as_int_tryparse_does(app: Flask) -> None:
     client = app.test_client()
-    for key, status in [("0" * 5000 + "7", 204), ("+7", 204), ("9" * 5000, 404), ("1" * 11, 404), ("%D9%A1", 404)]:
+    for key, status in [
+        ("0" * 5000 + "7", 204),
+        ("+7", 204),
+        ("9" * 5000, 404),
+        ("1" * 11, 404),
+        ("%D9%A1", 404),
+    ]:
         response = client.post(f"/api/v1/Webhook/contact.created/{key}", headers=AUTH)
         assert response.status_code == status, (key[:20], response.get_data()[:300])
         assert status == 204 or not error_shape_problems(response.content_type, response.get_data())
@@ -537,8 +664,13 @@ def test_signal_event_reads_the_primary_key_as_int_tryparse_does(app: Flask) -> 
 
 # -- PATCH documents ------------------------------------------------------------------------------------
 
-BASE = {"Name": "patched", "Type": "crmscript", "Events": ["a.b", "c.d"], "Headers": {"X-Key": "1", "a/b": "slash", "t~": "tilde"},
-        "Properties": {"a": {"b": [1, {"c": 2}], "keep": True}, "n": 5, "s": "text"}}
+BASE = {
+    "Name": "patched",
+    "Type": "crmscript",
+    "Events": ["a.b", "c.d"],
+    "Headers": {"X-Key": "1", "a/b": "slash", "t~": "tilde"},
+    "Properties": {"a": {"b": [1, {"c": 2}], "keep": True}, "n": 5, "s": "text"},
+}
 
 
 @pytest.fixture
@@ -566,7 +698,9 @@ def refused_naming(outcome: Outcome, member: str, says: str = "", status: int = 
     if status == 400:
         assert member in outcome.json()["ModelState"], outcome.json()
     else:
-        assert outcome.json()["ErrorType"] == "ConflictException" and member in outcome.json()["ErrorMessage"], outcome.json()
+        assert (
+            outcome.json()["ErrorType"] == "ConflictException" and member in outcome.json()["ErrorMessage"]
+        ), outcome.json()
 
 
 def test_thousands_of_operations_apply_in_one_pass_and_all_or_none(app: Flask, target: str) -> None:
@@ -588,8 +722,14 @@ def test_thousands_of_operations_apply_in_one_pass_and_all_or_none(app: Flask, t
 
 
 def test_thousands_of_tests_and_replaces_of_one_property(app: Flask, target: str) -> None:
-    ops = [op for i in range(2_000) for op in ({"op": "test", "path": "/Name", "value": "patched" if i == 0 else f"n{i - 1}"},
-                                               {"op": "replace", "path": "name", "value": f"n{i}"})]
+    ops = [
+        op
+        for i in range(2_000)
+        for op in (
+            {"op": "test", "path": "/Name", "value": "patched" if i == 0 else f"n{i - 1}"},
+            {"op": "replace", "path": "name", "value": f"n{i}"},
+        )
+    ]
     outcome = patched(app, target, ops)
     assert_read(outcome)
     assert outcome.json()["Name"] == "n1999"
@@ -625,7 +765,11 @@ def test_a_pointer_that_does_not_resolve_is_400_naming_the_operation_and_changes
     # missing member references nothing; RFC 6902 4: so add (but for a new last member), replace,
     # remove and test fail. A test of nothing is no conflict (409) but a malformed operation (F-203)
     op = {"op": kind, "path": path, **({} if kind == "remove" else {"value": 1})}
-    refused_naming(patched(app, target, [{"op": "test", "path": "/Type", "value": "crmscript"}, op]), "changes.1", says=names)
+    refused_naming(
+        patched(app, target, [{"op": "test", "path": "/Type", "value": "crmscript"}, op]),
+        "changes.1",
+        says=names,
+    )
 
 
 def test_a_test_with_a_deep_value(app: Flask, target: str) -> None:
@@ -637,26 +781,45 @@ def test_a_test_with_a_deep_value(app: Flask, target: str) -> None:
     assert_read(patched(app, target, [{"op": "test", "path": "/Properties/a", "value": deep}]))
     assert stored_webhook(app, target)["Properties"] == before["Properties"]
     differing = json.loads(json.dumps(deep).replace('"leaf"', '"other"'))
-    refused_naming(patched(app, target, [{"op": "test", "path": "/properties/a", "value": differing}]), "changes.0", status=409)
+    refused_naming(
+        patched(app, target, [{"op": "test", "path": "/properties/a", "value": differing}]),
+        "changes.0",
+        status=409,
+    )
     # numbers equal as JSON numbers are equal (RFC 6902 4.6), a boolean is not a number
     assert_read(patched(app, target, [{"op": "test", "path": "/Properties/n", "value": 5.0}]))
-    refused_naming(patched(app, target, [{"op": "test", "path": "/Properties/a/next/0/level", "value": True}]), "changes.0", status=409)
+    refused_naming(
+        patched(app, target, [{"op": "test", "path": "/Properties/a/next/0/level", "value": True}]),
+        "changes.0",
+        status=409,
+    )
     assert stored_webhook(app, target) == before
 
 
 @pytest.mark.parametrize(
     ("ops", "events"),
     [
-        ([{"op": "add", "path": "/Events/2", "value": "x.y"}], ["a.b", "c.d", "x.y"]),  # the index one past the end appends
+        (
+            [{"op": "add", "path": "/Events/2", "value": "x.y"}],
+            ["a.b", "c.d", "x.y"],
+        ),  # the index one past the end appends
         ([{"op": "add", "path": "/Events/0", "value": "x.y"}], ["x.y", "a.b", "c.d"]),
         ([{"op": "add", "path": "/Events/-", "value": "x.y"}], ["a.b", "c.d", "x.y"]),
         ([{"op": "remove", "path": "/Events/0"}], ["c.d"]),
         ([{"op": "remove", "path": "/Events/1"}, {"op": "remove", "path": "/Events/0"}], []),
         ([{"op": "remove", "path": "/Events/0"}, {"op": "remove", "path": "/Events/0"}], []),
-        ([{"op": "replace", "path": "/Events/1", "value": "x.y"}, {"op": "test", "path": "/Events", "value": ["a.b", "x.y"]}], ["a.b", "x.y"]),
+        (
+            [
+                {"op": "replace", "path": "/Events/1", "value": "x.y"},
+                {"op": "test", "path": "/Events", "value": ["a.b", "x.y"]},
+            ],
+            ["a.b", "x.y"],
+        ),
     ],
 )
-def test_array_items_are_added_and_removed_by_index(app: Flask, target: str, ops: list[dict[str, Any]], events: list[str]) -> None:
+def test_array_items_are_added_and_removed_by_index(
+    app: Flask, target: str, ops: list[dict[str, Any]], events: list[str]
+) -> None:
     outcome = patched(app, target, ops)
     assert_read(outcome)
     assert outcome.json()["Events"] == events == stored_webhook(app, target)["Events"]
@@ -665,15 +828,29 @@ def test_array_items_are_added_and_removed_by_index(app: Flask, target: str, ops
 @pytest.mark.parametrize(
     ("ops", "says"),
     [
-        ([{"op": "add", "path": "/Events/3", "value": "x.y"}], "/Events/3 is past the end of /Events, which has 2 item(s)"),
+        (
+            [{"op": "add", "path": "/Events/3", "value": "x.y"}],
+            "/Events/3 is past the end of /Events, which has 2 item(s)",
+        ),
         ([{"op": "remove", "path": "/Events/2"}], "/Events/2 is past the end of /Events"),
         ([{"op": "remove", "path": "/Events/-"}], "'-' is not an index of the array /Events"),
-        ([{"op": "replace", "path": "/Events/-", "value": "x.y"}], "'-' is not an index of the array /Events"),
-        ([{"op": "remove", "path": "/Events/0"}, {"op": "remove", "path": "/Events/0"}, {"op": "remove", "path": "/Events/0"}],
-         "/Events/0 is past the end of /Events, which has 0 item(s)"),
+        (
+            [{"op": "replace", "path": "/Events/-", "value": "x.y"}],
+            "'-' is not an index of the array /Events",
+        ),
+        (
+            [
+                {"op": "remove", "path": "/Events/0"},
+                {"op": "remove", "path": "/Events/0"},
+                {"op": "remove", "path": "/Events/0"},
+            ],
+            "/Events/0 is past the end of /Events, which has 0 item(s)",
+        ),
     ],
 )
-def test_an_index_past_the_end_is_400_and_changes_nothing(app: Flask, target: str, ops: list[dict[str, Any]], says: str) -> None:
+def test_an_index_past_the_end_is_400_and_changes_nothing(
+    app: Flask, target: str, ops: list[dict[str, Any]], says: str
+) -> None:
     refused_naming(patched(app, target, ops), f"changes.{len(ops) - 1}", says=says)
 
 
@@ -694,10 +871,17 @@ def test_escaped_pointers_name_members_with_slashes_and_tildes(app: Flask, targe
     [
         # RFC 7396 2: null removes a member at any depth; an object merges; a missing member takes
         # the patch's object with its nulls dropped; arrays (and nulls in them) replace whole
-        ({"Properties": {"a": {"b": None, "c": {"d": None, "e": 1}}, "n": None}},
-         {"a": {"keep": True, "c": {"e": 1}}, "s": "text"}, None),
+        (
+            {"Properties": {"a": {"b": None, "c": {"d": None, "e": 1}}, "n": None}},
+            {"a": {"keep": True, "c": {"e": 1}}, "s": "text"},
+            None,
+        ),
         ({"Properties": {"a": None, "s": {"x": None}}}, {"n": 5, "s": {}}, None),
-        ({"Properties": {"a": {"b": [None, {"c": None}]}}}, {"a": {"b": [None, {"c": None}], "keep": True}, "n": 5, "s": "text"}, None),
+        (
+            {"Properties": {"a": {"b": [None, {"c": None}]}}},
+            {"a": {"b": [None, {"c": None}], "keep": True}, "n": 5, "s": "text"},
+            None,
+        ),
         ({"Properties": {"absent": None}}, None, None),
         ({"Headers": {"X-Key": None, "a/b": None, "new": "1"}}, None, {"t~": "tilde", "new": "1"}),
         ({"headers": {"t~": None}, "PROPERTIES": {}}, None, {"X-Key": "1", "a/b": "slash"}),
@@ -710,7 +894,9 @@ def test_a_merge_patch_with_nested_nulls(
 ) -> None:
     outcome = patched(app, target, changes, media_type)
     assert_read(outcome)
-    expected_properties = BASE["Properties"] if properties is None else (None if properties == "null" else properties)
+    expected_properties = (
+        BASE["Properties"] if properties is None else (None if properties == "null" else properties)
+    )
     expected_headers = BASE["Headers"] if headers is None else (None if headers == "null" else headers)
     assert outcome.json()["Properties"] == expected_properties == stored_webhook(app, target)["Properties"]
     assert outcome.json()["Headers"] == expected_headers == stored_webhook(app, target)["Headers"]
@@ -726,7 +912,9 @@ def test_a_merge_patch_with_nested_nulls(
         ({"Properties": {"a": None}, "_Links": {}}, "changes._Links"),
     ],
 )
-def test_a_merge_patch_that_makes_no_valid_webhook_is_400_naming_the_member(app: Flask, target: str, changes: Any, member: str) -> None:
+def test_a_merge_patch_that_makes_no_valid_webhook_is_400_naming_the_member(
+    app: Flask, target: str, changes: Any, member: str
+) -> None:
     refused_naming(patched(app, target, changes), member)
 
 
@@ -752,7 +940,14 @@ def _answer(connection: socket.socket) -> bytes:
             return data
         data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+    length = next(
+        (
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
     while len(rest) < length:
         chunk = connection.recv(65536)
         if not chunk:
@@ -767,7 +962,11 @@ def _status(answer: bytes) -> int:
 
 def _save(port: int, name: str, timeout: float = HANG_SECONDS) -> int:
     body = json.dumps({"Name": name}).encode()
-    return _status(_exchange(port, HEADERS + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body, timeout))
+    return _status(
+        _exchange(
+            port, HEADERS + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body, timeout
+        )
+    )
 
 
 def _start(command: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], int]:
@@ -781,7 +980,9 @@ def _start(command: list[str], env: dict[str, str] | None = None) -> tuple[subpr
     )
     assert process.stdout is not None
     line = process.stdout.readline()  # the ready line: blocks until the server answers
-    assert " ready at http://127.0.0.1:" in line, line + (process.stderr.read() if process.poll() is not None else "")
+    assert " ready at http://127.0.0.1:" in line, line + (
+        process.stderr.read() if process.poll() is not None else ""
+    )
     url = next(word for word in line.split() if word.startswith("http://"))
     return process, int(url.rsplit(":", 1)[1])
 
@@ -824,7 +1025,9 @@ def _trickle(port: int, count: int) -> list[socket.socket]:
 
 
 @pytest.mark.slow  # a sowebhook mock process
-def test_others_are_answered_while_bodies_trickle_in_to_sowebhook_mock(mock_process: tuple[subprocess.Popen[str], int]) -> None:
+def test_others_are_answered_while_bodies_trickle_in_to_sowebhook_mock(
+    mock_process: tuple[subprocess.Popen[str], int],
+) -> None:
     _, port = mock_process
     slow = _trickle(port, 6)  # more than the mock's threads
     try:
@@ -836,12 +1039,16 @@ def test_others_are_answered_while_bodies_trickle_in_to_sowebhook_mock(mock_proc
 
 
 @pytest.mark.slow  # a sowebhook mock process
-def test_a_chunked_body_over_the_limit_is_413_from_sowebhook_mock(mock_process: tuple[subprocess.Popen[str], int]) -> None:
+def test_a_chunked_body_over_the_limit_is_413_from_sowebhook_mock(
+    mock_process: tuple[subprocess.Popen[str], int],
+) -> None:
     _, port = mock_process
     # valid JSON up to the limit, then 8 bytes more: werkzeug cut it at the limit and it was read as a
     # whole body ("Expecting value" for other bodies over the limit: 400 where 413 is due)
     body = b'{"Name":"cut"}' + b" " * (LIMIT - 14) + b"and more"
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[i : i + 65536]), body[i : i + 65536]) for i in range(0, len(body), 65536))
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + 65536]), body[i : i + 65536]) for i in range(0, len(body), 65536)
+    )
     with socket.create_connection(("127.0.0.1", port), timeout=HANG_SECONDS) as connection:
         connection.sendall(HEADERS + b"Transfer-Encoding: chunked\r\n\r\n")
         try:
@@ -881,7 +1088,9 @@ def test_the_rsgi_bridge_answers_others_while_bodies_trickle_in_and_times_the_sl
 
 
 @pytest.mark.slow  # a sowebhook mock process
-def test_a_trickled_body_that_completes_is_answered_by_sowebhook_mock(mock_process: tuple[subprocess.Popen[str], int]) -> None:
+def test_a_trickled_body_that_completes_is_answered_by_sowebhook_mock(
+    mock_process: tuple[subprocess.Popen[str], int],
+) -> None:
     _, port = mock_process
     (connection,) = _trickle(port, 1)
     with connection:

@@ -38,7 +38,11 @@ class _Page(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        self.links += [value for name, value in attrs if name in ("src", "href", "action", "srcset") and value is not None]
+        self.links += [
+            value
+            for name, value in attrs
+            if name in ("src", "href", "action", "srcset") and value is not None
+        ]
         if tag == "script":
             self._script = values.get("id") or values.get("src") or ""
             self.scripts[self._script] = ""
@@ -83,10 +87,20 @@ def test_the_page_and_its_files_need_the_admin_credentials(client: FlaskClient) 
     for path in [INSPECTOR_PATH, *links]:
         refused = client.get(path)
         assert refused.status_code == 401, path
-        assert refused.json is not None and refused.json["Message"] == "Authorization has been denied for this request."
-        assert client.get(path, headers={"Authorization": "Basic " + base64.b64encode(b"tje0:wrong").decode()}).status_code == 401
+        assert (
+            refused.json is not None
+            and refused.json["Message"] == "Authorization has been denied for this request."
+        )
+        assert (
+            client.get(
+                path, headers={"Authorization": "Basic " + base64.b64encode(b"tje0:wrong").decode()}
+            ).status_code
+            == 401
+        )
         assert client.get(path, headers=AUTH).status_code == 200
-    assert client.get(INSPECTOR_PATH, headers={"Authorization": "SOTicket 7T:dGplMA=="}).status_code == 200  # any admin credential
+    assert (
+        client.get(INSPECTOR_PATH, headers={"Authorization": "SOTicket 7T:dGplMA=="}).status_code == 200
+    )  # any admin credential
 
 
 def test_a_browser_is_challenged_for_basic_credentials_in_the_admin_realm(client: FlaskClient) -> None:
@@ -100,21 +114,34 @@ def test_a_browser_is_challenged_for_basic_credentials_in_the_admin_realm(client
 def test_online_the_page_needs_an_application_granted_the_agent() -> None:
     online = MockConfig(
         profile="online",
-        users=(User("ann", Associate(11, "ANN"), password="pw", tickets=("7T:ann",), bearer_tokens=("8A:ann",)),),
-        applications=(Application("App A", "token-a", bearer_tokens=("8A:ann",)), Application("App C", "token-c", webhook_agent=False)),
+        users=(
+            User("ann", Associate(11, "ANN"), password="pw", tickets=("7T:ann",), bearer_tokens=("8A:ann",)),
+        ),
+        applications=(
+            Application("App A", "token-a", bearer_tokens=("8A:ann",)),
+            Application("App C", "token-c", webhook_agent=False),
+        ),
     )
     client = create_app(online).test_client()
-    refused = client.get(INSPECTOR_PATH, headers={"Authorization": "Basic " + base64.b64encode(b"ann:pw").decode()})
+    refused = client.get(
+        INSPECTOR_PATH, headers={"Authorization": "Basic " + base64.b64encode(b"ann:pw").decode()}
+    )
     assert refused.status_code == 401
-    assert refused.headers.getlist("WWW-Authenticate") == client.get("/__mock__/faults").headers.getlist("WWW-Authenticate")
+    assert refused.headers.getlist("WWW-Authenticate") == client.get("/__mock__/faults").headers.getlist(
+        "WWW-Authenticate"
+    )
     assert client.get(INSPECTOR_PATH, headers={"Authorization": "Bearer 8A:ann"}).status_code == 200
-    restricted = client.get(INSPECTOR_PATH, headers={"Authorization": "SOTicket 7T:ann", "SO-AppToken": "token-c"})
+    restricted = client.get(
+        INSPECTOR_PATH, headers={"Authorization": "SOTicket 7T:ann", "SO-AppToken": "token-c"}
+    )
     assert restricted.status_code == 403 and restricted.json is not None and "Message" in restricted.json
 
 
 def test_the_ready_line_prints_the_page(client: FlaskClient) -> None:
     line = ready_line("http://127.0.0.1:8080", MockConfig())
-    page = next(word for word in line.split() if word.startswith("http://") and urlsplit(word).path.startswith("/__"))
+    page = next(
+        word for word in line.split() if word.startswith("http://") and urlsplit(word).path.startswith("/__")
+    )
     assert page == f"http://127.0.0.1:8080{INSPECTOR_PATH}"
     assert client.get(urlsplit(page).path, headers=AUTH).status_code == 200
     assert line.split()[4] == "http://127.0.0.1:8080"  # where the harness reads the mock's URL
@@ -132,7 +159,9 @@ def test_the_page_loads_nothing_from_anywhere_but_the_mock(client: FlaskClient) 
     for link in parsed.links:
         parts = urlsplit(link)
         # a path on the mock itself, or inline data: no scheme, no host, no protocol-relative //host
-        assert (not parts.scheme and not parts.netloc and link.startswith("/")) or link.startswith(("data:", "#")), link
+        assert (not parts.scheme and not parts.netloc and link.startswith("/")) or link.startswith(
+            ("data:", "#")
+        ), link
         if link.startswith("/"):
             asset = client.get(link, headers=AUTH)
             assert asset.status_code == 200, link
@@ -148,7 +177,12 @@ def test_the_page_loads_nothing_from_anywhere_but_the_mock(client: FlaskClient) 
 def test_only_the_pages_own_files_are_served(client: FlaskClient) -> None:
     for name in ASSETS:
         assert client.get(f"{INSPECTOR_PATH}inspector/{name}", headers=AUTH).status_code == 200
-    for path in ["inspector/nothing.js", "inspector/../inspector.py", "inspector/static/inspector.js", "inspector.py"]:
+    for path in [
+        "inspector/nothing.js",
+        "inspector/../inspector.py",
+        "inspector/static/inspector.js",
+        "inspector.py",
+    ]:
         missing = client.get(INSPECTOR_PATH + path, headers=AUTH)
         assert missing.status_code == 404 and missing.json is not None and "Message" in missing.json, path
 
@@ -156,10 +190,14 @@ def test_only_the_pages_own_files_are_served(client: FlaskClient) -> None:
 # -- what the script is given -----------------------------------------------------------------------
 
 
-def test_the_script_is_given_the_contracts_operations_and_statuses(client: FlaskClient, contract: Contract) -> None:
+def test_the_script_is_given_the_contracts_operations_and_statuses(
+    client: FlaskClient, contract: Contract
+) -> None:
     config = _config(client)
     methods = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
-    operations = [op for item in contract.document["paths"].values() for m, op in item.items() if m in methods]
+    operations = [
+        op for item in contract.document["paths"].values() for m, op in item.items() if m in methods
+    ]
     assert sorted(config["operations"]) == sorted(op["operationId"] for op in operations)
     assert config["statuses"] == sorted({int(s) for op in operations for s in op["responses"] if s.isdigit()})
     assert config["faces"] == {op["operationId"]: op["tags"][0] for op in operations}
@@ -180,7 +218,9 @@ def test_every_url_the_script_polls_answers_json(client: FlaskClient) -> None:
     assert missing.status_code == 404 and missing.json is not None  # the admin's route, named by the template
 
 
-@pytest.mark.parametrize(("asked", "polls"), [("250", 250), ("5", POLL_BOUNDS[0]), ("99999999", POLL_BOUNDS[1])])
+@pytest.mark.parametrize(
+    ("asked", "polls"), [("250", 250), ("5", POLL_BOUNDS[0]), ("99999999", POLL_BOUNDS[1])]
+)
 def test_the_poll_interval_is_bounded(client: FlaskClient, asked: str, polls: int) -> None:
     assert _config(client, f"?poll={asked}")["poll_ms"] == polls
 
@@ -196,12 +236,21 @@ def test_a_poll_interval_that_is_no_number_is_a_400(client: FlaskClient, asked: 
 
 
 def test_nothing_the_page_serves_or_polls_holds_a_secret_or_credential(client: FlaskClient) -> None:
-    webhook = {"Name": "w", "Events": ["contact.created"], "TargetUrl": "https://example.invalid/hook", "Secret": SECRET, "Type": "crmscript"}
+    webhook = {
+        "Name": "w",
+        "Events": ["contact.created"],
+        "TargetUrl": "https://example.invalid/hook",
+        "Secret": SECRET,
+        "Type": "crmscript",
+    }
     saved = client.post("/api/v1/Agents/Webhook/SaveWebhook", json=webhook, headers={**AUTH, "X-Note": BASIC})
     assert saved.status_code == 200
     page = client.get(INSPECTOR_PATH, headers=AUTH)
-    served = [page.get_data(as_text=True)] + [client.get(link, headers=AUTH).get_data(as_text=True)
-                                              for link in _parsed(page.get_data(as_text=True)).links if link.startswith("/")]
+    served = [page.get_data(as_text=True)] + [
+        client.get(link, headers=AUTH).get_data(as_text=True)
+        for link in _parsed(page.get_data(as_text=True)).links
+        if link.startswith("/")
+    ]
     journal = client.get(_config(client)["urls"]["journal"], headers=AUTH).get_data(as_text=True)
     for text in [*served, journal]:
         assert SECRET not in text
@@ -212,38 +261,63 @@ def test_nothing_the_page_serves_or_polls_holds_a_secret_or_credential(client: F
 def test_the_inspector_adds_no_work_to_other_requests(client: FlaskClient) -> None:
     """Only its own blueprint's hooks: an agent call, an admin call or a 404 runs none of its code."""
     app = client.application
-    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs,
-                  app.url_value_preprocessors, app.url_default_functions, app.template_context_processors):
+    for hooks in (
+        app.before_request_funcs,
+        app.after_request_funcs,
+        app.teardown_request_funcs,
+        app.url_value_preprocessors,
+        app.url_default_functions,
+        app.template_context_processors,
+    ):
         assert set(hooks) - {None, "sowebhook_admin"} <= {"sowebhook_inspector"}
         assert not any(getattr(f, "__module__", "") == "mockserver.inspector" for f in hooks.get(None, []))
-    app_wide = [handler for by_class in app.error_handler_spec.get(None, {}).values() for handler in by_class.values()]
+    app_wide = [
+        handler for by_class in app.error_handler_spec.get(None, {}).values() for handler in by_class.values()
+    ]
     assert not any(handler.__module__ == "mockserver.inspector" for handler in app_wide)
 
 
 # every admin route that changes something, with a body a browser could send without asking (text/plain)
 _CHANGING = [
-    ("POST", "/__mock__/faults", '{"status": 503}'), ("DELETE", "/__mock__/faults", ""),
-    ("POST", "/__mock__/reset", ""), ("DELETE", "/__mock__/journal", ""),
+    ("POST", "/__mock__/faults", '{"status": 503}'),
+    ("DELETE", "/__mock__/faults", ""),
+    ("POST", "/__mock__/reset", ""),
+    ("DELETE", "/__mock__/journal", ""),
     ("POST", "/__mock__/events", '{"Event": "contact.created", "PrimaryKey": 1}'),
     ("POST", "/__mock__/responses", '{"mode": "generated", "seed": 1}'),
     ("POST", "/__mock__/webhooks", '[{"Name": "planted", "Type": "crmscript"}]'),
-    ("POST", "/__mock__/deliveries/1/redeliver", ""), ("POST", "/__mock__/deliveries/drain", ""),
+    ("POST", "/__mock__/deliveries/1/redeliver", ""),
+    ("POST", "/__mock__/deliveries/drain", ""),
 ]
 
 
 @pytest.mark.parametrize(("method", "path", "body"), _CHANGING, ids=[f"{m} {p}" for m, p, _ in _CHANGING])
 @pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://localhost:1", "file://"])
-def test_another_pages_request_to_change_the_mock_is_refused(client: FlaskClient, method: str, path: str, body: str, origin: str) -> None:
+def test_another_pages_request_to_change_the_mock_is_refused(
+    client: FlaskClient, method: str, path: str, body: str, origin: str
+) -> None:
     """A browser that remembers the mock's login sends it with a request another page makes (F-237)."""
     client.post("/api/v1/Agents/Webhook/GetAllWebhooks", headers=AUTH)  # something in the journal
-    before = client.get("/__mock__/journal", headers=AUTH).json, client.get("/__mock__/faults", headers=AUTH).json
-    answer = client.open(path, method=method, data=body, headers={**AUTH, "Origin": origin, "Content-Type": "text/plain"})
+    before = (
+        client.get("/__mock__/journal", headers=AUTH).json,
+        client.get("/__mock__/faults", headers=AUTH).json,
+    )
+    answer = client.open(
+        path, method=method, data=body, headers={**AUTH, "Origin": origin, "Content-Type": "text/plain"}
+    )
     assert answer.status_code == 403 and origin[:20] in answer.json["MessageDetail"]
-    assert (client.get("/__mock__/journal", headers=AUTH).json, client.get("/__mock__/faults", headers=AUTH).json) == before
+    assert (
+        client.get("/__mock__/journal", headers=AUTH).json,
+        client.get("/__mock__/faults", headers=AUTH).json,
+    ) == before
 
 
 def test_the_mocks_own_page_and_clients_without_an_origin_may_change_it(client: FlaskClient) -> None:
     for headers in ({"Origin": "http://localhost"}, {"Origin": "HTTP://LOCALHOST"}, {}):
-        answer = client.post("/__mock__/faults", json={"status": 503, "count": 1}, headers={**AUTH, **headers})
+        answer = client.post(
+            "/__mock__/faults", json={"status": 503, "count": 1}, headers={**AUTH, **headers}
+        )
         assert answer.status_code == 200, (headers, answer.json)
-    assert client.get("/__mock__/journal", headers={**AUTH, "Origin": "http://evil.example"}).status_code == 200  # reads: not changes
+    assert (
+        client.get("/__mock__/journal", headers={**AUTH, "Origin": "http://evil.example"}).status_code == 200
+    )  # reads: not changes

@@ -30,7 +30,9 @@ pytestmark = [
     ),
 ]
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e '.[test]'")
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is in the test extra: pip install -e '.[test]'"
+)
 expect = sync_api.expect
 
 AUTH = {"Authorization": "Basic dGplMDpUamUw"}
@@ -84,7 +86,11 @@ def _post(mock: MockServer, path: str, body: Any) -> requests.Response:
 
 def _save(mock: MockServer, receiver: Receiver, name: str) -> int:
     webhook = {
-        "Name": name, "Events": ["contact.created"], "TargetUrl": receiver.url, "Secret": SECRET, "Type": "webhook",
+        "Name": name,
+        "Events": ["contact.created"],
+        "TargetUrl": receiver.url,
+        "Secret": SECRET,
+        "Type": "webhook",
         "Headers": {"Authorization": HEADER_CREDENTIAL},
     }
     answer = _post(mock, "/api/v1/Agents/Webhook/SaveWebhook", webhook)
@@ -98,7 +104,9 @@ def _open(page: Any, mock: MockServer) -> None:
     expect(page.locator("#live")).to_contain_text("live")
 
 
-def test_requests_appear_live_newest_first_with_secrets_masked(page: Any, mock: MockServer, receiver: Receiver) -> None:
+def test_requests_appear_live_newest_first_with_secrets_masked(
+    page: Any, mock: MockServer, receiver: Receiver
+) -> None:
     _open(page, mock)
     webhook_id = _save(mock, receiver, "first <b>hook</b>")
     entries = page.locator("#journal-list details.entry")
@@ -109,7 +117,9 @@ def test_requests_appear_live_newest_first_with_secrets_masked(page: Any, mock: 
     expect(entries.first).to_contain_text("v1Webhook_GetWebhook")
     row = page.locator(f'#webhooks-table tr[data-webhook="{webhook_id}"]')
     expect(row).to_contain_text("first <b>hook</b>")  # text, not HTML
-    row.locator("summary").click()  # the whole webhook, as /__mock__/webhooks holds it (Secret and Headers in clear)
+    row.locator(
+        "summary"
+    ).click()  # the whole webhook, as /__mock__/webhooks holds it (Secret and Headers in clear)
     expect(row.locator("pre")).to_contain_text('"Authorization": "***"')
     expect(row.locator("pre")).to_contain_text('"Secret": "***"')
 
@@ -125,8 +135,17 @@ def test_requests_appear_live_newest_first_with_secrets_masked(page: Any, mock: 
     assert SECRET not in shown and HEADER_CREDENTIAL.split()[1] not in shown and "dGplMDpUamUw" not in shown
 
     # a password in a URL of the body, a Secret in the query: masked in the request, its curl and the answer
-    with_password = {"Name": "userinfo", "Events": ["contact.created"], "TargetUrl": "http://someone:url-password-9@127.0.0.1:9/h"}
-    requests.post(f"{mock.url}/api/v1/Agents/Webhook/SaveWebhook?Secret=query-secret-8", json=with_password, headers=AUTH, timeout=10)
+    with_password = {
+        "Name": "userinfo",
+        "Events": ["contact.created"],
+        "TargetUrl": "http://someone:url-password-9@127.0.0.1:9/h",
+    }
+    requests.post(
+        f"{mock.url}/api/v1/Agents/Webhook/SaveWebhook?Secret=query-secret-8",
+        json=with_password,
+        headers=AUTH,
+        timeout=10,
+    )
     expect(entries).to_have_count(3)
     entries.first.locator("summary").click()
     expect(entries.first.locator("pre.curl")).to_contain_text("http://***@127.0.0.1:9/h")
@@ -136,7 +155,9 @@ def test_requests_appear_live_newest_first_with_secrets_masked(page: Any, mock: 
     assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
 
 
-def test_a_fault_set_through_the_form_fails_the_next_request_and_is_cleared(page: Any, mock: MockServer) -> None:
+def test_a_fault_set_through_the_form_fails_the_next_request_and_is_cleared(
+    page: Any, mock: MockServer
+) -> None:
     _open(page, mock)
     form = page.locator("#fault-form")
     form.locator("input[name=status]").fill("503")
@@ -192,7 +213,9 @@ def test_coverage_counts_what_was_served(page: Any, mock: MockServer, receiver: 
     expect(row.locator(".cell.served")).to_have_count(1)
     expect(row.locator(".cell.served")).to_contain_text("200 application/json ×1")
     coverage = requests.get(f"{mock.url}/__mock__/coverage", headers=AUTH, timeout=10).json()
-    expect(page.locator("#coverage-summary")).to_contain_text(f"{coverage['served']} of {coverage['declared']}")
+    expect(page.locator("#coverage-summary")).to_contain_text(
+        f"{coverage['served']} of {coverage['declared']}"
+    )
 
 
 def _journal_polled(request: Any) -> bool:

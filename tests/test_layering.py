@@ -11,12 +11,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTRACT_SIDE = ["contracts.spec", "contracts.wire", "contracts.signatures", "contracts.binding", "contracts.exchange",
-                 "contracts.strategies", "contracts.checks"]
+CONTRACT_SIDE = [
+    "contracts.spec",
+    "contracts.wire",
+    "contracts.signatures",
+    "contracts.binding",
+    "contracts.exchange",
+    "contracts.strategies",
+    "contracts.checks",
+]
 
 
 def _loaded_after(imports: list[str]) -> set[str]:
-    code = "import sys\n" + "".join(f"import {name}\n" for name in imports) + "print('\\n'.join(sorted(sys.modules)))"
+    code = (
+        "import sys\n"
+        + "".join(f"import {name}\n" for name in imports)
+        + "print('\\n'.join(sorted(sys.modules)))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return set(done.stdout.split())
 
@@ -65,7 +76,11 @@ def test_no_import_cycle(top: str) -> None:
     edge and import the mock lazily; that is the one allowed way back (ARCHITECTURE.md)."""
     modules = _modules()
     graph = {
-        name: {m for m in _imports(path, name if path.name == "__init__.py" else name.rsplit(".", 1)[0]) if m in modules and m != name}
+        name: {
+            m
+            for m in _imports(path, name if path.name == "__init__.py" else name.rsplit(".", 1)[0])
+            if m in modules and m != name
+        }
         for name, path in modules.items()
         if name.startswith(top + ".")  # a package's __init__ only re-exports its modules
     }

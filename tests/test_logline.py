@@ -47,7 +47,9 @@ def test_lines_from_many_threads_come_out_whole() -> None:
         root.setLevel(level)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 1600
-    assert all(line.endswith(" " + "x" * 300) and line.count(" sowebhook.mock thread ") == 1 for line in lines)
+    assert all(
+        line.endswith(" " + "x" * 300) and line.count(" sowebhook.mock thread ") == 1 for line in lines
+    )
     assert sorted(line.split(" sowebhook.mock ")[1].rsplit(" ", 1)[0] for line in lines) == sorted(
         f"thread {n} line {i}" for n in range(8) for i in range(200)
     )

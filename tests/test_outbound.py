@@ -112,7 +112,9 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 # Only allowed hosts
 
 
-def test_a_name_that_resolves_outside_the_allow_list_is_never_called(make_app: Callable[..., Flask], receivers: Any, connections: list[str]) -> None:
+def test_a_name_that_resolves_outside_the_allow_list_is_never_called(
+    make_app: Callable[..., Flask], receivers: Any, connections: list[str]
+) -> None:
     receiver = receivers(answer(200, "OK"))
     app = make_app()
     resolver = Resolver({"hooks.test": ["192.0.2.10"]})
@@ -123,7 +125,15 @@ def test_a_name_that_resolves_outside_the_allow_list_is_never_called(make_app: C
     assert resolver.lookups == ["hooks.test"] and connections == [] and receiver.connections == 0
 
 
-@pytest.mark.parametrize("addresses", [["127.0.0.1", "10.0.0.1"], ["10.0.0.1", "127.0.0.1"], ["127.0.0.1", "::ffff:10.0.0.1"], ["::1", "2001:db8::1"]])
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        ["127.0.0.1", "10.0.0.1"],
+        ["10.0.0.1", "127.0.0.1"],
+        ["127.0.0.1", "::ffff:10.0.0.1"],
+        ["::1", "2001:db8::1"],
+    ],
+)
 def test_a_name_with_one_disallowed_address_among_several_is_never_called(
     make_app: Callable[..., Flask], receivers: Any, connections: list[str], addresses: list[str]
 ) -> None:
@@ -135,7 +145,9 @@ def test_a_name_with_one_disallowed_address_among_several_is_never_called(
     assert connections == [] and receiver.connections == 0
 
 
-def test_the_connection_goes_to_the_address_that_was_checked(make_app: Callable[..., Flask], receivers: Any, connections: list[str]) -> None:
+def test_the_connection_goes_to_the_address_that_was_checked(
+    make_app: Callable[..., Flask], receivers: Any, connections: list[str]
+) -> None:
     """DNS rebinding: the name resolves to loopback once, then elsewhere; the mock resolves once per
     attempt and connects to the address it checked."""
     receiver = receivers(answer(200, "OK"))
@@ -166,7 +178,12 @@ def test_the_connection_goes_to_the_address_that_was_checked(make_app: Callable[
     ],
 )
 def test_ipv6_and_ipv4_mapped_forms_are_judged_by_the_address_they_reach(
-    make_app: Callable[..., Flask], receivers: Any, connections: list[str], target: str, resolved: list[str] | None, reaches: str | None
+    make_app: Callable[..., Flask],
+    receivers: Any,
+    connections: list[str],
+    target: str,
+    resolved: list[str] | None,
+    reaches: str | None,
 ) -> None:
     receiver = receivers(answer(200, "OK"))
     app = make_app()
@@ -181,15 +198,21 @@ def test_ipv6_and_ipv4_mapped_forms_are_judged_by_the_address_they_reach(
         assert connections == [reaches] and receiver.connections == 1
 
 
-@pytest.mark.parametrize("host", ["3221225985", "0300.0.02.01", "0xc0000201", "192.0.513", "0xc0.0.0x2.1"])  # all 192.0.2.1
-def test_numeric_forms_of_an_outside_address_are_refused(make_app: Callable[..., Flask], connections: list[str], host: str) -> None:
+@pytest.mark.parametrize(
+    "host", ["3221225985", "0300.0.02.01", "0xc0000201", "192.0.513", "0xc0.0.0x2.1"]
+)  # all 192.0.2.1
+def test_numeric_forms_of_an_outside_address_are_refused(
+    make_app: Callable[..., Flask], connections: list[str], host: str
+) -> None:
     result = probe(make_app().test_client(), f"https://{host}/hook")
     assert result["Success"] is False and "192.0.2.1, outside the networks" in result["Message"]
     assert connections == []
 
 
 @pytest.mark.parametrize("host", ["2130706433", "0177.0.0.1", "0x7f000001", "127.1"])  # all 127.0.0.1
-def test_numeric_forms_of_loopback_reach_loopback_only(make_app: Callable[..., Flask], connections: list[str], host: str) -> None:
+def test_numeric_forms_of_loopback_reach_loopback_only(
+    make_app: Callable[..., Flask], connections: list[str], host: str
+) -> None:
     with Receiver(tls=False) as plain:
         app = make_app(allow_http=True)
         result = probe(app.test_client(), f"http://{host}:{plain.url.split(':')[2]}")
@@ -213,27 +236,49 @@ def test_redirects_are_never_followed_and_count_as_failures(
     assert other.connections == 0 and connections == ["127.0.0.1"] and resolver.lookups == ["127.0.0.1"]
 
 
-def test_a_redirect_fails_the_registration_and_every_event_attempt(make_app: Callable[..., Flask], receivers: Any) -> None:
+def test_a_redirect_fails_the_registration_and_every_event_attempt(
+    make_app: Callable[..., Flask], receivers: Any
+) -> None:
     redirecting = receivers(answer(307, "Temporary Redirect", {"Location": "https://192.0.2.1/"}))
     app = make_app(registration_ping=False)
     client = app.test_client()
-    pinged = make_app().test_client().post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": redirecting.url()}))
+    pinged = (
+        make_app()
+        .test_client()
+        .post(
+            AGENT + "SaveWebhook",
+            headers=JSON,
+            data=json.dumps({"Type": "webhook", "TargetUrl": redirecting.url()}),
+        )
+    )
     assert pinged.status_code == 400 and "307" in pinged.json["ModelState"]["entity.TargetUrl"][0]
-    saved = client.post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": redirecting.url(), "Events": ["contact.created"]})).json
-    client.post(AGENT + "SignalEvent", headers=JSON, data=json.dumps({"EventName": "contact.created", "PrimaryKey": 1}))
+    saved = client.post(
+        AGENT + "SaveWebhook",
+        headers=JSON,
+        data=json.dumps({"Type": "webhook", "TargetUrl": redirecting.url(), "Events": ["contact.created"]}),
+    ).json
+    client.post(
+        AGENT + "SignalEvent",
+        headers=JSON,
+        data=json.dumps({"EventName": "contact.created", "PrimaryKey": 1}),
+    )
     assert state_of(app).deliveries.drain(HANG_BOUND)
     assert [r.status for r in state_of(app).deliveries.history()] == [307, 307, 307]
     row = state_of(app).store.get(saved["WebhookId"])
     assert (row.consecutive_errors, row.last_error.splitlines()[0]) == (3, "HTTP/1.1 307 Temporary Redirect")
 
 
-def test_userinfo_in_the_target_url_is_neither_sent_nor_followed(make_app: Callable[..., Flask], receivers: Any, connections: list[str]) -> None:
+def test_userinfo_in_the_target_url_is_neither_sent_nor_followed(
+    make_app: Callable[..., Flask], receivers: Any, connections: list[str]
+) -> None:
     receiver = receivers(answer(200, "OK"))
     app = make_app()
     state_of(app).deliveries.resolve = Resolver({"hooks.test": ["192.0.2.5"]})
     assert probe(app.test_client(), f"https://user:pw@127.0.0.1:{receiver.port}/hook")["Success"] is True
     head = receiver.requests[0][0].decode().lower()
-    assert "authorization" not in head and "user:pw" not in head and f"host: 127.0.0.1:{receiver.port}" in head
+    assert (
+        "authorization" not in head and "user:pw" not in head and f"host: 127.0.0.1:{receiver.port}" in head
+    )
     # the host is what follows the last '@', for the check and for the connection alike
     refused = probe(app.test_client(), f"https://127.0.0.1:{receiver.port}@hooks.test/hook")
     assert refused["Success"] is False and "192.0.2.5" in refused["Message"]
@@ -241,7 +286,9 @@ def test_userinfo_in_the_target_url_is_neither_sent_nor_followed(make_app: Calla
 
 
 @pytest.mark.parametrize("port", ["0", "65536", "99999", "-1", "x"])
-def test_ports_outside_the_range_are_refused(make_app: Callable[..., Flask], connections: list[str], port: str) -> None:
+def test_ports_outside_the_range_are_refused(
+    make_app: Callable[..., Flask], connections: list[str], port: str
+) -> None:
     """Regression: port 0 was taken as "no port" and the mock called port 443."""
     result = probe(make_app().test_client(), f"https://127.0.0.1:{port}/hook")
     assert result["Success"] is False and "invalid port" in result["Message"] and connections == []
@@ -252,8 +299,12 @@ def test_ports_outside_the_range_are_refused(make_app: Callable[..., Flask], con
 
 
 @pytest.mark.slow  # hostile receivers that hang or drip until the deadline
-@pytest.mark.parametrize("behaviour", [hang_before_handshake, hang_after_request], ids=["before TLS", "after the request"])
-def test_a_hung_receiver_costs_one_bounded_attempt_and_no_thread(make_app: Callable[..., Flask], receivers: Any, behaviour: Any) -> None:
+@pytest.mark.parametrize(
+    "behaviour", [hang_before_handshake, hang_after_request], ids=["before TLS", "after the request"]
+)
+def test_a_hung_receiver_costs_one_bounded_attempt_and_no_thread(
+    make_app: Callable[..., Flask], receivers: Any, behaviour: Any
+) -> None:
     before = mock_threads()
     receiver = receivers(behaviour)
     result, elapsed = timed_probe(make_app(timeout_seconds=0.3).test_client(), receiver.url())
@@ -262,8 +313,12 @@ def test_a_hung_receiver_costs_one_bounded_attempt_and_no_thread(make_app: Calla
     assert mock_threads() == before  # the deadline's timer is gone, nothing else was started
 
 
-@pytest.mark.parametrize("behaviour", [reset_at_once, reset_after_request], ids=["at once", "after the request"])
-def test_a_reset_connection_is_a_failed_attempt(make_app: Callable[..., Flask], receivers: Any, behaviour: Any) -> None:
+@pytest.mark.parametrize(
+    "behaviour", [reset_at_once, reset_after_request], ids=["at once", "after the request"]
+)
+def test_a_reset_connection_is_a_failed_attempt(
+    make_app: Callable[..., Flask], receivers: Any, behaviour: Any
+) -> None:
     receiver = receivers(behaviour)
     with warnings.catch_warnings():
         # A reset that arrives before the TLS handshake starts leaves the client's SSLSocket to the
@@ -287,19 +342,27 @@ def test_a_reset_connection_is_a_failed_attempt(make_app: Callable[..., Flask], 
     ],
     ids=["headers", "body", "chunks", "status line"],
 )
-def test_a_receiver_dripping_bytes_cannot_outlast_the_deadline(make_app: Callable[..., Flask], receivers: Any, behaviour: Any) -> None:
+def test_a_receiver_dripping_bytes_cannot_outlast_the_deadline(
+    make_app: Callable[..., Flask], receivers: Any, behaviour: Any
+) -> None:
     """Regression: the timeout was per read, so a receiver sending a byte every 40 ms held the
     attempt (and a worker, or the request that pinged) for as long as it liked. Now one deadline
     covers the whole attempt."""
     receiver = receivers(behaviour)
     result, elapsed = timed_probe(make_app(timeout_seconds=0.4).test_client(), receiver.url())
-    assert result["Success"] is False and "no complete answer within 0.4s" in result["Message"], result["Message"]
+    assert result["Success"] is False and "no complete answer within 0.4s" in result["Message"], result[
+        "Message"
+    ]
     assert elapsed < 5  # the drip lasts 10 s: a per-read timeout would not have ended it
     assert receiver.sent > 0
 
 
-@pytest.mark.parametrize("behaviour", [HUGE_LENGTH, ENDLESS_CHUNKED], ids=["10 GB Content-Length", "endless chunks"])
-def test_a_huge_or_endless_body_is_read_only_up_to_the_cap(make_app: Callable[..., Flask], receivers: Any, behaviour: Any) -> None:
+@pytest.mark.parametrize(
+    "behaviour", [HUGE_LENGTH, ENDLESS_CHUNKED], ids=["10 GB Content-Length", "endless chunks"]
+)
+def test_a_huge_or_endless_body_is_read_only_up_to_the_cap(
+    make_app: Callable[..., Flask], receivers: Any, behaviour: Any
+) -> None:
     receiver = receivers(behaviour)
     result, elapsed, peak = measured_probe(make_app(timeout_seconds=5).test_client(), receiver.url())
     assert result["Success"] is False, "a body over the cap is not an answer the mock accepts"
@@ -312,14 +375,22 @@ def test_a_huge_or_endless_body_is_read_only_up_to_the_cap(make_app: Callable[..
 @pytest.mark.parametrize(
     ("behaviour", "words"),
     [
-        (answer(200, "OK", {f"X-Filler-{n}": "v" * 60000 for n in range(99)}), "status line and headers are over 65536 bytes"),
+        (
+            answer(200, "OK", {f"X-Filler-{n}": "v" * 60000 for n in range(99)}),
+            "status line and headers are over 65536 bytes",
+        ),
         (answer(200, "OK", {"X-Long": "v" * 100000}), "status line and headers are over 65536 bytes"),
-        (endless(b"HTTP/1.1 100 Continue\r\n\r\n" * 1000, b"HTTP/1.1 100 Continue\r\n\r\n" * 1000), "over 65536 bytes"),
+        (
+            endless(b"HTTP/1.1 100 Continue\r\n\r\n" * 1000, b"HTTP/1.1 100 Continue\r\n\r\n" * 1000),
+            "over 65536 bytes",
+        ),
         (answer(200, "OK", {f"X-Many-{n}": "v" for n in range(150)}), "more than 100 headers"),
     ],
     ids=["99 headers of 60 KB", "a 100 KB header line", "endless 100 Continue", "150 headers"],
 )
-def test_the_answers_head_is_capped_too(make_app: Callable[..., Flask], receivers: Any, behaviour: Any, words: str) -> None:
+def test_the_answers_head_is_capped_too(
+    make_app: Callable[..., Flask], receivers: Any, behaviour: Any, words: str
+) -> None:
     """Regression: http.client alone reads 100 header lines of 64 KiB (5.8 MiB traced for one
     attempt); the head is now capped at 64 KiB like the body."""
     receiver = receivers(behaviour)
@@ -329,17 +400,24 @@ def test_the_answers_head_is_capped_too(make_app: Callable[..., Flask], receiver
     assert peak < 2 * 1024 * 1024, f"peak {peak} bytes"
 
 
-def test_the_mock_answers_while_a_delivery_waits_on_a_hung_receiver(make_app: Callable[..., Flask], receivers: Any) -> None:
+def test_the_mock_answers_while_a_delivery_waits_on_a_hung_receiver(
+    make_app: Callable[..., Flask], receivers: Any
+) -> None:
     receiver = receivers(hang_after_request)
     app = make_app(timeout_seconds=5)
     outcome: dict[str, Any] = {}
-    pending = threading.Thread(target=lambda: outcome.update(probe(app.test_client(), receiver.url())), daemon=True)
+    pending = threading.Thread(
+        target=lambda: outcome.update(probe(app.test_client(), receiver.url())), daemon=True
+    )
     pending.start()
     assert receiver.got_request.wait(HANG_BOUND)
     client = app.test_client()
     assert client.post(AGENT + "GetAllWebhooks", headers=JSON, data="{}").status_code == 200
     assert client.post(AGENT + "CreateDefaultWebhook", headers=JSON).status_code == 200
-    assert client.post(AGENT + "SignalEvent", headers=JSON, data='{"EventName": "contact.created"}').status_code == 204
+    assert (
+        client.post(AGENT + "SignalEvent", headers=JSON, data='{"EventName": "contact.created"}').status_code
+        == 204
+    )
     assert pending.is_alive()  # the TestWebhook still waits on the receiver meanwhile
     receiver.release.set()  # the receiver hangs up
     pending.join(HANG_BOUND)
@@ -365,17 +443,32 @@ def test_events_to_hostile_receivers_are_recorded_as_errors_and_free_the_workers
     receiver = receivers(behaviour)
     app = make_app(timeout_seconds=0.3, registration_ping=False, workers=1)
     client = app.test_client()
-    saved = client.post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Events": ["contact.created"]})).json
+    saved = client.post(
+        AGENT + "SaveWebhook",
+        headers=JSON,
+        data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Events": ["contact.created"]}),
+    ).json
     for key in range(2):
-        assert client.post(AGENT + "SignalEvent", headers=JSON, data=json.dumps({"EventName": "contact.created", "PrimaryKey": key})).status_code == 204
+        assert (
+            client.post(
+                AGENT + "SignalEvent",
+                headers=JSON,
+                data=json.dumps({"EventName": "contact.created", "PrimaryKey": key}),
+            ).status_code
+            == 204
+        )
     assert state_of(app).deliveries.drain(HANG_BOUND)  # six attempts on one worker, each bounded
     history = state_of(app).deliveries.history()
     assert len(history) == 6 and all(r.status in (None, 200) for r in history)
     row = state_of(app).store.get(saved["WebhookId"])
     assert row.consecutive_errors == 6 and words in row.last_error
-    last = client.post(AGENT + "GetLastError", headers=JSON, data=json.dumps({"WebhookId": saved["WebhookId"]})).json
+    last = client.post(
+        AGENT + "GetLastError", headers=JSON, data=json.dumps({"WebhookId": saved["WebhookId"]})
+    ).json
     assert last == row.last_error
-    assert Counter(mock_threads()) - before == Counter({"sowebhook-delivery-0": 1})  # its one worker, no timer left
+    assert Counter(mock_threads()) - before == Counter(
+        {"sowebhook-delivery-0": 1}
+    )  # its one worker, no timer left
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,7 +480,9 @@ def test_events_to_hostile_receivers_are_recorded_as_errors_and_free_the_workers
     [{"X-A": "a\r\nInjected: yes"}, {"Bad Name:": "v"}, {"X-A": "é€"}, {"X-A": "a\nb"}],
     ids=["CRLF in a value", "a bad name", "beyond Latin-1", "LF in a value"],
 )
-def test_headers_that_cannot_be_sent_fail_the_attempt_not_the_mock(make_app: Callable[..., Flask], receivers: Any, headers: dict[str, str]) -> None:
+def test_headers_that_cannot_be_sent_fail_the_attempt_not_the_mock(
+    make_app: Callable[..., Flask], receivers: Any, headers: dict[str, str]
+) -> None:
     """Regression: http.client's ValueError escaped the delivery: 500 on TestWebhook and on
     SaveWebhook's ping, and an event attempt that was never recorded."""
     receiver = receivers(answer(200, "OK"))
@@ -395,27 +490,56 @@ def test_headers_that_cannot_be_sent_fail_the_attempt_not_the_mock(make_app: Cal
     client = app.test_client()
     result = probe(client, receiver.url(), Headers=headers)
     assert result["Success"] is False and result["Message"].startswith("The request cannot be sent:")
-    pinged = make_app().test_client().post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Headers": headers}))
+    pinged = (
+        make_app()
+        .test_client()
+        .post(
+            AGENT + "SaveWebhook",
+            headers=JSON,
+            data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Headers": headers}),
+        )
+    )
     assert pinged.status_code == 400
-    client.post(AGENT + "SaveWebhook", headers=JSON, data=json.dumps({"Type": "webhook", "TargetUrl": receiver.url(), "Headers": headers, "Events": ["e.x"]}))
+    client.post(
+        AGENT + "SaveWebhook",
+        headers=JSON,
+        data=json.dumps(
+            {"Type": "webhook", "TargetUrl": receiver.url(), "Headers": headers, "Events": ["e.x"]}
+        ),
+    )
     client.post(AGENT + "SignalEvent", headers=JSON, data='{"EventName": "e.x"}')
     assert state_of(app).deliveries.drain(HANG_BOUND)
     history = state_of(app).deliveries.history()  # the TestWebhook above, then three attempts of the event
-    assert [(r.event, r.message.startswith("The request cannot be sent:")) for r in history] == [("test", True)] + [("e.x", True)] * 3
+    assert [(r.event, r.message.startswith("The request cannot be sent:")) for r in history] == [
+        ("test", True)
+    ] + [("e.x", True)] * 3
     assert receiver.connections == 0  # found before connecting
 
 
-def test_headers_cannot_replace_the_mocks_own_or_the_framing_in_any_case(make_app: Callable[..., Flask]) -> None:
+def test_headers_cannot_replace_the_mocks_own_or_the_framing_in_any_case(
+    make_app: Callable[..., Flask],
+) -> None:
     with Receiver(secret="s3cret") as receiver:
         app = make_app(ca_file=receiver.ca_file)
         forged = {
-            "content-type": "text/plain", "x-superoffice-signature": "forged", "X-SUPEROFFICE-EVENT": "forged",
-            "HOST": "evil.example", "Content-Length": "0", "transfer-encoding": "chunked", "Connection": "keep-alive",
+            "content-type": "text/plain",
+            "x-superoffice-signature": "forged",
+            "X-SUPEROFFICE-EVENT": "forged",
+            "HOST": "evil.example",
+            "Content-Length": "0",
+            "transfer-encoding": "chunked",
+            "Connection": "keep-alive",
             "X-Kept": "yes",
         }
         assert probe(app.test_client(), receiver.url, Headers=forged, Secret="s3cret")["Success"] is True
         (delivery,) = receiver.deliveries
-        for name in ("Content-Type", "X-SuperOffice-Signature", "X-SuperOffice-Event", "Host", "Content-Length"):
+        for name in (
+            "Content-Type",
+            "X-SuperOffice-Signature",
+            "X-SuperOffice-Event",
+            "Host",
+            "Content-Length",
+        ):
             assert len(delivery.headers.getlist(name)) == 1, name
         assert delivery.headers["Content-Type"] == "application/json; charset=utf-8"
         assert delivery.headers["Host"] == receiver.url.split("/")[2]

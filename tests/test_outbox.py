@@ -40,7 +40,9 @@ def db(tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(receiver: Receiver, db: str) -> Iterator[Flask]:
-    delivery = DeliveryConfig(ca_file=receiver.ca_file, timeout_seconds=5, retry_waits=(0.05, 0.1), poll_seconds=0.05)
+    delivery = DeliveryConfig(
+        ca_file=receiver.ca_file, timeout_seconds=5, retry_waits=(0.05, 0.1), poll_seconds=0.05
+    )
     app = create_app(MockConfig(db_path=db, delivery=delivery, sleep=_never))
     yield app
     state_of(app).deliveries.close()
@@ -52,9 +54,17 @@ def _never(seconds: float) -> None:
 
 
 def _register(app: Flask, receiver: Receiver) -> int:
-    webhook = {"Name": "outbox", "Events": ["contact.created"], "TargetUrl": receiver.url, "Secret": SECRET,
-               "Type": "webhook", "State": "Active"}
-    answer = app.test_client().post("/api/v1/Agents/Webhook/SaveWebhook", headers=JSON, data=json.dumps(webhook))
+    webhook = {
+        "Name": "outbox",
+        "Events": ["contact.created"],
+        "TargetUrl": receiver.url,
+        "Secret": SECRET,
+        "Type": "webhook",
+        "State": "Active",
+    }
+    answer = app.test_client().post(
+        "/api/v1/Agents/Webhook/SaveWebhook", headers=JSON, data=json.dumps(webhook)
+    )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return int(answer.json["WebhookId"])
 
@@ -63,26 +73,38 @@ def _outbox_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("sowebhook-outbox-")]
 
 
-def test_retries_go_through_the_outbox_and_its_workers_end_when_it_is_empty(app: Flask, receiver: Receiver, db: str) -> None:
+def test_retries_go_through_the_outbox_and_its_workers_end_when_it_is_empty(
+    app: Flask, receiver: Receiver, db: str
+) -> None:
     _register(app, receiver)
     receiver.fail(500, times=2)
     client = app.test_client()
-    signalled = client.post("/api/v1/Agents/Webhook/SignalEvent", headers=JSON, data='{"EventName": "contact.created"}')
+    signalled = client.post(
+        "/api/v1/Agents/Webhook/SignalEvent", headers=JSON, data='{"EventName": "contact.created"}'
+    )
     assert signalled.status_code == 204
     assert state_of(app).deliveries.drain(timeout=30)
     events = [d for d in receiver.deliveries if not d.is_test]
-    assert [(d.headers["X-SuperOffice-Retry"], d.status) for d in events] == [("0", 500), ("1", 500), ("2", 200)]
+    assert [(d.headers["X-SuperOffice-Retry"], d.status) for d in events] == [
+        ("0", 500),
+        ("1", 500),
+        ("2", 200),
+    ]
     assert len({d.json["EventId"] for d in events}) == 1 and all(d.signature_valid for d in events)
     with sqlite3.connect(db) as reader:
         assert reader.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
-        assert reader.execute("SELECT count(*) FROM delivery_record").fetchone() == (4,)  # the ping, 3 attempts
+        assert reader.execute("SELECT count(*) FROM delivery_record").fetchone() == (
+            4,
+        )  # the ping, 3 attempts
     reader.close()
     for worker in _outbox_threads():  # an app that only sent its own events leaves no poller behind
         worker.join(timeout=10)
     assert _outbox_threads() == []
 
 
-def test_a_serving_app_makes_the_attempts_another_process_left(app: Flask, receiver: Receiver, db: str) -> None:
+def test_a_serving_app_makes_the_attempts_another_process_left(
+    app: Flask, receiver: Receiver, db: str
+) -> None:
     webhook_id = _register(app, receiver)
     other = open_store(db)  # another process's store: the event it queued, its second attempt due now
     body = json.dumps({"EventId": "left-by-another", "Event": "contact.created"})
@@ -94,7 +116,11 @@ def test_a_serving_app_makes_the_attempts_another_process_left(app: Flask, recei
     assert event.headers["X-SuperOffice-Retry"] == "1" and event.signature_valid
     assert state_of(app).deliveries.drain(timeout=30)
     history = app.test_client().get("/__mock__/deliveries", headers=JSON).json
-    assert [(r["event_id"], r["attempt"], r["outcome"]) for r in history][-1] == ("left-by-another", 1, "delivered")
+    assert [(r["event_id"], r["attempt"], r["outcome"]) for r in history][-1] == (
+        "left-by-another",
+        1,
+        "delivered",
+    )
 
 
 @pytest.mark.parametrize("timeout", [0.0, -1.0, float("nan")])

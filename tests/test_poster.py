@@ -77,8 +77,12 @@ def raw() -> Iterator[Callable[[Behaviour], Raw]]:
 
 
 def test_an_answer_comes_back_with_status_headers_and_body(raw: Callable[[Behaviour], Raw]) -> None:
-    server = raw(lambda conn, _: conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nhi"))
-    answer = post(server.url, b'{"a":1}', {"X-SuperOffice-Event": "test", "Host": "evil", "Content-Length": "9"})
+    server = raw(
+        lambda conn, _: conn.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\nX-A: 1\r\n\r\nhi")
+    )
+    answer = post(
+        server.url, b'{"a":1}', {"X-SuperOffice-Event": "test", "Host": "evil", "Content-Length": "9"}
+    )
     assert (answer.status, answer.body, answer.header("x-a")) == (201, b"hi", "1")
     assert b"X-SuperOffice-Event: test" in server.received and b"Host: evil" not in server.received
     assert server.received.endswith(b'\r\n\r\n{"a":1}') and b"Content-Length: 7\r\n" in server.received
@@ -113,7 +117,11 @@ def test_megabytes_are_not_read(raw: Callable[[Behaviour], Raw]) -> None:
 
 
 def test_a_redirect_is_not_followed(raw: Callable[[Behaviour], Raw]) -> None:
-    server = raw(lambda conn, _: conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: http://elsewhere.invalid/\r\nContent-Length: 0\r\n\r\n"))
+    server = raw(
+        lambda conn, _: conn.sendall(
+            b"HTTP/1.1 302 Found\r\nLocation: http://elsewhere.invalid/\r\nContent-Length: 0\r\n\r\n"
+        )
+    )
     answer = post(server.url, b"{}", {})
     assert answer.status == 302 and "not followed" in answer.summary()
 

@@ -6,7 +6,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # every test runs pytest in a subprocess (pytester)
 
-RECEIVERS = '''
+RECEIVERS = """
 import json
 from werkzeug.wrappers import Request, Response
 from contracts.signatures import verify_signature
@@ -20,10 +20,12 @@ def make(verify):
 
 good = make(lambda body, header: verify_signature("s3cret", body, header))
 naive = make(lambda body, header: verify_signature("s3cret", json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode(), header))
-'''
+"""
 
 
-def test_receiver_check_fixture_passes_a_good_receiver_and_fails_a_naive_one(pytester: pytest.Pytester) -> None:
+def test_receiver_check_fixture_passes_a_good_receiver_and_fails_a_naive_one(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(receivers=RECEIVERS)
     pytester.makepyfile(
         test_user="""
@@ -66,7 +68,9 @@ def test_https_receiver_fixture_records_validates_and_verifies(pytester: pytest.
             assert sowebhook_receiver.wait_for(1)[0].violations  # {} is no valid delivery
         """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sowebhook-secret", "from-the-command-line")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--sowebhook-secret", "from-the-command-line"
+    )
     result.assert_outcomes(passed=2)
 
 
@@ -75,7 +79,7 @@ def test_the_plugin_is_registered_and_prefixed(pytester: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(["*--sowebhook-secret*"])
 
 
-CLIENTS = '''
+CLIENTS = """
 import requests
 
 AUTH = {"Authorization": "Basic dGplMDpUamUw"}
@@ -83,10 +87,12 @@ AUTH = {"Authorization": "Basic dGplMDpUamUw"}
 def register(base_url, webhook, accept="application/json"):
     answer = requests.post(base_url + "/api/v1/Agents/Webhook/SaveWebhook", json=webhook, headers={**AUTH, "Accept": accept})
     return answer.json()
-'''
+"""
 
 
-def test_mock_fixture_passes_a_conforming_client_and_names_the_field_a_broken_one_breaks(pytester: pytest.Pytester) -> None:
+def test_mock_fixture_passes_a_conforming_client_and_names_the_field_a_broken_one_breaks(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(client=CLIENTS)
     pytester.makepyfile(
         test_user="""
@@ -176,16 +182,18 @@ def test_mock_fixture_fails_a_test_whose_mock_broke_the_contract_or_raised(pytes
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=3, errors=2)  # teardown verdicts are errors of passing tests
-    result.stdout.fnmatch_lines([
-        "*ERROR at teardown of test_mock_answers_what_the_contract_forbids*",
-        "*the mock's answer to request #1 POST /api/v1/Agents/Webhook/GetWebhook (GetWebhook) broke the contract (a bug in the mock):*",
-        "*ERROR at teardown of test_mock_handler_raises*",
-        "*the mock failed in its server thread: POST /api/v1/Agents/Webhook/GetWebhook failed*",
-        "*ZeroDivisionError: a bug in the handler*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_mock_answers_what_the_contract_forbids*",
+            "*the mock's answer to request #1 POST /api/v1/Agents/Webhook/GetWebhook (GetWebhook) broke the contract (a bug in the mock):*",
+            "*ERROR at teardown of test_mock_handler_raises*",
+            "*the mock failed in its server thread: POST /api/v1/Agents/Webhook/GetWebhook failed*",
+            "*ZeroDivisionError: a bug in the handler*",
+        ]
+    )
 
 
-REST_CLIENT = '''
+REST_CLIENT = """
 import requests
 
 AUTH = {"Authorization": "Basic dGplMDpUamUw"}
@@ -211,7 +219,7 @@ class Hooks:
 
     def delete(self, webhook_id):
         return requests.delete(f"{self.base}/{webhook_id}", headers=AUTH).status_code
-'''
+"""
 
 
 def test_mock_fixture_serves_rest_clients_and_judges_their_requests(pytester: pytest.Pytester) -> None:
@@ -263,7 +271,10 @@ def test_mock_fixture_serves_rest_clients_and_judges_their_requests(pytester: py
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=6, errors=4)  # teardown verdicts are errors of passing tests
     text = result.stdout.str()
-    assert "ERROR at teardown of test_round_trip" not in text and "ERROR at teardown of test_one_store_for_both_faces" not in text
+    assert (
+        "ERROR at teardown of test_round_trip" not in text
+        and "ERROR at teardown of test_one_store_for_both_faces" not in text
+    )
     assert "newEntity.Evnets: 'Evnets' is not a property of WebhookBody" in text
     assert "(v1Webhook_PatchWebhook) broke the contract" in text
     assert "changes.0.path: 'Nmae' is not a property of the Webhook." in text
@@ -286,14 +297,18 @@ def test_mock_fixture_fails_a_test_whose_rest_answer_broke_the_contract(pytester
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines([
-        "*ERROR at teardown of test_rest_answer_the_contract_forbids*",
-        "*the mock's answer to request #1 GET /api/v1/Webhook/1 (v1Webhook_GetWebhook) broke the contract (a bug in the mock):*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_rest_answer_the_contract_forbids*",
+            "*the mock's answer to request #1 GET /api/v1/Webhook/1 (v1Webhook_GetWebhook) broke the contract (a bug in the mock):*",
+        ]
+    )
 
 
 @pytest.mark.parametrize("processes", [[], ["-n", "2", "--dist", "loadfile"]], ids=["one-process", "xdist"])
-def test_min_coverage_fails_the_session_naming_the_cells_never_served(pytester: pytest.Pytester, processes: list[str]) -> None:
+def test_min_coverage_fails_the_session_naming_the_cells_never_served(
+    pytester: pytest.Pytester, processes: list[str]
+) -> None:
     """Under pytest-xdist each test file below runs in a worker of its own, with a mock of its own:
     the session's coverage is what all of them served."""
     pytester.makepyfile(
@@ -313,7 +328,9 @@ def test_min_coverage_fails_the_session_naming_the_cells_never_served(pytester: 
             assert xml.headers["Content-Type"].startswith("text/xml")
         """,
     )
-    failing = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", *processes, "--sowebhook-min-coverage=50")
+    failing = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:randomly", *processes, "--sowebhook-min-coverage=50"
+    )
     failing.assert_outcomes(passed=2)
     assert failing.ret == pytest.ExitCode.TESTS_FAILED
     text = failing.stdout.str()
@@ -323,7 +340,9 @@ def test_min_coverage_fails_the_session_naming_the_cells_never_served(pytester: 
     assert "200 application/json" not in line and "200 text/xml" not in line  # served, one in each test
     assert "DeleteWebhook: 204 (no body)" in text
 
-    passing = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "--sowebhook-min-coverage=0.1")
+    passing = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:randomly", "--sowebhook-min-coverage=0.1"
+    )
     assert passing.ret == pytest.ExitCode.OK and "contract coverage" not in passing.stdout.str()
     wrong = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--sowebhook-min-coverage=150")
     assert wrong.ret == pytest.ExitCode.USAGE_ERROR and "0 to 100" in wrong.stderr.str()

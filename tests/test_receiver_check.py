@@ -68,7 +68,15 @@ def hex_too(body: bytes, header: str | None) -> bool:
         (receiver(correct), set()),
         (receiver(reserialising), {"accepts_unusual_serialisation"}),
         (receiver(hex_too), {"rejects_hex_signature"}),
-        (receiver(lambda body, header: True), {"rejects_tampered_body", "rejects_wrong_secret", "rejects_missing_signature", "rejects_hex_signature"}),
+        (
+            receiver(lambda body, header: True),
+            {
+                "rejects_tampered_body",
+                "rejects_wrong_secret",
+                "rejects_missing_signature",
+                "rejects_hex_signature",
+            },
+        ),
         (receiver(correct, dedupe=True), {"tolerates_retry"}),
     ],
     ids=["correct", "re-serialising", "hex-accepting", "not-verifying", "deduplicating-with-409"],
@@ -104,7 +112,9 @@ def test_an_unreachable_receiver_fails_every_check() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = CliRunner().invoke(main, ["receiver-check", f"http://ann:s3cret@127.0.0.1:{port}/", "--secret", "s", "--timeout", "2"])
+    result = CliRunner().invoke(
+        main, ["receiver-check", f"http://ann:s3cret@127.0.0.1:{port}/", "--secret", "s", "--timeout", "2"]
+    )
     assert result.exit_code == 1
     assert "0 passed, 8 failed" in result.output
     assert "s3cret" not in result.output and "Receiver check of http://ann:***@127.0.0.1" in result.output
@@ -137,7 +147,9 @@ def counting_receiver(*, dedupe: bool, background: bool = False) -> tuple[Any, l
     ],
     ids=["deduplicating", "processing-twice", "background"],
 )
-def test_processes_retry_once_reads_the_side_effect_hook(dedupe: bool, background: bool, passed: bool, detail: str) -> None:
+def test_processes_retry_once_reads_the_side_effect_hook(
+    dedupe: bool, background: bool, passed: bool, detail: str
+) -> None:
     app, processed = counting_receiver(dedupe=dedupe, background=background)
     report = check_receiver(wsgi_sender(app), SECRET, side_effects=lambda: len(processed))
     assert {c.name for c in report.checks} == CHECKS | {"processes_retry_once"}
@@ -158,6 +170,7 @@ def test_a_receiver_that_drips_its_answer_is_given_up_on_at_the_timeout() -> Non
 
     release = threading.Event()
     with socket.create_server(("127.0.0.1", 0)) as dripping:
+
         def drip() -> None:
             conn, _ = dripping.accept()
             with conn:

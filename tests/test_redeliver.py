@@ -42,9 +42,13 @@ BOB = User("bob", Associate(12, "BOB"), bearer_tokens=("8A:bearer-bob-redeliver"
 AS_A = {"Authorization": "Bearer 8A:bearer-ann-redeliver"}
 AS_B = {"Authorization": "Bearer 8A:bearer-bob-redeliver"}
 ONLINE = MockConfig(
-    profile="online", users=(ANN, BOB), delivery=NO_PING,
-    applications=(Application("A", "apptoken-A-redeliver", bearer_tokens=ANN.bearer_tokens),
-                  Application("B", "apptoken-B-redeliver", bearer_tokens=BOB.bearer_tokens)),
+    profile="online",
+    users=(ANN, BOB),
+    delivery=NO_PING,
+    applications=(
+        Application("A", "apptoken-A-redeliver", bearer_tokens=ANN.bearer_tokens),
+        Application("B", "apptoken-B-redeliver", bearer_tokens=BOB.bearer_tokens),
+    ),
 )
 
 
@@ -53,7 +57,14 @@ def independent_signature(secret: str, body: bytes) -> str:
 
 
 def save(client: FlaskClient, headers: dict[str, str] = AUTH, **webhook: Any) -> dict[str, Any]:
-    body = {"Name": "n", "Events": list(EVENTS), "Type": "crmscript", "TargetUrl": "17", "Secret": "s", **webhook}
+    body = {
+        "Name": "n",
+        "Events": list(EVENTS),
+        "Type": "crmscript",
+        "TargetUrl": "17",
+        "Secret": "s",
+        **webhook,
+    }
     answer = client.post(AGENT + "SaveWebhook", headers=headers, json=body)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     saved: dict[str, Any] = answer.json
@@ -105,10 +116,17 @@ def test_ids_are_unique_and_never_reused_across_a_reset(app: Flask, client: Flas
 
 def test_outcomes_say_what_each_attempt_came_to(app: Flask, client: FlaskClient) -> None:
     save(client)  # crmscript: recorded
-    save(client, Type="webhook", TargetUrl="https://hooks.invalid/x")  # refused without DNS: failed, 3 attempts
+    save(
+        client, Type="webhook", TargetUrl="https://hooks.invalid/x"
+    )  # refused without DNS: failed, 3 attempts
     signal(app, "contact.created")
     got = sorted((r["webhook_id"], r["outcome"], r["status"], r["posted"]) for r in listed(client))
-    assert got == [(1, "recorded", None, False), (2, "failed", None, True), (2, "failed", None, True), (2, "failed", None, True)]
+    assert got == [
+        (1, "recorded", None, False),
+        (2, "failed", None, True),
+        (2, "failed", None, True),
+        (2, "failed", None, True),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -128,17 +146,27 @@ def filled() -> Iterator[tuple[FlaskClient, list[dict[str, Any]]]]:
 @settings(max_examples=60, deadline=None)
 @given(
     webhook=st.none() | st.integers(0, 4),
-    event=st.none() | st.sampled_from(["contact.created", "Contact.CREATED", "person.changed", "sale.created"]),
+    event=st.none()
+    | st.sampled_from(["contact.created", "Contact.CREATED", "person.changed", "sale.created"]),
     outcome=st.none() | st.sampled_from(["delivered", "failed", "recorded"]),
     since=st.none() | st.integers(0, 12),
 )
 def test_filters_choose_what_the_unfiltered_list_says(
-    filled: tuple[FlaskClient, list[dict[str, Any]]], webhook: int | None, event: str | None, outcome: str | None, since: int | None
+    filled: tuple[FlaskClient, list[dict[str, Any]]],
+    webhook: int | None,
+    event: str | None,
+    outcome: str | None,
+    since: int | None,
 ) -> None:
     client, everything = filled
-    query = {k: v for k, v in {"webhook": webhook, "event": event, "outcome": outcome, "since": since}.items() if v is not None}
+    query = {
+        k: v
+        for k, v in {"webhook": webhook, "event": event, "outcome": outcome, "since": since}.items()
+        if v is not None
+    }
     expected = [
-        r for r in everything
+        r
+        for r in everything
         if (webhook is None or r["webhook_id"] == webhook)
         and (event is None or r["event"].lower() == event.lower())
         and (outcome is None or r["outcome"] == outcome)
@@ -149,8 +177,15 @@ def test_filters_choose_what_the_unfiltered_list_says(
 
 @pytest.mark.parametrize(
     ("query", "named"),
-    [("?outcome=ok", "outcome"), ("?webhook=x", "webhook"), ("?since=-1", "since"), ("?since=1.5", "since"),
-     ("?webhook=" + "9" * 40, "webhook"), ("?state=Active", "state"), ("?Outcome=failed", "Outcome")],
+    [
+        ("?outcome=ok", "outcome"),
+        ("?webhook=x", "webhook"),
+        ("?since=-1", "since"),
+        ("?since=1.5", "since"),
+        ("?webhook=" + "9" * 40, "webhook"),
+        ("?state=Active", "state"),
+        ("?Outcome=failed", "Outcome"),
+    ],
 )
 def test_a_bad_filter_is_400_naming_it(client: FlaskClient, query: str, named: str) -> None:
     answer = client.get(f"/__mock__/deliveries{query}", headers=AUTH)
@@ -170,7 +205,9 @@ def test_the_webhooks_own_credentials_are_masked_in_the_list(app: Flask, client:
 # Redelivery, in-process
 
 
-def test_redelivery_sends_the_same_event_again_and_records_a_new_attempt(app: Flask, client: FlaskClient) -> None:
+def test_redelivery_sends_the_same_event_again_and_records_a_new_attempt(
+    app: Flask, client: FlaskClient
+) -> None:
     save(client)
     signal(app, "contact.created")
     (original,) = listed(client)
@@ -178,7 +215,11 @@ def test_redelivery_sends_the_same_event_again_and_records_a_new_attempt(app: Fl
     assert answer.status_code == 200
     again = answer.json
     assert again["id"] > original["id"]
-    assert (again["event_id"], again["body"], again["event"]) == (original["event_id"], original["body"], original["event"])
+    assert (again["event_id"], again["body"], again["event"]) == (
+        original["event_id"],
+        original["body"],
+        original["event"],
+    )
     assert again["headers"]["X-SuperOffice-Retry"] == "1" and again["attempt"] == 1
     assert listed(client, f"?since={original['id']}") == [again]
     third = client.post(f"/__mock__/deliveries/{original['id']}/redeliver", headers=AUTH).json
@@ -190,10 +231,14 @@ def test_what_cannot_be_redelivered_is_404_never_5xx(app: Flask, client: FlaskCl
     signal(app, "contact.created")
     (record,) = listed(client)
     for record_id in ("999", "0", "000"):
-        assert client.post(f"/__mock__/deliveries/{record_id}/redeliver", headers=AUTH).status_code == 404, record_id
+        assert client.post(f"/__mock__/deliveries/{record_id}/redeliver", headers=AUTH).status_code == 404, (
+            record_id
+        )
     for record_id in ("abc", "-1", "1.0", "9" * 30, "%C2%B2"):  # not an id: 400 naming it
         refused = client.post(f"/__mock__/deliveries/{record_id}/redeliver", headers=AUTH)
-        assert refused.status_code == 400 and "The delivery id is an id" in refused.json["MessageDetail"], record_id
+        assert refused.status_code == 400 and "The delivery id is an id" in refused.json["MessageDetail"], (
+            record_id
+        )
     assert client.post(f"/__mock__/deliveries/{record['id']}/redeliver").status_code == 401
     deleted = client.post(AGENT + f"DeleteWebhook?webhookId={webhook['WebhookId']}", headers=AUTH)
     assert deleted.status_code == 204
@@ -229,7 +274,9 @@ def test_follow_asks_only_for_what_is_new(app: Flask, client: FlaskClient) -> No
         queries.append(dict(query))
         return listed(client, "?" + "&".join(f"{k}={v}" for k, v in query.items()))
 
-    polls = iter([lambda: signal(app, "person.changed"), lambda: None, lambda: signal(app, "contact.created")])
+    polls = iter(
+        [lambda: signal(app, "person.changed"), lambda: None, lambda: signal(app, "contact.created")]
+    )
 
     def wait() -> bool:
         step = next(polls, None)
@@ -245,12 +292,29 @@ def test_follow_asks_only_for_what_is_new(app: Flask, client: FlaskClient) -> No
 
 
 def test_a_line_names_time_id_webhook_event_eventid_attempt_outcome_and_target() -> None:
-    record = {"time": "2026-01-02T03:04:05.0000000Z", "id": 7, "webhook_id": 3, "event": "contact.created",
-              "event_id": "4b5ce038-50f2-4796-bdb2-f96908cf31c2", "attempt": 2, "status": 500, "outcome": "failed",
-              "target": "https://127.0.0.1:9/hook"}
+    record = {
+        "time": "2026-01-02T03:04:05.0000000Z",
+        "id": 7,
+        "webhook_id": 3,
+        "event": "contact.created",
+        "event_id": "4b5ce038-50f2-4796-bdb2-f96908cf31c2",
+        "attempt": 2,
+        "status": 500,
+        "outcome": "failed",
+        "target": "https://127.0.0.1:9/hook",
+    }
     assert format_line(record).split() == [
-        "2026-01-02T03:04:05.0000000Z", "#7", "webhook", "3", "contact.created", "4b5ce038-50f2-4796-bdb2-f96908cf31c2",
-        "retry", "2", "500", "failed", "https://127.0.0.1:9/hook",
+        "2026-01-02T03:04:05.0000000Z",
+        "#7",
+        "webhook",
+        "3",
+        "contact.created",
+        "4b5ce038-50f2-4796-bdb2-f96908cf31c2",
+        "retry",
+        "2",
+        "500",
+        "failed",
+        "https://127.0.0.1:9/hook",
     ]
 
 
@@ -270,7 +334,9 @@ def test_the_cli_prints_one_line_per_attempt_and_filters(served: MockServer) -> 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [format_line(r) for r in everything]
     failed = CliRunner().invoke(main, ["deliveries", served.url, "--outcome", "failed", "--json"])
-    assert [json.loads(line) for line in failed.output.splitlines()] == [r for r in everything if r["outcome"] == "failed"]
+    assert [json.loads(line) for line in failed.output.splitlines()] == [
+        r for r in everything if r["outcome"] == "failed"
+    ]
 
 
 def test_the_cli_says_what_the_mock_refused(served: MockServer) -> None:
@@ -302,7 +368,9 @@ def test_the_cli_follows_until_interrupted(served: MockServer, monkeypatch: pyte
         raise KeyboardInterrupt
 
     monkeypatch.setattr(contracts.cli_deliveries, "_pause", pause)
-    result = CliRunner().invoke(main, ["deliveries", served.url, "--follow", "--interval", "0.5", "--webhook", "1"])
+    result = CliRunner().invoke(
+        main, ["deliveries", served.url, "--follow", "--interval", "0.5", "--webhook", "1"]
+    )
     assert result.exit_code == 0, result.output
     new = [r for r in listed(served.app.test_client()) if r not in before]
     assert result.output.splitlines() == [format_line(r) for r in before + new if r["webhook_id"] == 1]
@@ -316,7 +384,11 @@ def test_the_cli_follows_until_interrupted(served: MockServer, monkeypatch: pyte
 @pytest.mark.slow
 def test_a_receiver_sees_the_same_eventid_and_bytes_signed_with_the_current_secret() -> None:
     with Receiver(secret="first secret") as receiver:
-        app = create_app(MockConfig(sleep=lambda s: None, delivery=DeliveryConfig(ca_file=receiver.ca_file, timeout_seconds=5)))
+        app = create_app(
+            MockConfig(
+                sleep=lambda s: None, delivery=DeliveryConfig(ca_file=receiver.ca_file, timeout_seconds=5)
+            )
+        )
         client = app.test_client()
         try:
             webhook = save(client, Type="webhook", TargetUrl=receiver.url, Secret="first secret")
@@ -329,15 +401,26 @@ def test_a_receiver_sees_the_same_eventid_and_bytes_signed_with_the_current_secr
             save(client, **{**webhook, "Secret": "second secret"})  # pinged again: answered 200
             last = listed(client, f"?webhook={webhook['WebhookId']}&event=contact.created&outcome=failed")[-1]
             answer = client.post(f"/__mock__/deliveries/{last['id']}/redeliver", headers=AUTH)
-            assert answer.status_code == 200 and answer.json["outcome"] == "delivered" and answer.json["status"] == 200
+            assert (
+                answer.status_code == 200
+                and answer.json["outcome"] == "delivered"
+                and answer.json["status"] == 200
+            )
             redelivered = receiver.wait_for(6)[-1]
             assert redelivered.body == failed[0].body  # the exact bytes (F-220)
             assert redelivered.headers["X-SuperOffice-EventId"] == failed[0].headers["X-SuperOffice-EventId"]
             assert redelivered.headers["X-SuperOffice-Retry"] == "3"
-            assert redelivered.headers["X-SuperOffice-Signature"] == independent_signature("second secret", redelivered.body)
+            assert redelivered.headers["X-SuperOffice-Signature"] == independent_signature(
+                "second secret", redelivered.body
+            )
             assert redelivered.signature_valid and not redelivered.violations
-            got = client.post(AGENT + "GetWebhook", headers=AUTH, query_string={"webhookId": webhook["WebhookId"]}).json
-            assert (got["TotalCalls"], got["ConsecutiveErrors"]) == (4, 0)  # the redelivery is one more call (F-225)
+            got = client.post(
+                AGENT + "GetWebhook", headers=AUTH, query_string={"webhookId": webhook["WebhookId"]}
+            ).json
+            assert (got["TotalCalls"], got["ConsecutiveErrors"]) == (
+                4,
+                0,
+            )  # the redelivery is one more call (F-225)
         finally:
             state_of(app).deliveries.close()
 
@@ -345,13 +428,19 @@ def test_a_receiver_sees_the_same_eventid_and_bytes_signed_with_the_current_secr
 @pytest.mark.slow
 def test_a_registration_ping_is_not_redelivered_and_the_answer_says_why() -> None:
     with Receiver(secret="s") as receiver:
-        app = create_app(MockConfig(sleep=lambda s: None, delivery=DeliveryConfig(ca_file=receiver.ca_file, timeout_seconds=5)))
+        app = create_app(
+            MockConfig(
+                sleep=lambda s: None, delivery=DeliveryConfig(ca_file=receiver.ca_file, timeout_seconds=5)
+            )
+        )
         client = app.test_client()
         try:
             save(client, Type="webhook", TargetUrl=receiver.url, Secret="s")
             [ping] = listed(client)
             answer = client.post(f"/__mock__/deliveries/{ping['id']}/redeliver", headers=AUTH)
             assert answer.status_code == 400 and "registration ping" in answer.json["MessageDetail"]
-            assert len(receiver.wait_for(1)) == 1 and listed(client) == [ping]  # nothing sent, nothing recorded
+            assert len(receiver.wait_for(1)) == 1 and listed(client) == [
+                ping
+            ]  # nothing sent, nothing recorded
         finally:
             state_of(app).deliveries.close()

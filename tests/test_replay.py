@@ -41,7 +41,10 @@ def test_a_folder_replays_in_the_order_received_re_signed_with_fresh_eventids() 
     assert [a.event for a in answers] == [d.event for d in saved] == ["contact.created", "contact.changed"]
     for answer, delivery, (path, body, headers) in zip(answers, saved, seen, strict=True):
         assert path == delivery.path and answer.status == 200 and answer.body == body
-        assert headers["X-Superoffice-Signature"] == base64.b64encode(hmac.new(b"test secret", body, hashlib.sha256).digest()).decode()
+        assert (
+            headers["X-Superoffice-Signature"]
+            == base64.b64encode(hmac.new(b"test secret", body, hashlib.sha256).digest()).decode()
+        )
         old = delivery.header("X-SuperOffice-EventId") or ""
         assert json.loads(body)["EventId"] == answer.event_id == headers["X-Superoffice-Eventid"] != old
         assert body == delivery.body.replace(old.encode(), str(answer.event_id).encode())
@@ -56,7 +59,12 @@ def test_one_delivery_with_its_own_eventid_to_a_path_and_the_apps_answer(tmp_pat
 
 
 def test_replay_to_a_url(tmp_path: Path) -> None:
-    path = save(tmp_path, SavedDelivery([("X-SuperOffice-Event", "test"), ("X-Hook-Test", "true")], b'{"EventId":"x","Event":"test"}'))
+    path = save(
+        tmp_path,
+        SavedDelivery(
+            [("X-SuperOffice-Event", "test"), ("X-Hook-Test", "true")], b'{"EventId":"x","Event":"test"}'
+        ),
+    )
     with Listener(secret="s") as listener:
         (answer,) = replay(path, listener.url, "s")
         assert answer.status == 200 and listener.wait_for(1)[0].signature == "valid"

@@ -37,14 +37,21 @@ def receiver() -> Iterator[Receiver]:
 
 def _config(tmp: Path, receiver: Receiver, **delivery: Any) -> str:
     path = tmp / f"mock-{len(list(tmp.glob('mock-*.json')))}.json"
-    settings = {"ca_file": receiver.ca_file, "retry_waits": [0.2, 0.4], "poll_seconds": 0.05, "timeout_seconds": 5,
-                **delivery}
+    settings = {
+        "ca_file": receiver.ca_file,
+        "retry_waits": [0.2, 0.4],
+        "poll_seconds": 0.05,
+        "timeout_seconds": 5,
+        **delivery,
+    }
     path.write_text(json.dumps({"delivery": settings}))
     return str(path)
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[tuple[str, list[MockProcess]]]:
+def replicas(
+    tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
+) -> Iterator[tuple[str, list[MockProcess]]]:
     """Three replicas on one database: two of one process, one of two worker processes."""
     tmp = tmp_path_factory.mktemp("replicas")
     url = database()
@@ -52,7 +59,9 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> It
     started: list[MockProcess] = []
     try:
         for n, workers in enumerate([1, 1, 2]):
-            started.append(MockProcess(url, "--config", config, workers=workers, stderr=tmp / f"replica{n}.stderr"))
+            started.append(
+                MockProcess(url, "--config", config, workers=workers, stderr=tmp / f"replica{n}.stderr")
+            )
         yield url, started
     finally:
         for mock in started:
@@ -62,7 +71,9 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> It
 
 
 def _admin(mock: MockProcess, method: str, path: str) -> Any:
-    request = urllib.request.Request(f"{mock.url}/__mock__/{path}", method=method, headers=AUTH, data=b"" if method == "POST" else None)
+    request = urllib.request.Request(
+        f"{mock.url}/__mock__/{path}", method=method, headers=AUTH, data=b"" if method == "POST" else None
+    )
     with urllib.request.urlopen(request, timeout=60) as answer:
         return json.loads(answer.read() or b"null")
 
@@ -70,7 +81,14 @@ def _admin(mock: MockProcess, method: str, path: str) -> Any:
 def _register(mock: MockProcess, receiver: Receiver, name: str, events: list[str]) -> dict[str, Any]:
     status, webhook = HttpClient(mock.port, fresh=True).call(
         "SaveWebhook",
-        {"Name": name, "Events": events, "TargetUrl": receiver.url, "Secret": SECRET, "Type": "webhook", "State": "Active"},
+        {
+            "Name": name,
+            "Events": events,
+            "TargetUrl": receiver.url,
+            "Secret": SECRET,
+            "Type": "webhook",
+            "State": "Active",
+        },
     )
     assert status == 200, webhook
     return dict(webhook)
@@ -81,7 +99,9 @@ def _signal(mock: MockProcess, event: str, key: int) -> None:
     assert status == 204
 
 
-def test_concurrent_creates_on_every_replica_lose_no_id_and_repeat_none(replicas: tuple[str, list[MockProcess]]) -> None:
+def test_concurrent_creates_on_every_replica_lose_no_id_and_repeat_none(
+    replicas: tuple[str, list[MockProcess]],
+) -> None:
     url, mocks = replicas
     before = set(pg_webhooks(url))
 
@@ -96,7 +116,11 @@ def test_concurrent_creates_on_every_replica_lose_no_id_and_repeat_none(replicas
 
     acknowledged = [webhook_id for ids in in_threads(6, client) for webhook_id in ids]
     assert len(acknowledged) == len(set(acknowledged)) == 90
-    rows = psql_rows(url, "SELECT count(*), count(DISTINCT webhook_id) FROM webhook WHERE webhook_id <> ALL(%s)", list(before))
+    rows = psql_rows(
+        url,
+        "SELECT count(*), count(DISTINCT webhook_id) FROM webhook WHERE webhook_id <> ALL(%s)",
+        list(before),
+    )
     assert rows == [(90, 90)]
     assert set(pg_webhooks(url)) - before == set(acknowledged)
 
@@ -105,15 +129,23 @@ def test_a_webhook_saved_on_one_replica_is_read_on_the_others_and_the_journal_is
     replicas: tuple[str, list[MockProcess]],
 ) -> None:
     url, mocks = replicas
-    status, saved = HttpClient(mocks[0].port, fresh=True).call("SaveWebhook", {"Name": "saved on one", "Type": "crmscript"})
+    status, saved = HttpClient(mocks[0].port, fresh=True).call(
+        "SaveWebhook", {"Name": "saved on one", "Type": "crmscript"}
+    )
     assert status == 200
     for mock in mocks[1:]:
-        status, got = HttpClient(mock.port, fresh=True).call("GetWebhook", query=f"?webhookId={saved['WebhookId']}")
+        status, got = HttpClient(mock.port, fresh=True).call(
+            "GetWebhook", query=f"?webhookId={saved['WebhookId']}"
+        )
         assert status == 200 and got == saved
     assert pg_webhooks(url)[saved["WebhookId"]]["Name"] == "saved on one"
     # the GetWebhook answered by the third replica is in the journal the first one shows, masked
     journal = _admin(mocks[0], "GET", "journal")
-    reads = [e for e in journal if e["operation"] == "GetWebhook" and e["query"].get("webhookId") == str(saved["WebhookId"])]
+    reads = [
+        e
+        for e in journal
+        if e["operation"] == "GetWebhook" and e["query"].get("webhookId") == str(saved["WebhookId"])
+    ]
     assert len(reads) == 2 and all(e["headers"]["Authorization"] == "***" for e in reads)
     assert not any("dGplMDpUamUw" in json.dumps(row) for row in psql_rows(url, "SELECT entry FROM journal"))
 
@@ -143,14 +175,18 @@ def test_a_signal_on_one_replica_is_delivered_once_and_failed_attempts_once_each
     assert len({event_id for event_id, _ in attempts}) == 1
     assert sorted(retry for _, retry in attempts) == ["0", "1", "2"] and set(attempts.values()) == {1}
     # three consecutive failures (too_many_errors_after 3), wherever they were made: TooManyErrors
-    status, now = HttpClient(mocks[1].port, fresh=True).call("GetWebhook", query=f"?webhookId={webhook['WebhookId']}")
+    status, now = HttpClient(mocks[1].port, fresh=True).call(
+        "GetWebhook", query=f"?webhookId={webhook['WebhookId']}"
+    )
     assert status == 200 and now["State"] == "TooManyErrors" and now["ConsecutiveErrors"] == 3
     assert psql_rows(url, "SELECT count(*) FROM outbox") == [(0,)]
     # the attempt history is one too: every replica lists the same records
     assert _admin(mocks[0], "GET", "deliveries") == _admin(mocks[2], "GET", "deliveries")
 
 
-def test_a_replica_killed_between_attempts_leaves_its_retries_to_another(tmp_path: Path, receiver: Receiver) -> None:
+def test_a_replica_killed_between_attempts_leaves_its_retries_to_another(
+    tmp_path: Path, receiver: Receiver
+) -> None:
     url = database()
     config = _config(tmp_path, receiver, retry_waits=[0.3, 0.3])
     first = MockProcess(url, "--config", config, stderr=tmp_path / "first.stderr")

@@ -47,7 +47,9 @@ class Node:
         found = []
         for child in self.children:
             if isinstance(child, Node):
-                if (tag is None or child.tag == tag) and (cls is None or cls in child.attrs.get("class", "").split()):
+                if (tag is None or child.tag == tag) and (
+                    cls is None or cls in child.attrs.get("class", "").split()
+                ):
                     found.append(child)
                 found += child.all(tag, cls)
         return found
@@ -84,7 +86,9 @@ def parsed(text: str) -> Node:
 
 def cells(page: Node) -> dict[tuple[str, str, str], int]:
     return {
-        (cell.attrs["data-operation"], cell.attrs["data-status"], cell.attrs["data-media-type"]): int(cell.all(cls="count")[0].text)
+        (cell.attrs["data-operation"], cell.attrs["data-status"], cell.attrs["data-media-type"]): int(
+            cell.all(cls="count")[0].text
+        )
         for cell in page.all("span", "cell")
     }
 
@@ -98,8 +102,14 @@ def sent(words: list[str]) -> dict[str, Any]:
     assert words[:2] == ["curl", "-X"]
     options = list(zip(words[4::2], words[5::2], strict=True))
     return {
-        "method": words[2], "url": words[3],
-        "headers": {name.lower(): value for option, header in options if option == "-H" for name, value in [header.split(": ", 1)]},
+        "method": words[2],
+        "url": words[3],
+        "headers": {
+            name.lower(): value
+            for option, header in options
+            if option == "-H"
+            for name, value in [header.split(": ", 1)]
+        },
         "body": next((value for option, value in options if option == "--data-raw"), None),
     }
 
@@ -135,7 +145,9 @@ def test_a_verify_report_holds_the_runs_checks_coverage_tag_and_cleanup() -> Non
     page = parsed(verify_html(report, masking))
 
     rows = page.all("tr", "check")
-    assert [(r.attrs["data-check"], r.attrs["data-status"]) for r in rows] == [(n, o.status) for n, o in report.outcomes.items()]
+    assert [(r.attrs["data-check"], r.attrs["data-status"]) for r in rows] == [
+        (n, o.status) for n, o in report.outcomes.items()
+    ]
     assert set(CHECKS) <= {r.attrs["data-check"] for r in rows}
     assert {r.attrs["data-basis"] for r in rows} <= {"documented", "assumed"}
     negotiation = next(r for r in rows if r.attrs["data-check"] == "content_negotiation")
@@ -146,7 +158,9 @@ def test_a_verify_report_holds_the_runs_checks_coverage_tag_and_cleanup() -> Non
     # coverage: every exchange the server answered, counted from its journal and its answers
     journal = state_of(app).journal.entries()
     assert len(journal) == len(media)
-    independent = Counter((e.operation, str(e.status), m or "") for e, m in zip(journal, media, strict=True) if e.operation)
+    independent = Counter(
+        (e.operation, str(e.status), m or "") for e, m in zip(journal, media, strict=True) if e.operation
+    )
     shown = cells(page)
     assert {cell: n for cell, n in shown.items() if n} == dict(independent)
     assert page.all(cls="declared")[0].text == str(len(shown))
@@ -173,9 +187,13 @@ def _expand(part: str) -> list[int]:
     return list(range(int(first), int(last or first) + 1))
 
 
-def test_the_cli_writes_the_html_report_of_a_failing_run_and_its_curl_reproduces_the_request(tmp_path: Path) -> None:
+def test_the_cli_writes_the_html_report_of_a_failing_run_and_its_curl_reproduces_the_request(
+    tmp_path: Path,
+) -> None:
     html, junit = tmp_path / "report.html", tmp_path / "report.xml"
-    with MockServer(MockConfig(response_validation="report", delivery=DeliveryConfig(registration_ping=False))) as mock:
+    with MockServer(
+        MockConfig(response_validation="report", delivery=DeliveryConfig(registration_ping=False))
+    ) as mock:
         agent = state_of(mock.app).agent
         original = agent.handlers["SaveWebhook"]
 
@@ -186,9 +204,21 @@ def test_the_cli_writes_the_html_report_of_a_failing_run_and_its_curl_reproduces
             return status, webhook
 
         agent.handlers["SaveWebhook"] = save
-        result = CliRunner().invoke(main, [
-            "verify", mock.url, "--max-examples", "5", "--check", "save_update_keeps_registered", "--html", str(html), "--junit", str(junit),
-        ])
+        result = CliRunner().invoke(
+            main,
+            [
+                "verify",
+                mock.url,
+                "--max-examples",
+                "5",
+                "--check",
+                "save_update_keeps_registered",
+                "--html",
+                str(html),
+                "--junit",
+                str(junit),
+            ],
+        )
         journal, base_url = mock.journal(), mock.url
     assert result.exit_code == 1, result.output
     assert junit.read_text(encoding="utf-8").startswith("<testsuite")  # JUnit as it was
@@ -197,7 +227,9 @@ def test_the_cli_writes_the_html_report_of_a_failing_run_and_its_curl_reproduces
     assert (row.attrs["data-check"], row.attrs["data-status"]) == ("save_update_keeps_registered", "failed")
     assert "Registered changed" in row.all("pre", "message")[0].text
     steps = row.all("pre", "curl")
-    assert len(steps) >= 2 and [sent(command(step))["method"] for step in steps] == ["POST"] * len(steps)  # its save, then the update
+    assert len(steps) >= 2 and [sent(command(step))["method"] for step in steps] == ["POST"] * len(
+        steps
+    )  # its save, then the update
     failing = command(row.all("pre", "curl")[-1])
     request = sent(failing)
     assert request["headers"]["authorization"] == "***"
@@ -207,7 +239,8 @@ def test_the_cli_writes_the_html_report_of_a_failing_run_and_its_curl_reproduces
     body = json.loads(request["body"])
     assert body["WebhookId"] > 0  # the update
     received = [
-        e for e in journal
+        e
+        for e in journal
         if (e.method, e.path, e.query) == (request["method"], url.path, dict(parse_qsl(url.query)))
         and masked_secrets(json.loads(e.raw)) == body
     ]
@@ -248,32 +281,59 @@ def test_a_password_in_the_servers_url_is_masked_everywhere_in_the_report() -> N
     from contracts.runner_report import CheckOutcome, VerifyReport
 
     base = "http://someone:url-password-9@127.0.0.1:1"
-    request = WireRequest("PUT", "/api/v1/Webhook/7", {"Accept": "application/json"}, json.dumps({"TargetUrl": base}).encode())
-    failed = CheckOutcome("no_server_error", "no 5xx", "documented", "failed", f"got 500 from {base}/api/v1/Webhook/7", request.as_curl(base))
+    request = WireRequest(
+        "PUT", "/api/v1/Webhook/7", {"Accept": "application/json"}, json.dumps({"TargetUrl": base}).encode()
+    )
+    failed = CheckOutcome(
+        "no_server_error",
+        "no 5xx",
+        "documented",
+        "failed",
+        f"got 500 from {base}/api/v1/Webhook/7",
+        request.as_curl(base),
+    )
     report = VerifyReport(base, "tag", {failed.name: failed})
     page = parsed(verify_html(report, masking))
     assert "url-password-9" not in page.text and "someone" not in page.text
     assert page.all("dd", "server")[0].text == "http://***@127.0.0.1:1"
     curl = sent(command(page.all("pre", "curl")[0]))
-    assert curl["url"] == "http://***@127.0.0.1:1/api/v1/Webhook/7" and json.loads(curl["body"]) == {"TargetUrl": "http://***@127.0.0.1:1"}
+    assert curl["url"] == "http://***@127.0.0.1:1/api/v1/Webhook/7" and json.loads(curl["body"]) == {
+        "TargetUrl": "http://***@127.0.0.1:1"
+    }
     assert "got 500 from http://***@127.0.0.1:1/" in page.all("pre", "message")[0].text
-
 
 
 def test_a_reproduction_is_parsed_back_and_masked() -> None:
     from contracts.exchange import WireRequest
 
     body = json.dumps({"Name": "it's $HOME `x`", "Secret": "hunter2-secret"}).encode()
-    steps = [WireRequest("POST", "/api/v1/Agents/Webhook/SaveWebhook?x=1", {"Authorization": f"Basic {CREDENTIALS}", "Accept": "*/*"}, body)]
-    text = "# step 1 (the id comes from its answer):\n" + steps[0].as_curl("http://h") + "\n# then, failing:\n" + steps[0].as_curl("http://h")
+    steps = [
+        WireRequest(
+            "POST",
+            "/api/v1/Agents/Webhook/SaveWebhook?x=1",
+            {"Authorization": f"Basic {CREDENTIALS}", "Accept": "*/*"},
+            body,
+        )
+    ]
+    text = (
+        "# step 1 (the id comes from its answer):\n"
+        + steps[0].as_curl("http://h")
+        + "\n# then, failing:\n"
+        + steps[0].as_curl("http://h")
+    )
     curls = parse_reproduction(text)
-    assert curls is not None and [c.caption for c in curls] == ["step 1 (the id comes from its answer)", "then, failing"]
+    assert curls is not None and [c.caption for c in curls] == [
+        "step 1 (the id comes from its answer)",
+        "then, failing",
+    ]
     masked, secrets = curls[1].masked(masking)
     assert set(secrets) >= {"hunter2-secret", CREDENTIALS}
     request = sent(shlex.split(masked.text.replace("\\\n", "")))
     assert request == {
-        "method": "POST", "url": "http://h/api/v1/Agents/Webhook/SaveWebhook?x=1",
-        "headers": {"authorization": "***", "accept": "*/*"}, "body": json.dumps({"Name": "it's $HOME `x`", "Secret": "***"}),
+        "method": "POST",
+        "url": "http://h/api/v1/Agents/Webhook/SaveWebhook?x=1",
+        "headers": {"authorization": "***", "accept": "*/*"},
+        "body": json.dumps({"Name": "it's $HOME `x`", "Secret": "***"}),
     }
     assert parse_reproduction("rm -rf /") is None
     assert Curl("GET", "http://h/", (), "@/etc/passwd").text.endswith("--data-raw @/etc/passwd")
@@ -286,8 +346,12 @@ def test_a_journal_entry_as_curl_has_its_secrets_masked_in_the_query_and_the_url
 
     body = {"TargetUrl": "https://someone:url-password-9@example.invalid/h", "Secret": "body-secret-7"}
     entry = SimpleNamespace(
-        id=3, method="POST", path="/api/v1/Agents/Webhook/SaveWebhook", query={"Secret": "query-secret-8", "x": "1"},
-        headers={"Authorization": "***", "Host": "h"}, raw=json.dumps(body).encode(),
+        id=3,
+        method="POST",
+        path="/api/v1/Agents/Webhook/SaveWebhook",
+        query={"Secret": "query-secret-8", "x": "1"},
+        headers={"Authorization": "***", "Host": "h"},
+        raw=json.dumps(body).encode(),
     )
     request = sent(shlex.split(entry_curl("http://127.0.0.1:1", entry, masking).text.replace("\\\n", "")))
     assert dict(parse_qsl(urlsplit(request["url"]).query)) == {"Secret": "***", "x": "1"}
@@ -297,7 +361,7 @@ def test_a_journal_entry_as_curl_has_its_secrets_masked_in_the_query_and_the_url
 
 # -- the pytest plugin -----------------------------------------------------------------------------
 
-SESSION = '''
+SESSION = """
 import requests
 
 AUTH = {"Authorization": "Basic dGplMDpUamUw"}
@@ -330,11 +394,13 @@ def test_receiver(sowebhook_receiver_check):
 
 def test_nothing_of_ours():
     pass
-'''
+"""
 
 
 @pytest.mark.slow  # a pytest subprocess, with a mock on a real socket
-@pytest.mark.parametrize("processes", [["-p", "no:xdist"], ["-n", "2", "--dist", "each"]], ids=["one", "xdist"])
+@pytest.mark.parametrize(
+    "processes", [["-p", "no:xdist"], ["-n", "2", "--dist", "each"]], ids=["one", "xdist"]
+)
 def test_the_plugins_session_report(pytester: pytest.Pytester, tmp_path: Path, processes: list[str]) -> None:
     """In one process, and with pytest-xdist, where each worker has its own mock and the controller
     writes the one file (with ``--dist each`` every test runs on both workers: both mocks' coverage
@@ -343,46 +409,76 @@ def test_the_plugins_session_report(pytester: pytest.Pytester, tmp_path: Path, p
     out = tmp_path / "session.html"
     with MockServer(MockConfig(delivery=DeliveryConfig(registration_ping=False))) as server:
         result = pytester.runpytest_subprocess(
-            "-p", "no:cacheprovider", *processes, "--sowebhook-url", server.url, "--sowebhook-report", str(out),
+            "-p",
+            "no:cacheprovider",
+            *processes,
+            "--sowebhook-url",
+            server.url,
+            "--sowebhook-report",
+            str(out),
         )
     runs = 2 if "-n" in processes else 1
-    result.assert_outcomes(passed=4 * runs, failed=1 * runs, errors=1 * runs)  # test_typo passes, then errs at teardown (the typo)
+    result.assert_outcomes(
+        passed=4 * runs, failed=1 * runs, errors=1 * runs
+    )  # test_typo passes, then errs at teardown (the typo)
     result.stdout.fnmatch_lines([f"*sowebhook report: {out}*"])
     assert sum(f"sowebhook report: {out}" in line for line in result.outlines) == 1
     page = parsed(out.read_text(encoding="utf-8"))
     tests = {s.attrs["data-nodeid"].split("::")[-1]: s for s in page.all("section", "test")}
     assert {name: s.attrs["data-outcome"] for name, s in tests.items()} == {
-        "test_clean": "passed", "test_typo": "error", "test_server": "passed", "test_receiver": "failed",
+        "test_clean": "passed",
+        "test_typo": "error",
+        "test_server": "passed",
+        "test_receiver": "failed",
     }
     (problem,) = tests["test_typo"].all("div", "problem")
     assert "Nmae" in problem.all("pre", "message")[0].text
     request = sent(command(problem.all("pre", "curl")[0]))
-    assert request["method"] == "POST" and urlsplit(request["url"]).path == "/api/v1/Agents/Webhook/SaveWebhook"
+    assert (
+        request["method"] == "POST" and urlsplit(request["url"]).path == "/api/v1/Agents/Webhook/SaveWebhook"
+    )
     assert request["headers"]["authorization"] == "***"
-    assert json.loads(request["body"]) == {"Name": "n", "Type": "crmscript", "TargetUrl": "https://example.invalid/hook",
-                                           "Secret": "***", "Nmae": "typo"}
+    assert json.loads(request["body"]) == {
+        "Name": "n",
+        "Type": "crmscript",
+        "TargetUrl": "https://example.invalid/hook",
+        "Secret": "***",
+        "Nmae": "typo",
+    }
     assert "top-secret-value" not in page.text and CREDENTIALS not in page.text
     (verified,) = tests["test_server"].all("section", "verify")
-    assert [(r.attrs["data-check"], r.attrs["data-status"]) for r in verified.all("tr", "check")] == [("status_code_conformance", "passed")]
-    failed = {r.attrs["data-check"] for r in tests["test_receiver"].all("tr", "receiver-check") if r.attrs["data-status"] == "failed"}
+    assert [(r.attrs["data-check"], r.attrs["data-status"]) for r in verified.all("tr", "check")] == [
+        ("status_code_conformance", "passed")
+    ]
+    failed = {
+        r.attrs["data-check"]
+        for r in tests["test_receiver"].all("tr", "receiver-check")
+        if r.attrs["data-status"] == "failed"
+    }
     assert "rejects_tampered_body" in failed  # it answers OK to everything
     # the session's mock served what test_clean and test_typo sent (the verify run had its own server)
     (session,) = page.all("section", "session-coverage")
     assert {cell: n for cell, n in cells(session).items() if n} == {
-        ("SaveWebhook", "200", "application/json"): 2 * runs, ("GetWebhook", "200", "application/xml"): 1 * runs,
+        ("SaveWebhook", "200", "application/json"): 2 * runs,
+        ("GetWebhook", "200", "application/xml"): 1 * runs,
     }
 
 
-def test_the_session_report_makes_its_directory_and_says_when_it_cannot_write(pytester: pytest.Pytester, tmp_path: Path) -> None:
+def test_the_session_report_makes_its_directory_and_says_when_it_cannot_write(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
     nested = tmp_path / "new" / "dir" / "report.html"
-    made = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist", "--sowebhook-report", str(nested))
+    made = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-p", "no:xdist", "--sowebhook-report", str(nested)
+    )
     made.assert_outcomes(passed=1)
     assert parsed(nested.read_text(encoding="utf-8")).all("dd", "test-count")[0].text.startswith("0 ")
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    refused = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:xdist", "--sowebhook-report", str(blocked / "report.html"))
+    refused = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-p", "no:xdist", "--sowebhook-report", str(blocked / "report.html")
+    )
     refused.assert_outcomes(passed=1)  # the tests' verdict, no INTERNALERROR
     assert refused.ret == 0
     refused.stdout.fnmatch_lines(["*sowebhook report: not written (*a-file*"])
-

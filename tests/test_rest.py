@@ -29,7 +29,17 @@ REST = "/api/v1/Webhook"
 AUTH = {"Authorization": "Basic dGplMDpUamUw"}
 NOT_FOUND_TYPE = "SoNotFoundException"
 # what a client sets (not the server's fields): what a PATCH may change and a reader may compare
-CLIENT_FIELDS = ["Name", "Events", "TargetUrl", "Secret", "State", "Type", "Headers", "Properties", "Description"]
+CLIENT_FIELDS = [
+    "Name",
+    "Events",
+    "TargetUrl",
+    "Secret",
+    "State",
+    "Type",
+    "Headers",
+    "Properties",
+    "Description",
+]
 
 
 @pytest.fixture
@@ -109,9 +119,15 @@ def test_links_sent_back_are_ignored_not_refused(client: FlaskClient, app: Flask
     assert state_of(app).journal.entries()[-1].violations == []
 
 
-def test_a_missing_webhook_is_404_with_the_rest_error_object_where_the_agent_answers_null(client: FlaskClient, app: Flask) -> None:
+def test_a_missing_webhook_is_404_with_the_rest_error_object_where_the_agent_answers_null(
+    client: FlaskClient, app: Flask
+) -> None:
     before = stored(app)
-    for method, body in [("GET", None), ("PUT", webhook()), ("PATCH", [{"op": "replace", "path": "Name", "value": "x"}])]:
+    for method, body in [
+        ("GET", None),
+        ("PUT", webhook()),
+        ("PATCH", [{"op": "replace", "path": "Name", "value": "x"}]),
+    ]:
         response = client.open(f"{REST}/77", method=method, json=body, headers=AUTH)
         assert response.status_code == 404, method
         assert response.json == {
@@ -131,8 +147,13 @@ def test_another_applications_webhook_is_not_found_over_rest() -> None:
         User("ann", Associate(11, "ANN"), bearer_tokens=("8A:ann",)),
         User("bob", Associate(12, "BOB"), bearer_tokens=("8A:bob",)),
     )
-    apps = (Application("App A", "token-a", bearer_tokens=("8A:ann",)), Application("App B", "token-b", bearer_tokens=("8A:bob",)))
-    config = MockConfig(profile="online", users=users, applications=apps, delivery=DeliveryConfig(registration_ping=False))
+    apps = (
+        Application("App A", "token-a", bearer_tokens=("8A:ann",)),
+        Application("App B", "token-b", bearer_tokens=("8A:bob",)),
+    )
+    config = MockConfig(
+        profile="online", users=users, applications=apps, delivery=DeliveryConfig(registration_ping=False)
+    )
     client = create_app(config).test_client()
     posted = client.post(REST, json=webhook(), headers={"Authorization": "Bearer 8A:ann"})
     assert posted.status_code == 200, posted.get_data(as_text=True)
@@ -145,7 +166,9 @@ def test_another_applications_webhook_is_not_found_over_rest() -> None:
 
 def test_put_saves_under_the_path_id_whatever_the_body_says(client: FlaskClient) -> None:
     first, second = created(client), created(client, Name="second")
-    put = client.put(f"{REST}/{first['WebhookId']}", json=webhook(WebhookId=second["WebhookId"], Name="put"), headers=AUTH)
+    put = client.put(
+        f"{REST}/{first['WebhookId']}", json=webhook(WebhookId=second["WebhookId"], Name="put"), headers=AUTH
+    )
     assert put.status_code == 200
     assert put.json["WebhookId"] == first["WebhookId"]
     assert agent_get(client, first["WebhookId"])["Name"] == "put"
@@ -153,7 +176,10 @@ def test_put_saves_under_the_path_id_whatever_the_body_says(client: FlaskClient)
 
 
 def test_signal_and_test_and_default_are_the_agents_services(client: FlaskClient, app: Flask) -> None:
-    assert client.get(f"{REST}/default", headers=AUTH).json == client.post(AGENT + "CreateDefaultWebhook", headers=AUTH).json
+    assert (
+        client.get(f"{REST}/default", headers=AUTH).json
+        == client.post(AGENT + "CreateDefaultWebhook", headers=AUTH).json
+    )
     crmscript = webhook(Type="crmscript")
     assert (
         client.post(f"{REST}/Test", json=crmscript, headers=AUTH).json
@@ -212,9 +238,13 @@ def test_the_pages_own_patch_shapes(client: FlaskClient) -> None:
     at = f"{REST}/{posted['WebhookId']}"
     patched = client.patch(at, json=[{"op": "replace", "path": "name", "value": "foo"}], headers=AUTH)
     assert (patched.status_code, patched.json["Name"]) == (200, "foo")
-    merged = client.patch(at, json={"Name": "bar"}, headers={**AUTH, "Content-Type": "application/merge-patch+json"})
+    merged = client.patch(
+        at, json={"Name": "bar"}, headers={**AUTH, "Content-Type": "application/merge-patch+json"}
+    )
     assert (merged.status_code, merged.json["Name"]) == (200, "bar")
-    appended = client.patch(at, json=[{"op": "add", "path": "/Events/-", "value": "contact.deleted"}], headers=AUTH)
+    appended = client.patch(
+        at, json=[{"op": "add", "path": "/Events/-", "value": "contact.deleted"}], headers=AUTH
+    )
     assert appended.json["Events"] == ["contact.created", "contact.changed", "contact.deleted"]
     assert agent_get(client, posted["WebhookId"])["Events"] == appended.json["Events"]
     assert appended.json["Updated"] != posted["Updated"] and appended.json["UpdatedAssociate"] is not None
@@ -225,7 +255,14 @@ def test_the_pages_own_patch_shapes(client: FlaskClient) -> None:
     [
         ([{"op": "move", "from": "/Name", "path": "/Secret"}], 400, "changes.0.op"),
         ([{"op": "copy", "from": "/Name", "path": "/Secret"}], 400, "changes.0.op"),
-        ([{"op": "replace", "path": "Name", "value": "ok"}, {"op": "replace", "path": "/Nope", "value": 1}], 400, "changes.1.path"),
+        (
+            [
+                {"op": "replace", "path": "Name", "value": "ok"},
+                {"op": "replace", "path": "/Nope", "value": 1},
+            ],
+            400,
+            "changes.1.path",
+        ),
         ([{"op": "replace", "path": "/Name"}], 400, "changes.0.value"),
         ([{"op": "remove", "path": "/Headers/absent"}], 400, "changes.0"),
         ([{"op": "replace", "path": "/Events/9", "value": "x.y"}], 400, "changes.0"),
@@ -233,7 +270,14 @@ def test_the_pages_own_patch_shapes(client: FlaskClient) -> None:
         ([{"op": "replace", "path": "/Name", "value": 5}], 400, "entity.Name"),
         ({"Nope": 1}, 400, "changes.Nope"),
         ("replace Name", 400, "changes"),
-        ([{"op": "test", "path": "/Name", "value": "someone else"}, {"op": "replace", "path": "/Name", "value": "x"}], 409, None),
+        (
+            [
+                {"op": "test", "path": "/Name", "value": "someone else"},
+                {"op": "replace", "path": "/Name", "value": "x"},
+            ],
+            409,
+            None,
+        ),
     ],
 )
 def test_a_patch_that_cannot_apply_is_refused_naming_the_member_and_changes_nothing(
@@ -241,7 +285,11 @@ def test_a_patch_that_cannot_apply_is_refused_naming_the_member_and_changes_noth
 ) -> None:
     posted = created(client)
     before = stored(app)
-    response = client.patch(f"{REST}/{posted['WebhookId']}", data=json.dumps(changes), headers={**AUTH, "Content-Type": "application/json"})
+    response = client.patch(
+        f"{REST}/{posted['WebhookId']}",
+        data=json.dumps(changes),
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
     assert response.status_code == status, response.get_data(as_text=True)
     if field is not None:
         assert field in response.json["ModelState"], response.json
@@ -253,7 +301,9 @@ def test_a_patch_that_cannot_apply_is_refused_naming_the_member_and_changes_noth
 def test_patch_is_not_offered_in_xml_or_forms(client: FlaskClient) -> None:
     posted = created(client)
     for media_type in ("application/xml", "application/x-www-form-urlencoded"):
-        response = client.patch(f"{REST}/{posted['WebhookId']}", data="Name=x", headers={**AUTH, "Content-Type": media_type})
+        response = client.patch(
+            f"{REST}/{posted['WebhookId']}", data="Name=x", headers={**AUTH, "Content-Type": media_type}
+        )
         assert response.status_code == 415, media_type
 
 
@@ -268,7 +318,9 @@ def test_patch_is_not_offered_in_xml_or_forms(client: FlaskClient) -> None:
 def test_if_unmodified_since(client: FlaskClient, app: Flask, since: str, status: int) -> None:
     posted = created(client)
     before = stored(app)
-    response = client.patch(f"{REST}/{posted['WebhookId']}", json={"Name": "x"}, headers={**AUTH, "If-Unmodified-Since": since})
+    response = client.patch(
+        f"{REST}/{posted['WebhookId']}", json={"Name": "x"}, headers={**AUTH, "If-Unmodified-Since": since}
+    )
     assert response.status_code == status
     if status == 412:
         assert response.json["Error"] is True
@@ -294,7 +346,11 @@ def json_patches(draw: st.DrawFn, current: dict[str, Any]) -> list[dict[str, Any
             if op["op"] != "remove":
                 op["value"] = draw(st.text(max_size=8))
         elif kind == "event":
-            op = {"op": "add", "path": draw(st.sampled_from(["/Events/-", "/Events/0"])), "value": draw(events)}
+            op = {
+                "op": "add",
+                "path": draw(st.sampled_from(["/Events/-", "/Events/0"])),
+                "value": draw(events),
+            }
         elif kind == "header":
             op = {"op": "add", "path": f"/Headers/{draw(names)}", "value": draw(st.text(max_size=4))}
         elif kind == "remove-header" and doc["Headers"]:
@@ -323,13 +379,17 @@ def recased(ops: list[dict[str, Any]], data: st.DataObject) -> list[dict[str, An
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_a_json_patch_in_any_casing_is_rfc_6902_applied_to_the_stored_webhook(client: FlaskClient, data: st.DataObject) -> None:
+def test_a_json_patch_in_any_casing_is_rfc_6902_applied_to_the_stored_webhook(
+    client: FlaskClient, data: st.DataObject
+) -> None:
     posted = created(client)
     current = {k: v for k, v in posted.items() if k != "_Links"}
     ops = data.draw(json_patches(current))
     # the oracle: RFC 6902 by python-json-patch on the canonical paths ("remove" of a property: null)
     canonical = [
-        {"op": "replace", "path": op["path"], "value": None} if op["op"] == "remove" and op["path"].count("/") == 1 else op
+        {"op": "replace", "path": op["path"], "value": None}
+        if op["op"] == "remove" and op["path"].count("/") == 1
+        else op
         for op in ops
     ]
     expected = jsonpatch.apply_patch(current, canonical)
@@ -344,8 +404,12 @@ merge_members = st.fixed_dictionaries(
     optional={
         "Name": st.text(min_size=1, max_size=8),
         "Description": st.one_of(st.none(), st.text(max_size=8)),
-        "Headers": st.one_of(st.none(), st.dictionaries(names, st.one_of(st.none(), st.text(max_size=3)), max_size=3)),
-        "Properties": st.dictionaries(names, st.one_of(values, st.dictionaries(names, values, max_size=2)), max_size=3),
+        "Headers": st.one_of(
+            st.none(), st.dictionaries(names, st.one_of(st.none(), st.text(max_size=3)), max_size=3)
+        ),
+        "Properties": st.dictionaries(
+            names, st.one_of(values, st.dictionaries(names, values, max_size=2)), max_size=3
+        ),
         "Events": st.lists(events, max_size=3),
     },
 )
@@ -353,12 +417,18 @@ merge_members = st.fixed_dictionaries(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(patch=merge_members)
-def test_a_merge_patch_is_rfc_7396_applied_then_null_properties_kept(client: FlaskClient, patch: dict[str, Any]) -> None:
+def test_a_merge_patch_is_rfc_7396_applied_then_null_properties_kept(
+    client: FlaskClient, patch: dict[str, Any]
+) -> None:
     posted = created(client, Properties={"a": 1, "nested": {"x": 1, "y": 2}})
     current = {k: v for k, v in posted.items() if k != "_Links"}
     expected = rfc7396(current, patch)
     for name in CLIENT_FIELDS:  # a webhook has every property: one the patch removed is null
         expected.setdefault(name, None)
-    response = client.patch(f"{REST}/{posted['WebhookId']}", json=patch, headers={**AUTH, "Content-Type": "application/merge-patch+json"})
+    response = client.patch(
+        f"{REST}/{posted['WebhookId']}",
+        json=patch,
+        headers={**AUTH, "Content-Type": "application/merge-patch+json"},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     assert client_fields(response.json) == client_fields(expected)

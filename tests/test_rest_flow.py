@@ -27,7 +27,11 @@ AUTH = {"Authorization": "Basic dGplMDpUamUw"}
 
 
 def guide_request() -> docpages.HttpMessage:
-    (block,) = [body for info, body in docpages.fences(REGISTER.read_text(encoding="utf-8")) if body.startswith("POST ")]
+    (block,) = [
+        body
+        for info, body in docpages.fences(REGISTER.read_text(encoding="utf-8"))
+        if body.startswith("POST ")
+    ]
     return docpages.parse_http(block)
 
 
@@ -53,7 +57,10 @@ def test_the_guides_request_registers_pings_and_then_delivers_signed_events(
     try:
         client = app.test_client()
         registered = client.open(
-            path, method=method, data=json.dumps({**body, "TargetUrl": receiver.url}), headers={**AUTH, **request.headers}
+            path,
+            method=method,
+            data=json.dumps({**body, "TargetUrl": receiver.url}),
+            headers={**AUTH, **request.headers},
         )
         assert registered.status_code == 200, registered.get_data(as_text=True)
         saved = registered.json
@@ -65,7 +72,9 @@ def test_the_guides_request_registers_pings_and_then_delivers_signed_events(
         assert ping.headers["X-SuperOffice-Signature"] == signature(str(body["Secret"]), ping.body)
         assert ping.json["WebhookName"] == body["Name"]
 
-        signalled = client.post("/api/v1/Webhook/contact.changed/994863", json={"department": "sales"}, headers=AUTH)
+        signalled = client.post(
+            "/api/v1/Webhook/contact.changed/994863", json={"department": "sales"}, headers=AUTH
+        )
         assert signalled.status_code == 204
         _, event = receiver.wait_for(2)
         assert event.violations == []
@@ -78,13 +87,22 @@ def test_the_guides_request_registers_pings_and_then_delivers_signed_events(
         # the state the troubleshooting page reads, through both faces, once the delivery is done
         assert state_of(app).deliveries.drain(10)
         listed = client.get("/api/v1/Webhook", headers=AUTH).json
-        assert [(w["WebhookId"], w["State"], w["TotalCalls"]) for w in listed] == [(saved["WebhookId"], "Active", 1)]
-        assert client.post(f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}", headers=AUTH).json["TotalCalls"] == 1
+        assert [(w["WebhookId"], w["State"], w["TotalCalls"]) for w in listed] == [
+            (saved["WebhookId"], "Active", 1)
+        ]
+        assert (
+            client.post(
+                f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}", headers=AUTH
+            ).json["TotalCalls"]
+            == 1
+        )
     finally:
         state_of(app).deliveries.close()
 
 
-def test_a_target_that_fails_the_ping_registers_nothing(receiver_and_body: tuple[Receiver, dict[str, object]]) -> None:
+def test_a_target_that_fails_the_ping_registers_nothing(
+    receiver_and_body: tuple[Receiver, dict[str, object]],
+) -> None:
     receiver, body = receiver_and_body
     receiver.respond(500, b"down")
     app = create_app(MockConfig(delivery=DeliveryConfig(ca_file=receiver.ca_file, timeout_seconds=5)))

@@ -48,7 +48,6 @@ def serve(app: Flask) -> Iterator[str]:
         server.server_close()
 
 
-
 def wrong(app: Flask, defect: Callable[[Any, dict[str, Any], Any], dict[str, Any]]) -> Flask:
     """The mock with one defect in SaveWebhook: ``defect(state, response, call)`` alters what it answers and keeps."""
     state = state_of(app)
@@ -74,9 +73,12 @@ def drops_properties(state: Any, webhook: dict[str, Any], call: Any) -> dict[str
     return {**webhook, "Properties": None}
 
 
-
 def tagged_left(app: Flask, report: VerifyReport) -> list[int]:
-    return [r.webhook_id for r in state_of(app).store.all() if str(r.webhook.get("Name") or "").startswith(report.tag)]
+    return [
+        r.webhook_id
+        for r in state_of(app).store.all()
+        if str(r.webhook.get("Name") or "").startswith(report.tag)
+    ]
 
 
 def test_the_mock_passes_every_check_and_nothing_is_left_behind() -> None:
@@ -90,9 +92,22 @@ def test_the_mock_passes_every_check_and_nothing_is_left_behind() -> None:
     assert state_of(app).store.all() == []
     # both faces were driven, REST's own answers among them (the mock's journal is the oracle)
     seen = {(e.operation, e.status) for e in state_of(app).journal.entries()}
-    assert {(REST.post, 200), (REST.get, 200), (REST.get, 404), (REST.put, 200), (REST.put, 404), (REST.patch, 200),
-            (REST.patch, 404), (REST.patch, 409), (REST.patch, 412), (REST.delete, 204), (REST.list, 200),
-            ("SaveWebhook", 200), ("GetWebhook", 200), ("DeleteWebhook", 204)} <= seen, sorted(seen)
+    assert {
+        (REST.post, 200),
+        (REST.get, 200),
+        (REST.get, 404),
+        (REST.put, 200),
+        (REST.put, 404),
+        (REST.patch, 200),
+        (REST.patch, 404),
+        (REST.patch, 409),
+        (REST.patch, 412),
+        (REST.delete, 204),
+        (REST.list, 200),
+        ("SaveWebhook", 200),
+        ("GetWebhook", 200),
+        ("DeleteWebhook", 204),
+    } <= seen, sorted(seen)
 
 
 @pytest.mark.slow  # a schemathesis run that shrinks a failure
@@ -151,7 +166,19 @@ def test_the_cli_exit_code_and_junit_report(tmp_path: Any) -> None:
     app = wrong(mock_app(), stale_registered)
     for url in serve(app):
         with_password = url.replace("://", f"://{DEFAULT_USER}:{DEFAULT_PASSWORD}@")
-        result = CliRunner().invoke(main, ["verify", with_password, "--max-examples", "5", "--junit", str(junit), "--check", "save_update_keeps_registered"])
+        result = CliRunner().invoke(
+            main,
+            [
+                "verify",
+                with_password,
+                "--max-examples",
+                "5",
+                "--junit",
+                str(junit),
+                "--check",
+                "save_update_keeps_registered",
+            ],
+        )
     assert result.exit_code == 1, result.output
     assert "FAIL  save_update_keeps_registered" in result.output
     # the run's credentials are in neither report: not its Basic header, not the URL's password
@@ -163,11 +190,15 @@ def test_the_cli_exit_code_and_junit_report(tmp_path: Any) -> None:
 
     suite = ElementTree.parse(junit).getroot()
     assert suite.get("failures") == "1"
-    assert [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None] == ["save_update_keeps_registered"]
+    assert [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None] == [
+        "save_update_keeps_registered"
+    ]
 
 
 @pytest.mark.parametrize("option", ["--html", "--junit"])
-def test_a_report_file_that_cannot_be_written_is_refused_before_any_request(tmp_path: Any, option: str) -> None:
+def test_a_report_file_that_cannot_be_written_is_refused_before_any_request(
+    tmp_path: Any, option: str
+) -> None:
     (tmp_path / "a-file").write_text("not a directory", encoding="utf-8")
     app = mock_app()
     for url in serve(app):
@@ -178,7 +209,9 @@ def test_a_report_file_that_cannot_be_written_is_refused_before_any_request(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
 
 
-def test_a_report_that_cannot_be_written_at_the_end_is_said_not_a_traceback(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_report_that_cannot_be_written_at_the_end_is_said_not_a_traceback(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = tmp_path / "reports"
 
     def run(*args: Any, **kwargs: Any) -> VerifyReport:  # the run: meanwhile its directory became a file
@@ -197,19 +230,33 @@ def test_the_text_and_junit_reports_mask_credentials() -> None:
     may carry a password: the oracle is the credentials themselves, which no report shows."""
     ticket, app_token, password = "7T:abc==", "MY-APP-TOKEN", "pa55word"
     sent = Credentials("soticket", token=ticket, app_token=app_token).headers()
-    request = WireRequest("POST", "/api/v1/Webhook", {**sent, "Accept": "application/json"}, b"{}", {}, "application/json")
-    failed = CheckOutcome("rest_links", "title", "documented", "failed", f"the server echoed SOTicket {ticket}",
-                          request.as_curl(f"https://user:{password}@crm.example/Cust1"))
+    request = WireRequest(
+        "POST", "/api/v1/Webhook", {**sent, "Accept": "application/json"}, b"{}", {}, "application/json"
+    )
+    failed = CheckOutcome(
+        "rest_links",
+        "title",
+        "documented",
+        "failed",
+        f"the server echoed SOTicket {ticket}",
+        request.as_curl(f"https://user:{password}@crm.example/Cust1"),
+    )
     report = VerifyReport(f"https://user:{password}@crm.example/Cust1", "tag", {"rest_links": failed})
     for shown in (report.render(), report.junit()):
         assert ticket not in shown and app_token not in shown and password not in shown
-        assert "-H 'Authorization: ***'" in shown and "-H 'SO-AppToken: ***'" in shown and "-H 'Accept: application/json'" in shown
+        assert (
+            "-H 'Authorization: ***'" in shown
+            and "-H 'SO-AppToken: ***'" in shown
+            and "-H 'Accept: application/json'" in shown
+        )
         assert "https://***@crm.example/Cust1/api/v1/Webhook" in shown
     assert "Verified https://***@crm.example/Cust1" in report.render()
     assert failed.message.endswith(ticket) and password in failed.curl  # the outcome itself is as it was
 
 
-@pytest.mark.parametrize("operation", ["GetAllWebhooks", "GetWebhook"], ids=["in-the-machine", "in-a-scenario"])
+@pytest.mark.parametrize(
+    "operation", ["GetAllWebhooks", "GetWebhook"], ids=["in-the-machine", "in-a-scenario"]
+)
 def test_a_server_that_fails_once_is_a_failure_of_no_server_error_not_a_traceback(operation: str) -> None:
     """One 500, never again: Hypothesis cannot replay it (flaky); the run reports it, runs on and
     cleans up."""
@@ -238,7 +285,10 @@ def test_a_run_that_could_create_no_webhook_passes_no_check() -> None:
     assert not report.ok
     assert {o.status for o in report.outcomes.values()} == {"failed"}, report.render()
     for outcome in report.outcomes.values():
-        assert "the server refused every save" in outcome.message and "SaveWebhook answered 400" in outcome.message
+        assert (
+            "the server refused every save" in outcome.message
+            and "SaveWebhook answered 400" in outcome.message
+        )
     state_of(app).deliveries.close()
 
 
@@ -291,8 +341,12 @@ def test_a_newer_server_that_answers_properties_the_contract_does_not_know_passe
 
 def test_a_newer_server_that_sends_a_known_property_of_the_wrong_type_still_fails() -> None:
     app = mock_app()
-    report = verify(webhooks_changed(app, events_of_wrong_type), max_examples=3, stateful_steps=0,
-                    checks=["response_schema_conformance"])
+    report = verify(
+        webhooks_changed(app, events_of_wrong_type),
+        max_examples=3,
+        stateful_steps=0,
+        checks=["response_schema_conformance"],
+    )
     outcome = report.outcomes["response_schema_conformance"]
     assert not report.ok
     assert (outcome.status, outcome.basis) == ("failed", "documented"), report.render()
@@ -312,8 +366,18 @@ def test_the_server(sowebhook_verify):
 @pytest.mark.slow  # a pytest subprocess against a server on a real socket
 @pytest.mark.parametrize(
     ("change", "outcomes", "shown"),
-    [(newer, {"passed": 1}, ["*outcome: warned properties the contract does not know*$.NextVersionField*"]),
-     (events_of_wrong_type, {"failed": 1}, ["*FAIL  response_schema_conformance*", "*Events: 5 is not of type*"])],
+    [
+        (
+            newer,
+            {"passed": 1},
+            ["*outcome: warned properties the contract does not know*$.NextVersionField*"],
+        ),
+        (
+            events_of_wrong_type,
+            {"failed": 1},
+            ["*FAIL  response_schema_conformance*", "*Events: 5 is not of type*"],
+        ),
+    ],
     ids=["unknown-properties-warn", "wrong-type-fails"],
 )
 def test_the_pytest_plugins_verify_fixture_warns_on_unknown_properties_and_fails_on_wrong_types(
@@ -370,8 +434,11 @@ def ignores_patches(app: Flask) -> Callable[..., Any]:
 )
 def test_a_wrong_rest_face_fails_the_right_check(defect: str, check: str) -> None:
     app = mock_app()
-    server = {"drops-links": lambda: behind_proxy(app, drops_links), "null-for-missing": lambda: behind_proxy(app, null_for_missing),
-              "ignores-patches": lambda: ignores_patches(app)}[defect]()
+    server = {
+        "drops-links": lambda: behind_proxy(app, drops_links),
+        "null-for-missing": lambda: behind_proxy(app, null_for_missing),
+        "ignores-patches": lambda: ignores_patches(app),
+    }[defect]()
     report = verify(server, max_examples=4, stateful_steps=0, checks=[check, "get_returns_saved"])
     failed = {name for name, o in report.outcomes.items() if o.status == "failed"}
     assert failed == {check}, report.render()
@@ -387,7 +454,12 @@ def test_verify_names_only_the_webhooks_it_created_on_either_face() -> None:
     client = app.test_client()
     auth = {"Authorization": "Basic dGplMDpUamUw"}
     for number in range(1, 6):
-        tenant = {"Name": f"tenant {number}", "Type": "crmscript", "Events": ["contact.created"], "Headers": {"X": str(number)}}
+        tenant = {
+            "Name": f"tenant {number}",
+            "Type": "crmscript",
+            "Events": ["contact.created"],
+            "Headers": {"X": str(number)},
+        }
         assert client.post(REST_ROOT, json=tenant, headers=auth).status_code == 200
     before = {row.webhook_id: row.webhook for row in state_of(app).store.all()}
     state_of(app).journal.clear()
@@ -397,7 +469,7 @@ def test_verify_names_only_the_webhooks_it_created_on_either_face() -> None:
     named: dict[int, list[str]] = {}
     for entry in state_of(app).journal.entries():
         ids = [int(v) for k, v in entry.query.items() if k.casefold() == "webhookid"]
-        ids += [int(part) for part in entry.path[len(REST_ROOT):].split("/") if part.isdigit()]
+        ids += [int(part) for part in entry.path[len(REST_ROOT) :].split("/") if part.isdigit()]
         body = entry.body if isinstance(entry.body, dict) else {}
         ids += [v for k, v in body.items() if k.casefold() == "webhookid" and isinstance(v, int)]
         for webhook_id in ids:
@@ -409,8 +481,13 @@ def test_verify_names_only_the_webhooks_it_created_on_either_face() -> None:
 def test_the_client_refuses_to_name_a_webhook_the_run_did_not_create() -> None:
     app = mock_app()
     client = Client(app, Credentials(), 0.0, 5.0, True)
-    refused = [(REST.get, {"path": {"id": 7}}), (REST.patch, {"path": {"id": 7}, "value": []}), (REST.delete, {"path": {"id": 7}}),
-               ("GetWebhook", {"query": "?webhookId=7"}), ("SaveWebhook", {"value": {"webhookid": 7, "Name": "x"}})]
+    refused = [
+        (REST.get, {"path": {"id": 7}}),
+        (REST.patch, {"path": {"id": 7}, "value": []}),
+        (REST.delete, {"path": {"id": 7}}),
+        ("GetWebhook", {"query": "?webhookId=7"}),
+        ("SaveWebhook", {"value": {"webhookid": 7, "Name": "x"}}),
+    ]
     for operation, options in refused:
         with pytest.raises(ForeignWebhook, match=r"\[7\]"):
             client.send(operation, **options)

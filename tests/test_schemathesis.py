@@ -24,8 +24,12 @@ AUTH = {"Authorization": "Basic dGplMDpUamUw"}
 KEPT = 20
 
 # No registration ping: the tenant guard points every TargetUrl at .invalid (no SOWEBHOOK_TARGET_URL here).
-schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app(MockConfig(delivery=DeliveryConfig(registration_ping=False))))
-schema.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE])
+schema = schemathesis.openapi.from_wsgi(
+    "/openapi.json", create_app(MockConfig(delivery=DeliveryConfig(registration_ping=False)))
+)
+schema.config.generation.update(
+    modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+)
 # No constants mined from the app's Python source: that pool is state outside Hypothesis, and the
 # stateful phase's replays then drew differently (FlakyStrategyDefinition, seen once in 10 runs).
 schema.config.analysis.constants.enabled = False
@@ -42,7 +46,9 @@ _without_coverage = PhasesConfig()
 _without_coverage.coverage.enabled = False
 _twins = FilterSet()
 _twins.include(operation_id=_TWINS)
-schema.config.operations = OperationsConfig(operations=[OperationConfig(filter_set=_twins, phases=_without_coverage)])
+schema.config.operations = OperationsConfig(
+    operations=[OperationConfig(filter_set=_twins, phases=_without_coverage)]
+)
 
 
 @schema.auth()
@@ -55,6 +61,7 @@ class SeedCredentials:
     def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
         case.headers = case.headers or {}
         case.headers["Authorization"] = data
+
 
 @pytest.mark.slow  # schemathesis's full run over every operation
 @schema.parametrize()
@@ -86,14 +93,19 @@ def _corrupt_xml(app: Any) -> Any:
     def wrapped(environ: dict[str, Any], start_response: Any) -> Any:
         response = Response.from_app(app, environ)
         if response.mimetype in XML_TYPES:
-            response.set_data(re.sub(rb"<WebhookId>\d+</WebhookId>", b"<WebhookId>none</WebhookId>", response.get_data()))
+            response.set_data(
+                re.sub(rb"<WebhookId>\d+</WebhookId>", b"<WebhookId>none</WebhookId>", response.get_data())
+            )
         return response(environ, start_response)
 
     return wrapped
 
 
 @pytest.mark.parametrize("media_type", sorted(XML_TYPES))
-@pytest.mark.parametrize(("path", "method"), [("/api/v1/Agents/Webhook/CreateDefaultWebhook", "POST"), ("/api/v1/Webhook/default", "GET")])
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [("/api/v1/Agents/Webhook/CreateDefaultWebhook", "POST"), ("/api/v1/Webhook/default", "GET")],
+)
 def test_xml_answers_are_read_so_schemathesis_judges_them(media_type: str, path: str, method: str) -> None:
     from schemathesis.core.failures import FailureGroup
     from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -135,31 +147,78 @@ def test_negative_cases_the_server_reads_as_valid() -> None:
     assert read_as_valid(listing, None)  # an empty query value is none (F-043); names in any casing
     assert not read_as_valid(schema["/api/v1/Webhook"]["GET"].Case(query={"statusFilter": "Sometimes"}), None)
     signal = schema["/api/v1/Webhook/{eventName}/{primaryKey}"]["POST"].Case(
-        path_parameters={"eventName": "a.b", "primaryKey": "+7"}, body="\r", media_type="text/json")
+        path_parameters={"eventName": "a.b", "primaryKey": "+7"}, body="\r", media_type="text/json"
+    )
     assert read_as_valid(signal, b"\r")  # a blank optional body is none; "+7" routes as 7
 
 
-_STORED = {name: None for name in load().document["components"]["schemas"]["Webhook"]["properties"]} | {  # as answered
-    "WebhookId": 5, "Name": "n", "Events": ["a.b"], "TargetUrl": "https://x.invalid/hook", "Secret": "s",
-    "State": "Active", "Type": "webhook", "Headers": {}, "Properties": {}, "Registered": "2024-01-02T03:04:05Z",
-    "RegisteredAssociate": None, "Updated": "2024-05-06T07:08:09Z", "UpdatedAssociate": None,
-    "NotifyVia": "None", "NotifyWhen": "None", "TotalCalls": 0, "TotalErrors": 0, "ConsecutiveErrors": 0,
+_STORED = {
+    name: None for name in load().document["components"]["schemas"]["Webhook"]["properties"]
+} | {  # as answered
+    "WebhookId": 5,
+    "Name": "n",
+    "Events": ["a.b"],
+    "TargetUrl": "https://x.invalid/hook",
+    "Secret": "s",
+    "State": "Active",
+    "Type": "webhook",
+    "Headers": {},
+    "Properties": {},
+    "Registered": "2024-01-02T03:04:05Z",
+    "RegisteredAssociate": None,
+    "Updated": "2024-05-06T07:08:09Z",
+    "UpdatedAssociate": None,
+    "NotifyVia": "None",
+    "NotifyWhen": "None",
+    "TotalCalls": 0,
+    "TotalErrors": 0,
+    "ConsecutiveErrors": 0,
 }
 
 
 @pytest.mark.parametrize(
     ("changes", "headers", "status", "stored", "right"),
     [
-        ([{"op": "replace", "path": "/NoSuchProperty", "value": 1}], {}, 400, None, True),  # whatever is stored
+        (
+            [{"op": "replace", "path": "/NoSuchProperty", "value": 1}],
+            {},
+            400,
+            None,
+            True,
+        ),  # whatever is stored
         ({"NoSuchProperty": 1}, {}, 400, None, True),
         ([{"op": "add", "path": "/Name"}], {}, 400, None, True),  # add without a value
         ([{"op": "replace", "path": "/Events", "value": "a.b"}], {}, 400, None, False),  # unknown: kept
         ([{"op": "replace", "path": "/Events", "value": "a.b"}], {}, 400, _STORED, True),  # no valid webhook
         ([{"op": "remove", "path": "/Headers/X-Missing"}], {}, 400, _STORED, True),  # does not apply
-        ([{"op": "replace", "path": "/Description", "value": "d"}], {}, 400, _STORED, False),  # the server's error
-        ([{"op": "replace", "path": "/Description", "value": "d"}], {"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}, 412, _STORED, True),
-        ([{"op": "replace", "path": "/Description", "value": "d"}], {"If-Unmodified-Since": "Mon, 01 Jul 2024 00:00:00 GMT"}, 412, _STORED, False),
-        ({"NoSuchProperty": 1}, {"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}, 412, _STORED, True),  # the date first
+        (
+            [{"op": "replace", "path": "/Description", "value": "d"}],
+            {},
+            400,
+            _STORED,
+            False,
+        ),  # the server's error
+        (
+            [{"op": "replace", "path": "/Description", "value": "d"}],
+            {"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"},
+            412,
+            _STORED,
+            True,
+        ),
+        (
+            [{"op": "replace", "path": "/Description", "value": "d"}],
+            {"If-Unmodified-Since": "Mon, 01 Jul 2024 00:00:00 GMT"},
+            412,
+            _STORED,
+            False,
+        ),
+        (
+            {"NoSuchProperty": 1},
+            {"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"},
+            412,
+            _STORED,
+            True,
+        ),  # the date first
         ({"NoSuchProperty": 1}, {"If-Unmodified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"}, 412, None, False),
     ],
 )
@@ -171,16 +230,24 @@ def test_a_patch_refusal_is_judged_by_the_patch_semantics(
     from contracts.schemathesis_verdicts import rightly_refused_patch
 
     case = schema["/api/v1/Webhook/{id}"]["PATCH"].Case(
-        path_parameters={"id": 5}, headers=headers, body=changes, media_type="application/json")
+        path_parameters={"id": 5}, headers=headers, body=changes, media_type="application/json"
+    )
     assert rightly_refused_patch(case, SimpleNamespace(status_code=status), stored) is right
 
 
 @pytest.mark.parametrize("path", ["/api/v1/Agents/Webhook/SaveWebhook", "/api/v1/Webhook"])
 @pytest.mark.parametrize(
     ("headers", "right"),
-    [({"X-Key": "v"}, False), ({"bad name": "v"}, True), ({"X-Key": "a\r\nInjected: 1"}, True), ({"X-Key": "\u20ac"}, True)],
+    [
+        ({"X-Key": "v"}, False),
+        ({"bad name": "v"}, True),
+        ({"X-Key": "a\r\nInjected: 1"}, True),
+        ({"X-Key": "\u20ac"}, True),
+    ],
 )
-def test_a_save_refused_for_headers_no_request_can_carry(path: str, headers: dict[str, str], right: bool) -> None:
+def test_a_save_refused_for_headers_no_request_can_carry(
+    path: str, headers: dict[str, str], right: bool
+) -> None:
     """The server pings the TargetUrl with the webhook's Headers as it saves: a header name that is no
     token, a value with a line break or beyond Latin-1, cannot go out (RFC 9110), and it refuses."""
     from types import SimpleNamespace
@@ -208,5 +275,8 @@ class _Machine(schema.as_state_machine()):  # type: ignore[misc]
 
 TestStateful = pytest.mark.slow(_Machine.TestCase)  # sequences of calls, stateful schemathesis
 TestStateful.settings = settings(
-    max_examples=15, stateful_step_count=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+    max_examples=15,
+    stateful_step_count=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

@@ -43,11 +43,27 @@ def basic(username: str, password: str) -> str:
 
 # Credentials made up for these tests: distinctive, so that a search for them finds only leaks.
 ANN = User(
-    "ann", Associate(11, "ANN"), password="pw-Ann-7c1e9a", tickets=("7T:ticket-ann-5d2f",),
-    bearer_tokens=("8A:bearer-ann-9b4c",), xsrf_tokens=("xsrf-ann-3e8a",),
+    "ann",
+    Associate(11, "ANN"),
+    password="pw-Ann-7c1e9a",
+    tickets=("7T:ticket-ann-5d2f",),
+    bearer_tokens=("8A:bearer-ann-9b4c",),
+    xsrf_tokens=("xsrf-ann-3e8a",),
 )
-BOB = User("bob", Associate(12, "BOB"), password="pw-Bob-2a6d40", tickets=("7T:ticket-bob-8c1b",), bearer_tokens=("8A:bearer-bob-1f7e",))
-CAROL = User("carol", Associate(13, "CAROL"), password="pw-Carol-e5b3", tickets=("7T:ticket-carol-0a9d",), bearer_tokens=("8A:bearer-carol-6c2e",))
+BOB = User(
+    "bob",
+    Associate(12, "BOB"),
+    password="pw-Bob-2a6d40",
+    tickets=("7T:ticket-bob-8c1b",),
+    bearer_tokens=("8A:bearer-bob-1f7e",),
+)
+CAROL = User(
+    "carol",
+    Associate(13, "CAROL"),
+    password="pw-Carol-e5b3",
+    tickets=("7T:ticket-carol-0a9d",),
+    bearer_tokens=("8A:bearer-carol-6c2e",),
+)
 APP_A = Application("App A", "apptoken-A-4f8e2b", bearer_tokens=("8A:bearer-ann-9b4c",))
 APP_B = Application("App B", "apptoken-B-9d1c7a", bearer_tokens=("8A:bearer-bob-1f7e",))
 APP_C = Application("App C", "apptoken-C-restricted", webhook_agent=False)
@@ -55,7 +71,11 @@ APP_C = Application("App C", "apptoken-C-restricted", webhook_agent=False)
 
 def config(profile: str, **changes: Any) -> MockConfig:
     return MockConfig(
-        profile=profile, users=(ANN, BOB, CAROL), applications=(APP_A, APP_B, APP_C), delivery=NO_PING, **changes
+        profile=profile,
+        users=(ANN, BOB, CAROL),
+        applications=(APP_A, APP_B, APP_C),
+        delivery=NO_PING,
+        **changes,
     )
 
 
@@ -85,7 +105,9 @@ WRONG = {
         {"Authorization": "SOTicket 7T:ticket-ann-5d2f", "SO-AppToken": "apptoken-A-4f8e2c"},
         {"Authorization": "SOTicket 7T:ticket-ann-5d2e", "SO-AppToken": "apptoken-A-4f8e2b"},
         {"Authorization": "Bearer 8A:bearer-ann-9b4d"},
-        {"Authorization": "Bearer 8A:bearer-carol-6c2e"},  # a user's token bound to no application, no SO-AppToken
+        {
+            "Authorization": "Bearer 8A:bearer-carol-6c2e"
+        },  # a user's token bound to no application, no SO-AppToken
         {"SO-AppToken": "apptoken-A-4f8e2b"},
         # a session is a browser's, not an application's: refused in Online (F-130)
         {"X-XSRF-TOKEN": "xsrf-ann-3e8a", "Cookie": "XSRF-TOKEN=xsrf-ann-3e8a"},
@@ -143,18 +165,42 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> Spy:
 
 # (profile, headers sent, every configured secret of that kind, the one the headers carry)
 KINDS = {
-    "Basic password": ("onsite", {"Authorization": basic("Ann", "pw-Ann-7c1e9a")},
-                       ["ann:pw-Ann-7c1e9a", "bob:pw-Bob-2a6d40", "carol:pw-Carol-e5b3"], "ann:pw-Ann-7c1e9a"),
-    "SOTicket": ("onsite", {"Authorization": "SOTicket 7T:ticket-bob-8c1b"},
-                 ["7T:ticket-ann-5d2f", "7T:ticket-bob-8c1b", "7T:ticket-carol-0a9d"], "7T:ticket-bob-8c1b"),
-    "Bearer": ("onsite", {"Authorization": "Bearer 8A:bearer-carol-6c2e"},
-               ["8A:bearer-ann-9b4c", "8A:bearer-bob-1f7e", "8A:bearer-carol-6c2e"], "8A:bearer-carol-6c2e"),
-    "X-XSRF-TOKEN": ("onsite", {"X-XSRF-TOKEN": "xsrf-ann-3e8a", "Cookie": "XSRF-TOKEN=xsrf-ann-3e8a"},
-                     ["xsrf-ann-3e8a"], "xsrf-ann-3e8a"),
-    "SO-AppToken": ("online", {"Authorization": "SOTicket 7T:ticket-ann-5d2f", "SO-AppToken": "apptoken-B-9d1c7a"},
-                    ["apptoken-A-4f8e2b", "apptoken-B-9d1c7a", "apptoken-C-restricted"], "apptoken-B-9d1c7a"),
-    "Online Bearer": ("online", {"Authorization": "Bearer 8A:bearer-bob-1f7e"},
-                      ["8A:bearer-ann-9b4c", "8A:bearer-bob-1f7e", "8A:bearer-carol-6c2e"], "8A:bearer-bob-1f7e"),
+    "Basic password": (
+        "onsite",
+        {"Authorization": basic("Ann", "pw-Ann-7c1e9a")},
+        ["ann:pw-Ann-7c1e9a", "bob:pw-Bob-2a6d40", "carol:pw-Carol-e5b3"],
+        "ann:pw-Ann-7c1e9a",
+    ),
+    "SOTicket": (
+        "onsite",
+        {"Authorization": "SOTicket 7T:ticket-bob-8c1b"},
+        ["7T:ticket-ann-5d2f", "7T:ticket-bob-8c1b", "7T:ticket-carol-0a9d"],
+        "7T:ticket-bob-8c1b",
+    ),
+    "Bearer": (
+        "onsite",
+        {"Authorization": "Bearer 8A:bearer-carol-6c2e"},
+        ["8A:bearer-ann-9b4c", "8A:bearer-bob-1f7e", "8A:bearer-carol-6c2e"],
+        "8A:bearer-carol-6c2e",
+    ),
+    "X-XSRF-TOKEN": (
+        "onsite",
+        {"X-XSRF-TOKEN": "xsrf-ann-3e8a", "Cookie": "XSRF-TOKEN=xsrf-ann-3e8a"},
+        ["xsrf-ann-3e8a"],
+        "xsrf-ann-3e8a",
+    ),
+    "SO-AppToken": (
+        "online",
+        {"Authorization": "SOTicket 7T:ticket-ann-5d2f", "SO-AppToken": "apptoken-B-9d1c7a"},
+        ["apptoken-A-4f8e2b", "apptoken-B-9d1c7a", "apptoken-C-restricted"],
+        "apptoken-B-9d1c7a",
+    ),
+    "Online Bearer": (
+        "online",
+        {"Authorization": "Bearer 8A:bearer-bob-1f7e"},
+        ["8A:bearer-ann-9b4c", "8A:bearer-bob-1f7e", "8A:bearer-carol-6c2e"],
+        "8A:bearer-bob-1f7e",
+    ),
 }
 
 
@@ -166,7 +212,9 @@ def wrong_one(kind: str, headers: dict[str, str], sent: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_credential_kind_is_compared_in_constant_time_against_every_configured_secret(spy: Spy, kind: str) -> None:
+def test_every_credential_kind_is_compared_in_constant_time_against_every_configured_secret(
+    spy: Spy, kind: str
+) -> None:
     """There is no admin credential of its own: /__mock__ takes the agent's (F-081), so the
     admin route is exercised with the same kinds."""
     profile, headers, configured, sent = KINDS[kind]
@@ -175,7 +223,10 @@ def test_every_credential_kind_is_compared_in_constant_time_against_every_config
         spy.calls.clear()
         method = "POST" if path.startswith(AGENT) else "GET"
         assert send(client, method, path, headers).status_code == 200
-        assert (sent.encode(), sent.encode()) in spy.calls or (sent.lower().encode(), sent.encode()) in spy.calls
+        assert (sent.encode(), sent.encode()) in spy.calls or (
+            sent.lower().encode(),
+            sent.encode(),
+        ) in spy.calls
         assert all(spy.compared(secret) for secret in configured), f"{kind}: a configured secret was skipped"
         # a wrong credential of the same kind is compared against every secret too, then refused
         spy.calls.clear()
@@ -197,7 +248,9 @@ ALLOWED_COMPARISONS = {
     ("agent.py", "row.owner in (None, principal.owner)"): "two server-side tokens",
     ("agent.py", "row.owner not in (None, principal.owner)"): "two server-side tokens",
 }
-SECRET_WORDS = re.compile(r"token|secret|password|ticket|credential|owner|bearer|xsrf|candidate|authorization", re.IGNORECASE)
+SECRET_WORDS = re.compile(
+    r"token|secret|password|ticket|credential|owner|bearer|xsrf|candidate|authorization", re.IGNORECASE
+)
 
 
 def test_no_secret_is_compared_with_an_operator_or_looked_up_by_value() -> None:
@@ -208,9 +261,13 @@ def test_no_secret_is_compared_with_an_operator_or_looked_up_by_value() -> None:
         tree = ast.parse(module.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             text = None
-            if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops):
+            if isinstance(node, ast.Compare) and any(
+                isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops
+            ):
                 operands = [node.left, *node.comparators]
-                if any(SECRET_WORDS.search(ast.unparse(o)) and not isinstance(o, ast.Constant) for o in operands):
+                if any(
+                    SECRET_WORDS.search(ast.unparse(o)) and not isinstance(o, ast.Constant) for o in operands
+                ):
                     text = ast.unparse(node)
             elif isinstance(node, ast.Subscript) and not isinstance(node.slice, ast.Constant):
                 if SECRET_WORDS.search(ast.unparse(node.slice)):
@@ -241,10 +298,23 @@ PUBLIC = {
 }
 # A body for each route that would change state, were it ever processed without credentials.
 BODIES: dict[str, Any] = {
-    "/__mock__/webhooks": [{"WebhookId": 0, "Name": "smuggled", "Events": [], "TargetUrl": "https://example.invalid/", "Secret": None,
-                            "State": "Active", "Type": "webhook", "Headers": None, "Properties": None,
-                            "Registered": "2026-01-01T00:00:00", "RegisteredAssociate": None, "Updated": "0001-01-01T00:00:00",
-                            "UpdatedAssociate": None}],
+    "/__mock__/webhooks": [
+        {
+            "WebhookId": 0,
+            "Name": "smuggled",
+            "Events": [],
+            "TargetUrl": "https://example.invalid/",
+            "Secret": None,
+            "State": "Active",
+            "Type": "webhook",
+            "Headers": None,
+            "Properties": None,
+            "Registered": "2026-01-01T00:00:00",
+            "RegisteredAssociate": None,
+            "Updated": "0001-01-01T00:00:00",
+            "UpdatedAssociate": None,
+        }
+    ],
     "/__mock__/faults": {"status": 503, "count": 5},
     "/__mock__/responses": {"mode": "generated", "seed": 1},
     "/__mock__/events": {"Event": "contact.created", "PrimaryKey": 1},
@@ -267,14 +337,24 @@ def routes(app: Flask) -> Iterator[tuple[str, str, str]]:
 
 
 def challenge_schemes(header: str) -> set[str]:
-    return {part.strip().split(" ")[0] for part in header.split(",") if part.strip() and "=" not in part.split(" ")[0]}
+    return {
+        part.strip().split(" ")[0]
+        for part in header.split(",")
+        if part.strip() and "=" not in part.split(" ")[0]
+    }
 
 
 @pytest.mark.parametrize("profile", ["onsite", "online"])
 def test_no_route_answers_without_the_credentials_the_profile_requires(profile: str) -> None:
     app = create_app(config(profile))
     client = app.test_client()
-    send(client, "POST", AGENT + "SaveWebhook", VALID[profile], {"Name": "existing", "Type": "crmscript", "TargetUrl": "1"})
+    send(
+        client,
+        "POST",
+        AGENT + "SaveWebhook",
+        VALID[profile],
+        {"Name": "existing", "Type": "crmscript", "TargetUrl": "1"},
+    )
     before = snapshot(app)
     problems, checked = [], 0
     for rule, path, method in routes(app):
@@ -308,7 +388,9 @@ def test_every_guarded_route_is_reachable_with_the_right_credentials(profile: st
         send(client, "POST", AGENT + "SaveWebhook", VALID[profile], {"Name": "existing", "Type": "crmscript"})
         query = "?webhookId=1&WebhookId=1" if path.startswith(AGENT) else ""
         response = send(client, method, path + query, VALID[profile], BODIES.get(path, {}))
-        assert response.status_code not in (401, 403, 404, 405, 500), f"{method} {path}: {response.status_code}"
+        assert response.status_code not in (401, 403, 404, 405, 500), (
+            f"{method} {path}: {response.status_code}"
+        )
 
 
 @pytest.mark.parametrize("profile", ["onsite", "online"])
@@ -334,7 +416,11 @@ def test_an_application_not_granted_the_agent_cannot_reach_the_admin_routes_eith
     client = create_app(config("online")).test_client()
     headers = {"Authorization": "SOTicket 7T:ticket-carol-0a9d", "SO-AppToken": "apptoken-C-restricted"}
     assert send(client, "POST", AGENT + "CreateDefaultWebhook", headers).status_code == 403
-    for method, path in [("GET", "/__mock__/webhooks"), ("GET", "/__mock__/journal"), ("POST", "/__mock__/reset")]:
+    for method, path in [
+        ("GET", "/__mock__/webhooks"),
+        ("GET", "/__mock__/journal"),
+        ("POST", "/__mock__/reset"),
+    ]:
         assert send(client, method, path, headers).status_code == 403
 
 
@@ -343,9 +429,15 @@ def test_online_refuses_an_xsrf_session_which_would_belong_to_no_application() -
     so saw, changed and deleted every application's webhooks."""
     app = create_app(config("online"))
     client = app.test_client()
-    theirs = send(client, "POST", AGENT + "SaveWebhook", AS_B, {"Name": "B's", "Type": "crmscript", "TargetUrl": "1"}).json
+    theirs = send(
+        client, "POST", AGENT + "SaveWebhook", AS_B, {"Name": "B's", "Type": "crmscript", "TargetUrl": "1"}
+    ).json
     session = {"X-XSRF-TOKEN": "xsrf-ann-3e8a", "Cookie": "XSRF-TOKEN=xsrf-ann-3e8a"}
-    for operation, query in [("GetAllWebhooks", ""), ("GetWebhook", f"?webhookId={theirs['WebhookId']}"), ("DeleteWebhook", f"?WebhookId={theirs['WebhookId']}")]:
+    for operation, query in [
+        ("GetAllWebhooks", ""),
+        ("GetWebhook", f"?webhookId={theirs['WebhookId']}"),
+        ("DeleteWebhook", f"?WebhookId={theirs['WebhookId']}"),
+    ]:
         assert send(client, "POST", AGENT + operation + query, session).status_code == 401
     assert send(client, "GET", "/__mock__/webhooks", session).status_code == 401
     assert [r.webhook_id for r in state_of(app).store.all()] == [theirs["WebhookId"]]
@@ -356,20 +448,39 @@ def test_online_refuses_an_xsrf_session_which_would_belong_to_no_application() -
 
 
 def webhook(name: str, kind: str = "crmscript") -> dict[str, Any]:
-    return {"Name": name, "Type": kind, "TargetUrl": "17" if kind == "crmscript" else "https://example.invalid/hook",
-            "Events": ["contact.created"], "Secret": f"secret of {name}"}
+    return {
+        "Name": name,
+        "Type": kind,
+        "TargetUrl": "17" if kind == "crmscript" else "https://example.invalid/hook",
+        "Events": ["contact.created"],
+        "Secret": f"secret of {name}",
+    }
 
 
-def op(client: FlaskClient, operation: str, headers: dict[str, str], body: Any = None, query: str = "") -> Any:
+def op(
+    client: FlaskClient, operation: str, headers: dict[str, str], body: Any = None, query: str = ""
+) -> Any:
     return send(client, "POST", AGENT + operation + query, headers, body)
 
 
 def test_online_pings_belong_to_the_application_that_caused_them() -> None:
     """The registration ping and TestWebhook's ping are recorded for the calling application only."""
     client = create_app(config("online").evolve(delivery=DeliveryConfig())).test_client()  # pinging
-    target = {"Type": "webhook", "TargetUrl": "https://192.0.2.1/hook", "Name": "pinged by A"}  # outside the allow-list
+    target = {
+        "Type": "webhook",
+        "TargetUrl": "https://192.0.2.1/hook",
+        "Name": "pinged by A",
+    }  # outside the allow-list
     assert op(client, "TestWebhook", AS_A, {"Webhook": target}).json["Success"] is False
-    assert op(client, "SaveWebhook", AS_A, webhook("A's, refused", "webhook") | {"TargetUrl": target["TargetUrl"]}).status_code == 400
+    assert (
+        op(
+            client,
+            "SaveWebhook",
+            AS_A,
+            webhook("A's, refused", "webhook") | {"TargetUrl": target["TargetUrl"]},
+        ).status_code
+        == 400
+    )
     seen_by_a = client.get("/__mock__/deliveries", headers=AS_A).json
     assert [d["event"] for d in seen_by_a] == ["test", "test"]
     assert client.get("/__mock__/deliveries", headers=AS_B).json == []
@@ -380,7 +491,9 @@ def test_online_isolation_of_every_operation_and_admin_route() -> None:
     client = app.test_client()
     mine = op(client, "SaveWebhook", AS_A, webhook("A's")).json
     theirs = op(client, "SaveWebhook", AS_B, webhook("B's")).json
-    shared = client.post("/__mock__/webhooks", headers=AS_B, json=[{**theirs, "Name": "shared", "WebhookId": 0}]).json[0]
+    shared = client.post(
+        "/__mock__/webhooks", headers=AS_B, json=[{**theirs, "Name": "shared", "WebhookId": 0}]
+    ).json[0]
     state_of(app).store.set_last_error(theirs["WebhookId"], "B's last error")
     state_of(app).deliveries.signal("contact.created", primary_key=1)  # crmscript: recorded with the owner
     assert state_of(app).deliveries.drain(10)
@@ -390,18 +503,25 @@ def test_online_isolation_of_every_operation_and_admin_route() -> None:
     # reading: as if B's webhook did not exist (F-077: null, left out)
     assert op(client, "GetWebhook", AS_A, query=f"?webhookId={b_id}").json is None
     assert op(client, "GetLastError", AS_A, {"WebhookId": b_id}).json is None
-    assert {w["WebhookId"] for w in op(client, "GetAllWebhooks", AS_A).json} == {mine["WebhookId"], shared["WebhookId"]}
+    assert {w["WebhookId"] for w in op(client, "GetAllWebhooks", AS_A).json} == {
+        mine["WebhookId"],
+        shared["WebhookId"],
+    }
     # changing or deleting: refused (F-077: 403), nothing changed
     assert op(client, "SaveWebhook", AS_A, {**theirs, "Name": "hijacked"}).status_code == 403
     assert op(client, "DeleteWebhook", AS_A, query=f"?WebhookId={b_id}").status_code == 403
     # TestWebhook tests the definition it is given and reads nothing stored
-    tested = op(client, "TestWebhook", AS_A, {"Webhook": {"WebhookId": b_id, "Type": "crmscript", "TargetUrl": "1"}}).json
+    tested = op(
+        client, "TestWebhook", AS_A, {"Webhook": {"WebhookId": b_id, "Type": "crmscript", "TargetUrl": "1"}}
+    ).json
     assert tested["Success"] is False and "B's" not in json.dumps(tested)
     # the admin interface: the same view (F-131)
     listed = client.get("/__mock__/webhooks", headers=AS_A).json
     assert {w["webhook"]["WebhookId"] for w in listed} == {mine["WebhookId"], shared["WebhookId"]}
     assert "apptoken-B" not in json.dumps(listed)
-    refused = client.post("/__mock__/webhooks?owner=apptoken-B-9d1c7a", headers=AS_A, json=[{**theirs, "WebhookId": 0}])
+    refused = client.post(
+        "/__mock__/webhooks?owner=apptoken-B-9d1c7a", headers=AS_A, json=[{**theirs, "WebhookId": 0}]
+    )
     assert refused.status_code == 403
     journal = client.get("/__mock__/journal", headers=AS_A).get_data(as_text=True)
     assert "B's" not in journal and "A's" in journal
@@ -429,7 +549,9 @@ OPERATIONS = st.lists(
 
 @settings(max_examples=25, deadline=None)
 @given(OPERATIONS)
-def test_online_isolation_holds_for_any_sequence_of_operations(operations: list[tuple[str, str, int]]) -> None:
+def test_online_isolation_holds_for_any_sequence_of_operations(
+    operations: list[tuple[str, str, int]],
+) -> None:
     """Oracle: a dict of webhook id -> the application that registered it."""
     app = create_app(config("online"))
     client = app.test_client()
@@ -449,10 +571,16 @@ def test_online_isolation_holds_for_any_sequence_of_operations(operations: list[
         headers, _ = ACTORS[actor]
         target = ever[pick % len(ever)] if ever else 999
         if action == "save" or (action == "update" and target not in owners):
-            body = webhook(f"{actor}-{len(ever)}") if action == "save" else {**webhook("again"), "WebhookId": target}
+            body = (
+                webhook(f"{actor}-{len(ever)}")
+                if action == "save"
+                else {**webhook("again"), "WebhookId": target}
+            )
             created(actor, op(client, "SaveWebhook", headers, body))  # an unknown id creates (F-070)
         elif action == "update":
-            response = op(client, "SaveWebhook", headers, {**webhook(f"{actor} renamed"), "WebhookId": target})
+            response = op(
+                client, "SaveWebhook", headers, {**webhook(f"{actor} renamed"), "WebhookId": target}
+            )
             assert response.status_code == (200 if owners[target] == actor else 403)
             if response.status_code == 200:
                 store.set_last_error(target, f"error of {target}")
@@ -472,7 +600,9 @@ def test_online_isolation_holds_for_any_sequence_of_operations(operations: list[
             listed = {w["WebhookId"] for w in op(client, "GetAllWebhooks", headers).json}
             assert listed == {i for i, owner in owners.items() if owner == actor}
         else:
-            listed = {w["webhook"]["WebhookId"] for w in client.get("/__mock__/webhooks", headers=headers).json}
+            listed = {
+                w["webhook"]["WebhookId"] for w in client.get("/__mock__/webhooks", headers=headers).json
+            }
             assert listed == {i for i, owner in owners.items() if owner == actor}
     assert {r.webhook_id: r.owner for r in store.all()} == {i: ACTORS[o][1] for i, o in owners.items()}
 
@@ -504,7 +634,12 @@ def hostile_requests(profile: str) -> list[tuple[str, str, dict[str, str], Any]]
     requests_: list[tuple[str, str, dict[str, str], Any]] = [
         ("POST", save, good, body),
         ("POST", save, {**good, "Content-Type": "application/json"}, json.dumps(body)),
-        ("POST", save, xml, f"<Webhook><Name>x</Name><Type>crmscript</Type><TargetUrl>1</TargetUrl><Secret>{WEBHOOK_SECRET}</Secret></Webhook>"),
+        (
+            "POST",
+            save,
+            xml,
+            f"<Webhook><Name>x</Name><Type>crmscript</Type><TargetUrl>1</TargetUrl><Secret>{WEBHOOK_SECRET}</Secret></Webhook>",
+        ),
         ("POST", save, form, f"Name=n&Type=crmscript&TargetUrl=1&Secret={WEBHOOK_SECRET}"),
         ("POST", AGENT + "GetWebhook?webhookId=1", good, None),
         ("POST", AGENT + "GetAllWebhooks", good, {}),
@@ -516,31 +651,71 @@ def hostile_requests(profile: str) -> list[tuple[str, str, dict[str, str], Any]]
         ("POST", AGENT + "TestWebhook", good, {"Webhook": {**body, "State": "Nope"}}),
         ("POST", AGENT + "TestWebhook", good, {"Webhook": {**body, "Secret": LONG_SECRET}}),
         ("POST", AGENT + "GetAllWebhooks", good, {"Secret": WEBHOOK_SECRET}),
-        ("POST", save, {**good, "Content-Type": "application/json"}, '{"Secret": "' + WEBHOOK_SECRET + '", "Name": '),
-        ("POST", save, {**good, "Content-Type": "application/json"}, '{"Secret": ["' + WEBHOOK_SECRET + '", '),
+        (
+            "POST",
+            save,
+            {**good, "Content-Type": "application/json"},
+            '{"Secret": "' + WEBHOOK_SECRET + '", "Name": ',
+        ),
+        (
+            "POST",
+            save,
+            {**good, "Content-Type": "application/json"},
+            '{"Secret": ["' + WEBHOOK_SECRET + '", ',
+        ),
         ("POST", save, xml, f"<Webhook><Secret>{WEBHOOK_SECRET}</Secret><Name>"),
         ("POST", save, xml, f"<Webhook><Secret><![CDATA[{WEBHOOK_SECRET}]]></Secret></Webhook"),
         ("POST", save, form, f"Secret={WEBHOOK_SECRET}&WebhookId=x"),
         ("POST", save, form, f"Secret={WEBHOOK_SECRET}&&=%%"),
-        ("POST", AGENT + "TestWebhook", form, "Webhook=" + json.dumps({"Secret": WEBHOOK_SECRET, "State": "Nope"})),
+        (
+            "POST",
+            AGENT + "TestWebhook",
+            form,
+            "Webhook=" + json.dumps({"Secret": WEBHOOK_SECRET, "State": "Nope"}),
+        ),
         ("POST", save, {**good, "Content-Type": "text/plain"}, f"Secret={WEBHOOK_SECRET}"),
-        ("POST", save, {**good, "Content-Type": "application/json"}, '{"\\u0053ecret": "' + WEBHOOK_SECRET + '"'),
-        ("POST", save, {**good, "Content-Type": "application/json"}, '{"Name": "' + WEBHOOK_SECRET + ' is my secret", '),
+        (
+            "POST",
+            save,
+            {**good, "Content-Type": "application/json"},
+            '{"\\u0053ecret": "' + WEBHOOK_SECRET + '"',
+        ),
+        (
+            "POST",
+            save,
+            {**good, "Content-Type": "application/json"},
+            '{"Name": "' + WEBHOOK_SECRET + ' is my secret", ',
+        ),
         ("GET", save, good, body),
         ("POST", AGENT + "NoSuchOperation", good, body),
         # refused credentials, each carrying a secret, with a body carrying another
         ("POST", save, {"Authorization": basic("ann", "pw-Ann-7c1e9a")}, body),
         ("POST", save, {"Authorization": "SOTicket 7T:ticket-ann-5d2f"}, body),
-        ("POST", save, {"Authorization": "Bearer 8A:bearer-ann-9b4c", "SO-AppToken": "apptoken-A-4f8e2b-no"}, body),
+        (
+            "POST",
+            save,
+            {"Authorization": "Bearer 8A:bearer-ann-9b4c", "SO-AppToken": "apptoken-A-4f8e2b-no"},
+            body,
+        ),
         ("POST", save, {"Authorization": "Basic " + base64.b64encode(b"8A:bearer-ann-9b4c").decode()}, body),
         ("POST", save, {"Authorization": "pw-Ann-7c1e9a"}, body),
         ("POST", save, {"X-XSRF-TOKEN": "xsrf-ann-3e8a", "Cookie": "XSRF-TOKEN=xsrf-ann-3e8a"}, body),
         ("POST", save, {"X-XSRF-TOKEN": "xsrf-ann-3e8a", "Cookie": "XSRF-TOKEN=other"}, body),
-        ("POST", save, {**good, "SO-AppToken": "apptoken-A-4f8e2b", "X-Api-Key": "8A:bearer-ann-9b4c"}, {**body, "Secret": LONG_SECRET}),
+        (
+            "POST",
+            save,
+            {**good, "SO-AppToken": "apptoken-A-4f8e2b", "X-Api-Key": "8A:bearer-ann-9b4c"},
+            {**body, "Secret": LONG_SECRET},
+        ),
         ("POST", save + "?access_token=8A:bearer-ann-9b4c", good, body),
         # the admin interface
         ("POST", "/__mock__/webhooks", good, [{**body, "State": "Nope"}]),
-        ("POST", "/__mock__/faults", good, {"status": 503, "count": 1, "operations": ["GetAllWebhooks"], "Secret": WEBHOOK_SECRET}),
+        (
+            "POST",
+            "/__mock__/faults",
+            good,
+            {"status": 503, "count": 1, "operations": ["GetAllWebhooks"], "Secret": WEBHOOK_SECRET},
+        ),
         ("POST", "/__mock__/events", good, {"Event": "contact.created", "Secret": WEBHOOK_SECRET}),
         ("GET", "/__mock__/webhooks", {"Authorization": basic("ann", "pw-Ann-7c1e9b")}, None),
     ]
@@ -558,10 +733,13 @@ def test_secrets_never_reach_the_logs_or_the_journal(profile: str, caplog: pytes
     assert max(statuses) < 500 and statuses.count(200) >= 5 and statuses.count(401) >= 3
     journal = client.get("/__mock__/journal", headers=VALID[profile])
     assert journal.status_code == 200 and len(journal.json) >= 25
-    places = {"journal": journal.get_data(as_text=True), "log": caplog.text + "".join(
-        f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records
-    )}
-    leaks = [(what, where) for what, secret in SECRETS.items() for where, text in places.items() if secret in text]
+    places = {
+        "journal": journal.get_data(as_text=True),
+        "log": caplog.text + "".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records),
+    }
+    leaks = [
+        (what, where) for what, secret in SECRETS.items() for where, text in places.items() if secret in text
+    ]
     assert leaks == []
     # what the journal keeps is still useful: the verdicts and which field broke which rule
     assert any(v.startswith("entity.Secret:") for e in journal.json for v in e["violations"])
@@ -575,7 +753,11 @@ def test_secrets_never_reach_an_error_body(profile: str) -> None:
         response = send(client, method, path, headers, data)
         if response.status_code >= 400:
             text = response.get_data(as_text=True)
-            leaks += [(what, method, path, response.status_code) for what, secret in SECRETS.items() if secret in text]
+            leaks += [
+                (what, method, path, response.status_code)
+                for what, secret in SECRETS.items()
+                if secret in text
+            ]
     assert leaks == []
 
 
@@ -584,13 +766,20 @@ def test_a_documented_response_may_carry_the_webhooks_secret_but_its_journal_ent
     client = create_app(config("onsite")).test_client()
     saved = op(client, "SaveWebhook", VALID["onsite"], webhook("kept")).json
     assert saved["Secret"] == "secret of kept"
-    assert op(client, "GetWebhook", VALID["onsite"], query=f"?webhookId={saved['WebhookId']}").json["Secret"] == "secret of kept"
-    assert "secret of kept" not in client.get("/__mock__/journal", headers=VALID["onsite"]).get_data(as_text=True)
+    assert (
+        op(client, "GetWebhook", VALID["onsite"], query=f"?webhookId={saved['WebhookId']}").json["Secret"]
+        == "secret of kept"
+    )
+    assert "secret of kept" not in client.get("/__mock__/journal", headers=VALID["onsite"]).get_data(
+        as_text=True
+    )
 
 
 @pytest.mark.parametrize("accept", ["application/json", "application/xml"])
 @pytest.mark.parametrize("header", ["Authorization", "cookie", "SO-AppToken", "X-XSRF-TOKEN"])
-def test_a_webhooks_own_credential_headers_are_answered_but_never_journalled(header: str, accept: str) -> None:
+def test_a_webhooks_own_credential_headers_are_answered_but_never_journalled(
+    header: str, accept: str
+) -> None:
     """A webhook's Headers may carry a credential for its target: the agent answers it as saved
     (documented), the journal shows it masked, in the body sent and in the answer, JSON or XML."""
     client = create_app(config("onsite")).test_client()

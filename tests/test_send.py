@@ -40,14 +40,31 @@ def listener(tmp_path: Path) -> Iterator[Listener]:
 
 
 def test_send_event_builds_signs_and_posts_it(listener: Listener) -> None:
-    result = send(listener.url, "--secret", SECRET, "--event", "contact.created", "--primary-key", "7",
-                  "--field", "name=Acme", "--field", "business_idx=3", "--webhook-name", "My app")
+    result = send(
+        listener.url,
+        "--secret",
+        SECRET,
+        "--event",
+        "contact.created",
+        "--primary-key",
+        "7",
+        "--field",
+        "name=Acme",
+        "--field",
+        "business_idx=3",
+        "--webhook-name",
+        "My app",
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("200 OK")
     (got,) = listener.wait_for(1)
     assert got.header("X-SuperOffice-Signature") == independent_signature(SECRET, got.body)
     payload = json.loads(got.body)
-    assert payload["PrimaryKey"] == 7 and payload["FieldValues"]["name"] == "Acme" and payload["FieldValues"]["business_idx"] == 3
+    assert (
+        payload["PrimaryKey"] == 7
+        and payload["FieldValues"]["name"] == "Acme"
+        and payload["FieldValues"]["business_idx"] == 3
+    )
     assert payload["WebhookName"] == "My app" and payload["EventId"] == got.header("X-SuperOffice-EventId")
     assert got.violations == []
 
@@ -58,7 +75,9 @@ def test_send_test_is_the_registration_ping(listener: Listener) -> None:
     assert ping.header("X-Hook-Test") == "true" and json.loads(ping.body)["Event"] == "test"
 
 
-def test_a_fixture_is_resent_with_a_fresh_eventid_and_every_other_byte_kept(listener: Listener, tmp_path: Path) -> None:
+def test_a_fixture_is_resent_with_a_fresh_eventid_and_every_other_byte_kept(
+    listener: Listener, tmp_path: Path
+) -> None:
     assert send(listener.url, "--secret", SECRET, "--event", "sale.sold", "--primary-key", "5").exit_code == 0
     (fixture,) = sorted((tmp_path / "saved").glob("*.json"))
     original = load_many(fixture)[0]
@@ -75,7 +94,10 @@ def test_a_fixture_is_resent_with_a_fresh_eventid_and_every_other_byte_kept(list
 def test_a_tampered_fixture_is_reported_as_such(listener: Listener, tmp_path: Path) -> None:
     assert send(listener.url, "--secret", SECRET, "--event", "sale.sold", "--primary-key", "5").exit_code == 0
     (fixture,) = sorted((tmp_path / "saved").glob("*.json"))
-    fixture.write_text(fixture.read_text(encoding="utf-8").replace('\\"PrimaryKey\\":5', '\\"PrimaryKey\\":6'), encoding="utf-8")
+    fixture.write_text(
+        fixture.read_text(encoding="utf-8").replace('\\"PrimaryKey\\":5', '\\"PrimaryKey\\":6'),
+        encoding="utf-8",
+    )
     result = send(listener.url, "--secret", SECRET, "--fixture", str(fixture))
     assert result.exit_code == 0
     assert "saved signature does not match its body" in result.stderr
@@ -138,7 +160,9 @@ def test_a_receiver_that_answers_megabytes_is_an_error() -> None:
     from werkzeug.wrappers import Response
 
     flood = Response(b"x" * 4 * 1024 * 1024)
-    server = make_server("127.0.0.1", 0, lambda environ, start_response: flood(environ, start_response), threaded=True)
+    server = make_server(
+        "127.0.0.1", 0, lambda environ, start_response: flood(environ, start_response), threaded=True
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

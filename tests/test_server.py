@@ -32,7 +32,9 @@ def mock_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
         process.communicate()
 
 
-def _post(url: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def _post(
+    url: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url + path, data=data, method="POST", headers=headers or {})
     try:
@@ -44,14 +46,20 @@ def _post(url: str, path: str, body: Any = None, headers: dict[str, str] | None 
 
 
 @pytest.mark.slow  # a sowebhook mock process
-def test_the_mock_serves_the_seed_request_and_stops_cleanly_on_sigterm(mock_process: tuple[subprocess.Popen[str], str]) -> None:
+def test_the_mock_serves_the_seed_request_and_stops_cleanly_on_sigterm(
+    mock_process: tuple[subprocess.Popen[str], str],
+) -> None:
     process, url = mock_process
     seed = docpages.sample_request(docpages.SEED)
     status, headers, body = _post(url, seed.path, seed.json, seed.headers)
     assert status == 200
     saved = json.loads(body)
     assert saved["Name"] == seed.json["Name"]
-    status, _, body = _post(url, f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}", headers={"Authorization": seed.headers["Authorization"]})
+    status, _, body = _post(
+        url,
+        f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}",
+        headers={"Authorization": seed.headers["Authorization"]},
+    )
     assert status == 200 and json.loads(body) == saved
     status, headers, _ = _post(url, "/api/v1/Agents/Webhook/CreateDefaultWebhook")
     assert status == 401 and "www-authenticate" in {name.lower() for name in headers}
@@ -77,7 +85,9 @@ def test_state_survives_a_restart_on_the_same_db(tmp_path: Path) -> None:
     assert process.returncode == 0
     process, url = start_mock("--db", db)
     try:
-        _, _, body = _post(url, f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}", headers=auth)
+        _, _, body = _post(
+            url, f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}", headers=auth
+        )
         assert json.loads(body) == saved
     finally:
         process.send_signal(signal.SIGTERM)
@@ -92,7 +102,12 @@ def test_workers_from_the_command_line_share_state_and_quiet_drops_the_request_l
     auth = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
     process, url = start_mock("--workers", "2", "--quiet", "--db", str(tmp_path / "state.sqlite3"), *bodies)
     try:
-        ids = [json.loads(_post(url, "/api/v1/Agents/Webhook/SaveWebhook", {"Name": f"w{n}"}, auth)[2])["WebhookId"] for n in range(6)]
+        ids = [
+            json.loads(_post(url, "/api/v1/Agents/Webhook/SaveWebhook", {"Name": f"w{n}"}, auth)[2])[
+                "WebhookId"
+            ]
+            for n in range(6)
+        ]
         _, _, listed = _post(url, "/api/v1/Agents/Webhook/GetAllWebhooks", headers=auth)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -106,7 +121,12 @@ def test_workers_from_the_command_line_share_state_and_quiet_drops_the_request_l
 def test_a_bad_configuration_is_a_usage_error(tmp_path: Path) -> None:
     config = tmp_path / "mock.json"
     config.write_text('{"profile": "cloud"}')
-    result = subprocess.run([sys.executable, "-m", "contracts.cli", "mock", "--config", str(config)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "contracts.cli", "mock", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "profile must be 'onsite' or 'online'" in result.stderr
 
@@ -132,10 +152,21 @@ def test_a_signed_event_from_the_standalone_mock_verifies_with_an_independent_hm
         assert receiver.ca_file is not None
         process, url = start_mock("--ca-file", receiver.ca_file)
         try:
-            webhook = {"Name": "e2e", "Events": ["contact.created"], "TargetUrl": receiver.url, "Secret": secret, "Type": "webhook"}
+            webhook = {
+                "Name": "e2e",
+                "Events": ["contact.created"],
+                "TargetUrl": receiver.url,
+                "Secret": secret,
+                "Type": "webhook",
+            }
             status, _, body = _post(url, "/api/v1/Agents/Webhook/SaveWebhook", webhook, auth)
             assert status == 200, body
-            status, _, _ = _post(url, "/api/v1/Agents/Webhook/SignalEvent", {"EventName": "contact.created", "PrimaryKey": 42}, auth)
+            status, _, _ = _post(
+                url,
+                "/api/v1/Agents/Webhook/SignalEvent",
+                {"EventName": "contact.created", "PrimaryKey": 42},
+                auth,
+            )
             assert status == 204
             ping, event = receiver.wait_for(2)
         finally:
@@ -161,11 +192,15 @@ def test_a_client_still_sending_a_body_over_the_limit_reads_the_413(
     headers = {"Authorization": "Basic dGplMDpUamUw", "Content-Type": "application/json"}
     if chunked:
         headers["Transfer-Encoding"] = "chunked"
-    request = urllib.request.Request(url + "/api/v1/Agents/Webhook/SaveWebhook", data=data, method="POST", headers=headers)
+    request = urllib.request.Request(
+        url + "/api/v1/Agents/Webhook/SaveWebhook", data=data, method="POST", headers=headers
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=30)
     with refused.value as answer:
         assert answer.code == 413
         assert json.loads(answer.read())["Message"] == "The request entity is too large."
-    status, _, listed = _post(url, "/api/v1/Agents/Webhook/GetAllWebhooks", headers={"Authorization": headers["Authorization"]})
+    status, _, listed = _post(
+        url, "/api/v1/Agents/Webhook/GetAllWebhooks", headers={"Authorization": headers["Authorization"]}
+    )
     assert (status, json.loads(listed)) == (200, [])

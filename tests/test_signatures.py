@@ -15,9 +15,21 @@ from contracts.signatures import sign, verify_signature
 
 # RFC 4231, section 4: (key, data, HMAC-SHA256 as hex).
 RFC4231 = [
-    (bytes.fromhex("0b" * 20), b"Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
-    (b"Jefe", b"what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
-    (bytes.fromhex("aa" * 20), bytes.fromhex("dd" * 50), "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"),
+    (
+        bytes.fromhex("0b" * 20),
+        b"Hi There",
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+    ),
+    (
+        b"Jefe",
+        b"what do ya want for nothing?",
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    ),
+    (
+        bytes.fromhex("aa" * 20),
+        bytes.fromhex("dd" * 50),
+        "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+    ),
     (
         bytes.fromhex("aa" * 131),
         b"Test Using Larger Than Block-Size Key - Hash Key First",
@@ -36,10 +48,16 @@ def test_rfc4231_vectors(key: bytes, data: bytes, hex_digest: str) -> None:
 
 @pytest.mark.slow  # an openssl process per example
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-@given(secret=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40), body=st.binary(max_size=300))
+@given(
+    secret=st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=40),
+    body=st.binary(max_size=300),
+)
 def test_sign_agrees_with_openssl(secret: str, body: bytes) -> None:
     result = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-hmac", secret, "-binary"], input=body, capture_output=True, check=True
+        ["openssl", "dgst", "-sha256", "-hmac", secret, "-binary"],
+        input=body,
+        capture_output=True,
+        check=True,
     )
     assert sign(secret, body) == base64.b64encode(result.stdout).decode()
 

@@ -48,7 +48,12 @@ def header_table(page: Path, heading: str = "## Request Headers") -> dict[str, s
         if line.startswith("#"):
             break
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 2 and cells[0] and not set(cells[0]) <= {"-"} and cells[0] not in ("Parameter Name", "Property Name"):
+        if (
+            len(cells) >= 2
+            and cells[0]
+            and not set(cells[0]) <= {"-"}
+            and cells[0] not in ("Parameter Name", "Property Name")
+        ):
             rows[cells[0]] = cells[-1]
     return rows
 
@@ -141,7 +146,14 @@ def test_testwebhook_wraps_the_webhook_and_savewebhook_does_not(contract: Contra
 
 def test_savewebhook_declares_every_request_header_of_the_seed(contract: Contract) -> None:
     documented = set(header_table(docpages.SEED)) - NOT_PARAMETERS
-    assert documented == {"Accept-Language", "SO-Language", "SO-Culture", "SO-TimeZone", "SO-AppToken", "X-XSRF-TOKEN"}
+    assert documented == {
+        "Accept-Language",
+        "SO-Language",
+        "SO-Culture",
+        "SO-TimeZone",
+        "SO-AppToken",
+        "X-XSRF-TOKEN",
+    }
     declared = {p["name"] for p in contract.operation("SaveWebhook").parameters if p["in"] == "header"}
     assert declared == documented
 
@@ -167,7 +179,11 @@ def test_savewebhook_body_has_every_documented_property(contract: Contract) -> N
     assert documented <= set(webhook["properties"])
     assert "ErrorsEmail" in documented
     # every property beyond the pages is the current carrier's, and says so (docs/fidelity.md F-140 on)
-    newer = {name for name, schema in webhook["properties"].items() if "@superoffice/webapi 12.4.1514" in (schema.get("description") or "")}
+    newer = {
+        name
+        for name, schema in webhook["properties"].items()
+        if "@superoffice/webapi 12.4.1514" in (schema.get("description") or "")
+    }
     assert set(webhook["properties"]) - documented == newer - documented
 
 
@@ -186,13 +202,17 @@ def test_each_documented_authorization_alternative_is_accepted(
     headers = {"Content-Type": "application/json", **extra}
     if authorization:
         headers["Authorization"] = authorization
-    result = contract.openapi.unmarshal_request(wire_request("POST", AGENT + "SaveWebhook", headers=headers, body="{}"))
+    result = contract.openapi.unmarshal_request(
+        wire_request("POST", AGENT + "SaveWebhook", headers=headers, body="{}")
+    )
     assert result.errors == []
     assert scheme in result.security
 
 
 def test_a_request_without_credentials_is_not_valid(contract: Contract) -> None:
-    request = wire_request("POST", AGENT + "SaveWebhook", headers={"Content-Type": "application/json"}, body="{}")
+    request = wire_request(
+        "POST", AGENT + "SaveWebhook", headers={"Content-Type": "application/json"}, body="{}"
+    )
     result = contract.openapi.unmarshal_request(request)
     assert [type(e).__name__ for e in result.errors] == ["SecurityValidationError"]
 
@@ -228,7 +248,11 @@ def test_sample_response_of_each_page_is_valid(contract: Contract, name: str) ->
     sample = docpages.sample_response(page)
     request = _page_request(name)
     openapi_request = wire_request(
-        request.method, request.path, headers=request.headers, body=request.body_text or None, query=request.query
+        request.method,
+        request.path,
+        headers=request.headers,
+        body=request.body_text or None,
+        query=request.query,
     )
     if sample.status == 204:
         # The pages show "null" with a Content-Type on 204, which HTTP forbids; the contract says no body.
@@ -244,7 +268,9 @@ def test_documented_default_webhook_is_a_valid_createdefaultwebhook_response(con
     page = docpages.DOCS / "en/automation/webhook/dev/subscription.md"
     default = json.loads(next(body for info, body in docpages.fences(page.read_text()) if info == "json"))
     assert default["Registered"] == "0001-01-01T00:00:00"
-    request = wire_request("POST", AGENT + "CreateDefaultWebhook", headers={"Authorization": "Basic dGplMDpUamUw"})
+    request = wire_request(
+        "POST", AGENT + "CreateDefaultWebhook", headers={"Authorization": "Basic dGplMDpUamUw"}
+    )
     response = wire_response(200, headers={"Content-Type": "application/json; charset=utf-8"}, body=default)
     assert errors_of(contract.openapi.unmarshal_response(request, response)) == []
 
@@ -268,7 +294,9 @@ class _Delivery:
         self.method = "post"
         self.body = body
         self.content_type = "application/json"
-        self.parameters = RequestParameters(header=Headers(headers), query=ImmutableMultiDict(), cookie=ImmutableMultiDict())
+        self.parameters = RequestParameters(
+            header=Headers(headers), query=ImmutableMultiDict(), cookie=ImmutableMultiDict()
+        )
 
 
 def test_every_payload_sample_of_the_delivery_pages_is_valid(contract: Contract) -> None:
@@ -305,7 +333,10 @@ def _registry(contract: Contract) -> Registry:
 def _schema_with_components(contract: Contract, schema: dict[str, Any]) -> dict[str, Any]:
     def rebase(node: Any) -> Any:
         if isinstance(node, dict):
-            return {k: ("urn:contract" + v if k == "$ref" and v.startswith("#") else rebase(v)) for k, v in node.items()}
+            return {
+                k: ("urn:contract" + v if k == "$ref" and v.startswith("#") else rebase(v))
+                for k, v in node.items()
+            }
         if isinstance(node, list):
             return [rebase(v) for v in node]
         return node
@@ -373,7 +404,9 @@ def test_every_example_in_the_document_validates_against_its_schema(contract: Co
         ("WebHookId", 1, "Additional properties are not allowed"),
     ],
 )
-def test_a_mutated_seed_request_fails_naming_the_field(contract: Contract, field: str, value: Any, message: str) -> None:
+def test_a_mutated_seed_request_fails_naming_the_field(
+    contract: Contract, field: str, value: Any, message: str
+) -> None:
     seed = docpages.sample_request(docpages.SEED)
     body = copy.deepcopy(seed.json)
     body[field] = value
@@ -391,16 +424,22 @@ def test_a_mutated_seed_request_fails_naming_the_field(contract: Contract, field
 )
 def test_a_malformed_header_fails_naming_the_header(contract: Contract, header: str, value: str) -> None:
     seed = docpages.sample_request(docpages.SEED)
-    request = wire_request(seed.method, seed.path, headers={**seed.headers, header: value}, body=seed.body_text)
+    request = wire_request(
+        seed.method, seed.path, headers={**seed.headers, header: value}, body=seed.body_text
+    )
     result = contract.openapi.unmarshal_request(request)
     assert [type(e).__name__ for e in result.errors] == ["InvalidParameter"]
     assert header in str(result.errors[0])
 
 
-@pytest.mark.parametrize("value", ["NO", "261", "US-NY", "NO, includeTZOffset", "US-NY, includeTZOffset", "UTC"])
+@pytest.mark.parametrize(
+    "value", ["NO", "261", "US-NY", "NO, includeTZOffset", "US-NY, includeTZOffset", "UTC"]
+)
 def test_documented_timezone_headers_are_valid(contract: Contract, value: str) -> None:
     seed = docpages.sample_request(docpages.SEED)
-    request = wire_request(seed.method, seed.path, headers={**seed.headers, "SO-TimeZone": value}, body=seed.body_text)
+    request = wire_request(
+        seed.method, seed.path, headers={**seed.headers, "SO-TimeZone": value}, body=seed.body_text
+    )
     assert contract.openapi.unmarshal_request(request).errors == []
 
 
@@ -437,7 +476,14 @@ def test_every_date_time_superoffice_writes_matches(
 
 @pytest.mark.parametrize(
     "text",
-    ["2015-02-13", "2015-13-01T00:00:00", "2015-02-13T24:00:00", "2015-02-13T16:48:31.12345678Z", "2015-02-13 16:48:31", ""],
+    [
+        "2015-02-13",
+        "2015-13-01T00:00:00",
+        "2015-02-13T24:00:00",
+        "2015-02-13T16:48:31.12345678Z",
+        "2015-02-13 16:48:31",
+        "",
+    ],
 )
 def test_malformed_date_times_do_not_match(contract: Contract, text: str) -> None:
     assert not _datetime_pattern(contract).match(text)
@@ -497,7 +543,9 @@ def test_the_operation_index_is_the_documents_paths_read_independently(contract:
             node = node[token.replace("~1", "/").replace("~0", "~")]
         assert node is spec
         assert all("$ref" not in p for p in operation.parameters)
-        assert [p["name"] for p in operation.parameters] == [contract.resolve(p)["name"] for p in spec.get("parameters", [])]
+        assert [p["name"] for p in operation.parameters] == [
+            contract.resolve(p)["name"] for p in spec.get("parameters", [])
+        ]
     with pytest.raises(KeyError, match="NoSuchOperation"):
         contract.operation("NoSuchOperation")
 

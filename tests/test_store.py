@@ -80,8 +80,12 @@ def _hook(name: str, **more: Any) -> Any:
 def test_a_webhook_is_kept_exactly_as_built(store: Store) -> None:
     huge = 2**70  # beyond 64 bits: read back exactly, not as a float (F-115)
     created = store.create(_hook("first", Properties={"big": huge, "text": "æøå"}), "app-1")
-    assert created.webhook == {"WebhookId": created.webhook_id, "Name": "first", "State": "Active",
-                               "Properties": {"big": huge, "text": "æøå"}}
+    assert created.webhook == {
+        "WebhookId": created.webhook_id,
+        "Name": "first",
+        "State": "Active",
+        "Properties": {"big": huge, "text": "æøå"},
+    }
     got = store.get(created.webhook_id)
     assert got is not None and got.webhook == created.webhook and got.owner == "app-1"
     assert type(got.webhook["Properties"]["big"]) is int
@@ -99,7 +103,12 @@ def test_statistics_and_state(store: Store) -> None:
         store.record_call(webhook_id, error)
     row = store.get(webhook_id)
     assert row is not None
-    assert (row.total_calls, row.total_errors, row.consecutive_errors, row.last_error) == (4, 3, 1, "404 gone")
+    assert (row.total_calls, row.total_errors, row.consecutive_errors, row.last_error) == (
+        4,
+        3,
+        1,
+        "404 gone",
+    )
     changed = store.set_state(webhook_id, "Stopped")
     assert changed is not None and changed[0] == "Active" and changed[1].webhook["State"] == "Stopped"
     store.set_last_error(webhook_id, None)
@@ -156,7 +165,9 @@ def test_concurrent_creates_and_updates_lose_nothing(db: str | None) -> None:
 
         def work(n: int) -> int:
             store = stores[n % len(stores)]
-            store.update(counter, lambda row: {**row.webhook, "Properties": {"n": row.webhook["Properties"]["n"] + 1}})
+            store.update(
+                counter, lambda row: {**row.webhook, "Properties": {"n": row.webhook["Properties"]["n"] + 1}}
+            )
             return store.create(_hook(f"c{n}"), None).webhook_id
 
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -217,7 +228,9 @@ def test_a_sqlite_file_of_an_older_mock_is_migrated_with_its_webhooks(tmp_path: 
 def test_the_journal_keeps_the_newest_entries_of_every_store(shared: SharedStore, sql_db: str) -> None:
     other = open_store(sql_db)
     try:
-        ids = [(shared if n % 2 else other).journal_append(f'{{"n": {n}}}', None, True, 10) for n in range(100)]  # type: ignore[attr-defined]
+        ids = [
+            (shared if n % 2 else other).journal_append(f'{{"n": {n}}}', None, True, 10) for n in range(100)
+        ]  # type: ignore[attr-defined]
         assert ids == sorted(ids) and len(set(ids)) == 100
         rows = shared.journal_rows(10)
         assert [row.entry for row in rows] == [f'{{"n": {n}}}' for n in range(90, 100)]
@@ -287,7 +300,9 @@ def test_a_version_1_postgresql_database_is_migrated_with_its_texts() -> None:
             old.execute(statement.encode())
         old.execute("INSERT INTO schema_version VALUES (1)")
         old.execute("""INSERT INTO webhook (body, last_error) VALUES ('{"WebhookId": 1}', '404 "gone"')""")
-        old.execute("INSERT INTO outbox (webhook_id, event, payload, attempt, due) VALUES (1, 'contact.created', '{}', 1, 0)")
+        old.execute(
+            "INSERT INTO outbox (webhook_id, event, payload, attempt, due) VALUES (1, 'contact.created', '{}', 1, 0)"
+        )
     old.close()
     store = open_store(url)
     try:
@@ -319,7 +334,9 @@ def test_a_database_that_refuses_the_start_says_why_and_not_its_password(dbname:
 def test_delivery_records_are_kept_newest_last(shared: SharedStore) -> None:
     ids = [shared.record_append(f'{{"n": {n}}}', "app" if n % 2 else None, 5) for n in range(12)]
     assert ids == sorted(ids)
-    assert shared.record_rows(5) == [(ids[n], f'{{"n": {n}}}', "app" if n % 2 else None) for n in range(7, 12)]
+    assert shared.record_rows(5) == [
+        (ids[n], f'{{"n": {n}}}', "app" if n % 2 else None) for n in range(7, 12)
+    ]
 
 
 # -- naming the store (no database) -----------------------------------------------------------
@@ -330,8 +347,14 @@ def test_delivery_records_are_kept_newest_last(shared: SharedStore) -> None:
     [
         (None, "memory"),
         ("state.sqlite3", "sqlite state.sqlite3"),
-        ("postgresql://ann:pw%40x@db.example:5432/mock", "postgresql postgresql://ann:***@db.example:5432/mock"),
-        ("postgres://ann@db/mock?password=pw&sslmode=require", "postgresql postgres://ann@db/mock?password=***&sslmode=require"),
+        (
+            "postgresql://ann:pw%40x@db.example:5432/mock",
+            "postgresql postgresql://ann:***@db.example:5432/mock",
+        ),
+        (
+            "postgres://ann@db/mock?password=pw&sslmode=require",
+            "postgresql postgres://ann@db/mock?password=***&sslmode=require",
+        ),
         ("postgresql:///mock", "postgresql postgresql:///mock"),
         ("postgresql://ann@db/mock?sslpassword=pw", "postgresql postgresql://ann@db/mock?sslpassword=***"),
         ("postgresql://ann:pw@[bad/mock", "postgresql postgresql://ann:***@[bad/mock"),  # urllib refuses it
@@ -367,7 +390,9 @@ def test_a_directory_is_not_a_store(tmp_path: Path) -> None:
 # -- the journal of a SQL store, through two apps on one file (quick) ---------------------------
 
 
-def test_two_apps_on_one_file_share_one_journal_attributed_and_masked_where_it_is_kept(tmp_path: Path) -> None:
+def test_two_apps_on_one_file_share_one_journal_attributed_and_masked_where_it_is_kept(
+    tmp_path: Path,
+) -> None:
     """Online (F-131): each application sees its own entries and those no caller is named by,
     whichever process answered them; the rows hold no credential, anywhere (F-252)."""
     import json
@@ -378,9 +403,14 @@ def test_two_apps_on_one_file_share_one_journal_attributed_and_masked_where_it_i
     db = str(tmp_path / "state.sqlite3")
     ann = User(username="ann", associate=Associate(associate_id=11, name="ANN"), bearer_tokens=("8A:ann",))
     config = MockConfig(
-        profile="online", users=(*DEFAULT_USERS, ann), db_path=db, delivery=DeliveryConfig(registration_ping=False),
-        applications=(Application(name="A", app_token="token-a", bearer_tokens=("8A:Cust12345.tje0",)),
-                      Application(name="B", app_token="token-b", bearer_tokens=("8A:ann",))),
+        profile="online",
+        users=(*DEFAULT_USERS, ann),
+        db_path=db,
+        delivery=DeliveryConfig(registration_ping=False),
+        applications=(
+            Application(name="A", app_token="token-a", bearer_tokens=("8A:Cust12345.tje0",)),
+            Application(name="B", app_token="token-b", bearer_tokens=("8A:ann",)),
+        ),
     )
     one, two = create_app(config), create_app(config)
     as_a = {"Authorization": "Bearer 8A:Cust12345.tje0", "Content-Type": "application/json"}
@@ -388,12 +418,23 @@ def test_two_apps_on_one_file_share_one_journal_attributed_and_masked_where_it_i
     save = "/api/v1/Agents/Webhook/SaveWebhook"
     body = json.dumps({"Name": "a", "Type": "crmscript", "Secret": "top-secret"})
     assert one.test_client().post(f"{save}?quoted=8A:ann", headers=as_a, data=body).status_code == 200
-    assert two.test_client().post(save, headers=as_b, data='{"Name": "b", "Type": "crmscript"}').status_code == 200
-    assert two.test_client().post(save, headers={"Authorization": "Bearer nobody"}, data="{}").status_code == 401
+    assert (
+        two.test_client().post(save, headers=as_b, data='{"Name": "b", "Type": "crmscript"}').status_code
+        == 200
+    )
+    assert (
+        two.test_client().post(save, headers={"Authorization": "Bearer nobody"}, data="{}").status_code == 401
+    )
     seen_by_a = two.test_client().get("/__mock__/journal", headers=as_a).json
     seen_by_b = one.test_client().get("/__mock__/journal", headers=as_b).json
-    assert [(e["status"], e["body"]) for e in seen_by_a] == [(200, {"Name": "a", "Type": "crmscript", "Secret": "***"}), (401, "{}")]
-    assert [(e["status"], e["body"]) for e in seen_by_b] == [(200, {"Name": "b", "Type": "crmscript"}), (401, "{}")]
+    assert [(e["status"], e["body"]) for e in seen_by_a] == [
+        (200, {"Name": "a", "Type": "crmscript", "Secret": "***"}),
+        (401, "{}"),
+    ]
+    assert [(e["status"], e["body"]) for e in seen_by_b] == [
+        (200, {"Name": "b", "Type": "crmscript"}),
+        (401, "{}"),
+    ]
     kept = " ".join(entry for (entry,) in _rows(db, "SELECT entry FROM journal"))
     for secret in ("top-secret", "8A:ann", "8A:Cust12345.tje0", "Bearer nobody", "nobody"):
         assert secret not in kept

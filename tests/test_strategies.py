@@ -43,18 +43,24 @@ EVENT = re.compile(r"^[a-z]+\.[a-z]+$")
 SLOW = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-def openapi_errors(contract: Contract, request: WireRequest, value: Any = None) -> list[tuple[list[Any], str]]:
+def openapi_errors(
+    contract: Contract, request: WireRequest, value: Any = None
+) -> list[tuple[list[Any], str]]:
     """openapi-core's verdict on the request; XML and form bodies are judged as their JSON value."""
     headers = dict(request.headers)
     body: bytes | str = request.body
     if request.content_type != "application/json":  # openapi-core reads only application/json itself
         headers["Content-Type"] = "application/json"
         body = json.dumps(value)
-    result = contract.openapi.unmarshal_request(wire_request(request.method, request.path, headers=headers, body=body))
+    result = contract.openapi.unmarshal_request(
+        wire_request(request.method, request.path, headers=headers, body=body)
+    )
     found = []
     for error in result.errors:
         schema_errors = getattr(error.__cause__, "schema_errors", None) or ()
-        found += [(list(e.absolute_path), e.message) for e in schema_errors] or [([], f"{type(error).__name__}")]
+        found += [(list(e.absolute_path), e.message) for e in schema_errors] or [
+            ([], f"{type(error).__name__}")
+        ]
     return found
 
 
@@ -62,7 +68,11 @@ def test_documented_events_are_the_event_details_pages() -> None:
     page = (docpages.DOCS / "en/automation/webhook/dev/event-details.md").read_text(encoding="utf-8")
     rows = [line for line in page.split("## Event names", 1)[1].splitlines() if line.startswith("|")]
     documented = set(re.findall(r"\b([a-z]+\.[a-z]+)\b", "\n".join(rows)))
-    contract_names = set(load().document["components"]["schemas"]["Webhook"]["properties"]["Events"]["x-documented-events"]["names"])
+    contract_names = set(
+        load().document["components"]["schemas"]["Webhook"]["properties"]["Events"]["x-documented-events"][
+            "names"
+        ]
+    )
     assert contract_names == documented
 
 
@@ -78,11 +88,26 @@ def _types(contract: Any, schema: Any) -> list[str]:
 def test_every_generated_request_is_valid_and_keeps_the_documented_rules(request: WireRequest) -> None:
     contract = load()
     value = request.value
-    if request.content_type not in ("application/json", "text/json", "application/json-patch+json", "application/merge-patch+json"):
-        decoded = WireFormats(contract).decode(request.content_type or "", request.body, {"$ref": "#/components/schemas/Webhook"})
+    if request.content_type not in (
+        "application/json",
+        "text/json",
+        "application/json-patch+json",
+        "application/merge-patch+json",
+    ):
+        decoded = WireFormats(contract).decode(
+            request.content_type or "", request.body, {"$ref": "#/components/schemas/Webhook"}
+        )
         # a form leaves a null scalar out, but writes a null array or object as JSON null (F-062)
-        kept = {k for k, schema in contract.document["components"]["schemas"]["Webhook"]["properties"].items() if {"array", "object"} & set(_types(contract, schema))}
-        sent = {k: v for k, v in value.items() if v is not None or k in kept} if "urlencoded" in (request.content_type or "") else value
+        kept = {
+            k
+            for k, schema in contract.document["components"]["schemas"]["Webhook"]["properties"].items()
+            if {"array", "object"} & set(_types(contract, schema))
+        }
+        sent = (
+            {k: v for k, v in value.items() if v is not None or k in kept}
+            if "urlencoded" in (request.content_type or "")
+            else value
+        )
         assert decoded == sent
     assert openapi_errors(contract, request, value) == []
     assert value["WebhookId"] == 0
@@ -130,10 +155,16 @@ def test_options_are_checked() -> None:
         from_webhook(webhook_type="email")
     with pytest.raises(ValueError, match="content types not in the contract"):
         from_save_request(content_types=["text/plain"])
-    assert Credentials("soticket", token="7T:x", app_token="app").headers() == {"Authorization": "SOTicket 7T:x", "SO-AppToken": "app"}
+    assert Credentials("soticket", token="7T:x", app_token="app").headers() == {
+        "Authorization": "SOTicket 7T:x",
+        "SO-AppToken": "app",
+    }
 
 
-@pytest.mark.parametrize("operation", ["SaveWebhook", "GetWebhook", "GetAllWebhooks", "TestWebhook", "GetLastError", "CreateDefaultWebhook"])
+@pytest.mark.parametrize(
+    "operation",
+    ["SaveWebhook", "GetWebhook", "GetAllWebhooks", "TestWebhook", "GetLastError", "CreateDefaultWebhook"],
+)
 def test_generated_responses_validate_with_openapi_core(operation: str) -> None:
     from contracts.strategies import from_response
 
@@ -157,7 +188,11 @@ def test_generated_responses_validate_with_openapi_core(operation: str) -> None:
 REST_AUTH = {"Authorization": "Basic dGplMDpUamUw"}
 WEBHOOK_PROPERTIES = load().document["components"]["schemas"]["Webhook"]["properties"]
 CLIENT_FIELDS = [n for n, s in WEBHOOK_PROPERTIES.items() if not s.get("readOnly") and n != "WebhookId"]
-REST_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+REST_SETTINGS = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.fixture(scope="module")
@@ -170,8 +205,15 @@ def rest_client() -> Any:
 
 def registered(client: Any, **fields: Any) -> dict[str, Any]:
     """A webhook the mock holds, as it answers it (without its links)."""
-    webhook = {"Name": "n", "Type": "webhook", "TargetUrl": "https://hooks.example/h", "Events": ["contact.created"],
-               "Headers": {"X-Key": "1", "a/b~c": "2"}, "Properties": {"p": 1, "nested": {"x": 1}}, **fields}
+    webhook = {
+        "Name": "n",
+        "Type": "webhook",
+        "TargetUrl": "https://hooks.example/h",
+        "Events": ["contact.created"],
+        "Headers": {"X-Key": "1", "a/b~c": "2"},
+        "Properties": {"p": 1, "nested": {"x": 1}},
+        **fields,
+    }
     answer = client.post(load().operation(REST.post).path, json=webhook, headers=REST_AUTH)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return {k: v for k, v in answer.json.items() if k != "_Links"}
@@ -201,32 +243,51 @@ def rfc6902(current: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any
 
 def merged(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     canonical = {spelt_as_the_contract(k)[1:]: v for k, v in patch.items()}
-    return {name: None for name in CLIENT_FIELDS} | rfc7396(current, canonical)  # a webhook has every property
+    return {name: None for name in CLIENT_FIELDS} | rfc7396(
+        current, canonical
+    )  # a webhook has every property
 
 
 @REST_SETTINGS
-@given(request=from_rest_webhook(ids=st.just(0), content_types=list(load().operation(REST.put).media_types),
-                                 accept=("application/json", "application/xml")))
-def test_every_rest_webhook_request_is_valid_and_the_mock_saves_it(rest_client: Any, request: WireRequest) -> None:
+@given(
+    request=from_rest_webhook(
+        ids=st.just(0),
+        content_types=list(load().operation(REST.put).media_types),
+        accept=("application/json", "application/xml"),
+    )
+)
+def test_every_rest_webhook_request_is_valid_and_the_mock_saves_it(
+    rest_client: Any, request: WireRequest
+) -> None:
     contract = load()
     if request.method == "PUT":  # the id of a webhook the mock holds, in the path the strategy built
         webhook_id = registered(rest_client)["WebhookId"]
-        request = dataclasses.replace(request, path=contract.operation(REST.put).path.replace("{id}", str(webhook_id)))
+        request = dataclasses.replace(
+            request, path=contract.operation(REST.put).path.replace("{id}", str(webhook_id))
+        )
     assert openapi_errors(contract, request, request.value) == []
     answer = sent(rest_client, request)
     assert answer.status_code == 200, answer.get_data(as_text=True)
-    value = WireFormats(contract).decode(answer.mimetype, answer.get_data(), contract.operation(REST.get).response_schema(200, answer.mimetype))
+    value = WireFormats(contract).decode(
+        answer.mimetype, answer.get_data(), contract.operation(REST.get).response_schema(200, answer.mimetype)
+    )
     if request.method == "PUT":
         assert value["WebhookId"] == webhook_id
     shown = ("Name", "Events", "Type")  # what an XML answer cannot carry, the server replaces (F-063)
-    expected = {k: request.value.get(k) for k in shown if "xml" not in answer.mimetype or xml_representable(request.value.get(k))}
+    expected = {
+        k: request.value.get(k)
+        for k in shown
+        if "xml" not in answer.mimetype or xml_representable(request.value.get(k))
+    }
     assert {k: value[k] for k in expected} == expected
     assert request.headers["Authorization"] == "Basic dGplMDpUamUw"
 
 
 @REST_SETTINGS
 @given(data=st.data())
-def test_every_patch_applies_as_the_rfcs_say_and_the_mock_agrees(rest_client: Any, data: st.DataObject) -> None:
+def test_every_patch_applies_as_the_rfcs_say_and_the_mock_agrees(
+    rest_client: Any, data: st.DataObject
+) -> None:
     contract = load()
     current = registered(rest_client)
     request = data.draw(from_patch_request(current["WebhookId"], current))
@@ -240,27 +301,57 @@ def test_every_patch_applies_as_the_rfcs_say_and_the_mock_agrees(rest_client: An
 
 
 PATCH_FEATURES = {
-    "a JSON Patch without a leading slash": lambda d: isinstance(d, list) and any(not op["path"].startswith("/") for op in d),
-    "a property in another casing": lambda d: isinstance(d, list) and any(op["path"].lstrip("/").split("/")[0] not in WEBHOOK_PROPERTIES for op in d),
-    "a pointer below a property": lambda d: isinstance(d, list) and any(op["path"].strip("/").count("/") for op in d),
+    "a JSON Patch without a leading slash": lambda d: (
+        isinstance(d, list) and any(not op["path"].startswith("/") for op in d)
+    ),
+    "a property in another casing": lambda d: (
+        isinstance(d, list)
+        and any(op["path"].lstrip("/").split("/")[0] not in WEBHOOK_PROPERTIES for op in d)
+    ),
+    "a pointer below a property": lambda d: (
+        isinstance(d, list) and any(op["path"].strip("/").count("/") for op in d)
+    ),
     "a test": lambda d: isinstance(d, list) and any(op["op"] == "test" for op in d),
     "a remove": lambda d: isinstance(d, list) and any(op["op"] == "remove" for op in d),
     "an escaped member": lambda d: isinstance(d, list) and any("~1" in op["path"] for op in d),
     "a merge patch with a null": lambda d: isinstance(d, dict) and None in d.values(),
-    "a merge patch merging an object": lambda d: isinstance(d, dict) and any(isinstance(v, dict) and None in v.values() for v in d.values()),
-    "a merge patch member in another casing": lambda d: isinstance(d, dict) and any(k not in WEBHOOK_PROPERTIES for k in d),
+    "a merge patch merging an object": lambda d: (
+        isinstance(d, dict) and any(isinstance(v, dict) and None in v.values() for v in d.values())
+    ),
+    "a merge patch member in another casing": lambda d: (
+        isinstance(d, dict) and any(k not in WEBHOOK_PROPERTIES for k in d)
+    ),
 }
 
 
 def test_patches_vary_as_the_page_allows() -> None:
-    current = {**{n: None for n in CLIENT_FIELDS}, "State": "Active", "Events": ["contact.created"], "Headers": {"a/b": "1"},
-               "Properties": {"p": 1}}
-    other = {**current, "Name": "other", "Events": ["contact.changed", "sale.created"], "Headers": {"X-Other": "2"},
-             "Properties": {"q": [1]}, "Description": "d"}
+    current = {
+        **{n: None for n in CLIENT_FIELDS},
+        "State": "Active",
+        "Events": ["contact.created"],
+        "Headers": {"a/b": "1"},
+        "Properties": {"p": 1},
+    }
+    other = {
+        **current,
+        "Name": "other",
+        "Events": ["contact.changed", "sale.created"],
+        "Headers": {"X-Other": "2"},
+        "Properties": {"q": [1]},
+        "Description": "d",
+    }
     seen: set[str] = set()
 
-    @settings(max_examples=600, database=None, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-    @given(from_patch(current, values=st.just(other)))  # the values do not shape the paths: one source is quick
+    @settings(
+        max_examples=600,
+        database=None,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        from_patch(current, values=st.just(other))
+    )  # the values do not shape the paths: one source is quick
     def collect(changes: Any) -> None:
         seen.update(what for what, found in PATCH_FEATURES.items() if found(changes))
 
@@ -270,26 +361,41 @@ def test_patches_vary_as_the_page_allows() -> None:
 
 @REST_SETTINGS
 @given(data=st.data())
-def test_every_patch_near_miss_is_refused_naming_its_field_and_changes_nothing(rest_client: Any, data: st.DataObject) -> None:
+def test_every_patch_near_miss_is_refused_naming_its_field_and_changes_nothing(
+    rest_client: Any, data: st.DataObject
+) -> None:
     contract = load()
     current = registered(rest_client)
-    invalid = data.draw(from_invalid_patch(current["WebhookId"], content_types=list(contract.operation(REST.patch).media_types)))
+    invalid = data.draw(
+        from_invalid_patch(
+            current["WebhookId"], content_types=list(contract.operation(REST.patch).media_types)
+        )
+    )
     changes = invalid.request.value
     errors = openapi_errors(contract, invalid.request, changes)
     assert bool(errors) == (invalid.kind == "schema"), (invalid.label, errors)
     if invalid.kind == "patched":  # the patch applies; what it makes breaks the Webhook's schema there
         patched = rfc6902(current, changes) if isinstance(changes, list) else merged(current, changes)
-        wrong = [e.absolute_path[0] for e in contract.validator("Webhook").iter_errors({n: patched[n] for n in CLIENT_FIELDS})]
+        wrong = [
+            e.absolute_path[0]
+            for e in contract.validator("Webhook").iter_errors({n: patched[n] for n in CLIENT_FIELDS})
+        ]
         assert invalid.field.split(".", 1)[1] in wrong, (invalid.label, wrong)
     if invalid.rule == "path-property":
-        named = changes[-1]["path"].lstrip("/").split("/")[0] if isinstance(changes, list) else next(iter(changes))
+        named = (
+            changes[-1]["path"].lstrip("/").split("/")[0]
+            if isinstance(changes, list)
+            else next(iter(changes))
+        )
         assert named.casefold() not in {n.casefold() for n in WEBHOOK_PROPERTIES}
     if invalid.rule == "value-required":
         assert "value" not in changes[-1] and changes[-1]["op"] != "remove"
     answer = sent(rest_client, invalid.request)
     assert answer.status_code == 400, (invalid.label, answer.get_data(as_text=True))
     assert invalid.field in answer.json["ModelState"], (invalid.label, answer.json)
-    after = rest_client.get(contract.operation(REST.get).path.replace("{id}", str(current["WebhookId"])), headers=REST_AUTH).json
+    after = rest_client.get(
+        contract.operation(REST.get).path.replace("{id}", str(current["WebhookId"])), headers=REST_AUTH
+    ).json
     assert {k: v for k, v in after.items() if k != "_Links"} == current
 
 
@@ -303,7 +409,10 @@ def test_every_patch_rule_and_form_has_a_near_miss() -> None:
 
     collect()
     assert seen == {(rule, "json-patch") for rule in PATCH_RULES if rule != "document-shape"} | {
-        ("path-property", "merge-patch"), ("value-type", "merge-patch"), ("document-shape", "neither")}
+        ("path-property", "merge-patch"),
+        ("value-type", "merge-patch"),
+        ("document-shape", "neither"),
+    }
 
 
 def test_rest_options_are_checked() -> None:

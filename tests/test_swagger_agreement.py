@@ -92,7 +92,12 @@ class _Contract:
         """What a schema allows, its ``$ref``, ``allOf``, ``anyOf`` and ``oneOf`` folded together:
         ``types`` (empty: any), ``properties``, ``items``, ``additional``, ``enum``, ``formats``."""
         out: dict[str, Any] = {
-            "types": set(), "properties": {}, "items": None, "additional": None, "enum": None, "formats": set(),
+            "types": set(),
+            "properties": {},
+            "items": None,
+            "additional": None,
+            "enum": None,
+            "formats": set(),
             "open": False,
         }
         stack = [node]
@@ -137,7 +142,12 @@ def _swagger_resolve(doc: dict[str, Any], node: dict[str, Any]) -> tuple[str | N
 
 
 def _schema(
-    doc: dict[str, Any], node: dict[str, Any], contract: _Contract, target: Any, label: str, seen: set[tuple[str, int]]
+    doc: dict[str, Any],
+    node: dict[str, Any],
+    contract: _Contract,
+    target: Any,
+    label: str,
+    seen: set[tuple[str, int]],
 ) -> Iterator[str]:
     """The differences between a Swagger schema and the contract's schema at the same place."""
     name, node = _swagger_resolve(doc, node)
@@ -155,7 +165,12 @@ def _schema(
     if "format" in node and node["format"] not in have["formats"]:
         yield f"format {label} {node['format']}"
     for value in node.get("enum", ()):
-        if have["enum"] is not None and value not in have["enum"] or have["enum"] is None and not have["open"]:
+        if (
+            have["enum"] is not None
+            and value not in have["enum"]
+            or have["enum"] is None
+            and not have["open"]
+        ):
             yield f"enum {label} {value}"
     for prop, sub in node.get("properties", {}).items():
         if prop not in have["properties"]:
@@ -181,7 +196,9 @@ def _same_scheme(theirs: dict[str, Any], ours: dict[str, Any]) -> bool:
         return ours.get("type") == "http" and ours.get("scheme", "").lower() == "basic"
     if theirs["type"] == "apiKey":
         return (ours.get("type"), ours.get("in"), ours.get("name", "").lower()) == (
-            "apiKey", theirs.get("in"), theirs.get("name", "").lower()
+            "apiKey",
+            theirs.get("in"),
+            theirs.get("name", "").lower(),
         )
     return ours.get("type") == theirs["type"]  # oauth2
 
@@ -207,7 +224,9 @@ def differences(doc: dict[str, Any], document: dict[str, Any]) -> set[str]:
             counterpart[name] = match[0]
         else:
             found.add(f"security-scheme {name}")
-        if scheme["type"] == "basic" and re.search(r"\bticket\b", scheme.get("description", ""), re.IGNORECASE):
+        if scheme["type"] == "basic" and re.search(
+            r"\bticket\b", scheme.get("description", ""), re.IGNORECASE
+        ):
             found.add(f"ticket-in-basic {name}")  # a form of the header the http basic scheme cannot say
 
     # every definition against the contract's schema of the same name
@@ -257,7 +276,9 @@ def differences(doc: dict[str, Any], document: dict[str, Any]) -> set[str]:
                 if bool(parameter.get("required")) != bool(same[0].get("required")):
                     found.add(f"required {op} {where} {pname}")
                 typed = {k: v for k, v in parameter.items() if k in ("type", "format", "enum", "items")}
-                found.update(_schema(doc, typed, contract, same[0].get("schema"), f"{op} {where} {pname}", seen))
+                found.update(
+                    _schema(doc, typed, contract, same[0].get("schema"), f"{op} {where} {pname}", seen)
+                )
             consumed = set(contract.resolve(ours_op.get("requestBody") or {}).get("content", {}))
             for media_type in spec.get("consumes", ()):
                 if media_type not in consumed:
@@ -270,7 +291,9 @@ def differences(doc: dict[str, Any], document: dict[str, Any]) -> set[str]:
                     continue
                 if "schema" in response:
                     ours_schema = _media_schema(contract, responses[code])
-                    found.update(_schema(doc, response["schema"], contract, ours_schema, f"{op} {code}", seen))
+                    found.update(
+                        _schema(doc, response["schema"], contract, ours_schema, f"{op} {code}", seen)
+                    )
             produced = set().union(
                 *(contract.resolve(responses[c]).get("content", {}) for c in success if c in responses)
             )
@@ -280,7 +303,9 @@ def differences(doc: dict[str, Any], document: dict[str, Any]) -> set[str]:
             alternatives = [frozenset(r) for r in ours_op.get("security", requirements)]
             for requirement in spec.get("security", doc.get("security", [])):
                 mapped = {counterpart.get(name) for name in requirement}
-                if None in mapped or frozenset(mapped) not in alternatives:  # Swagger: all of one object at once
+                if (
+                    None in mapped or frozenset(mapped) not in alternatives
+                ):  # Swagger: all of one object at once
                     found.add("security-requirement " + " + ".join(sorted(requirement)))
     return found
 
@@ -308,18 +333,24 @@ def test_the_table_rows_are_in_their_id_range_and_give_a_reason() -> None:
 def test_everything_the_agents_swagger_describes_is_in_the_contract_or_a_listed_difference() -> None:
     found = differences(swagger(AGENT_DOC), load().document)
     unlisted = sorted(found - listed("difference"))
-    assert unlisted == [], "in the agent's Swagger, not in the contract, not in docs/fidelity.md: " + ", ".join(unlisted)
+    assert unlisted == [], (
+        "in the agent's Swagger, not in the contract, not in docs/fidelity.md: " + ", ".join(unlisted)
+    )
 
 
 def test_every_rest_operation_is_served_and_every_difference_listed() -> None:
     doc = swagger(REST_DOC)
     found = differences(doc, load().document)
-    operations = {f"operation {m.upper()} {p}" for p, item in doc["paths"].items() for m in item if m in METHODS}
+    operations = {
+        f"operation {m.upper()} {p}" for p, item in doc["paths"].items() for m in item if m in METHODS
+    }
     assert len(operations) == 9
     assert sorted(operations & found) == []  # every operation of the REST document is in the contract
     assert sorted(listed("not yet served")) == []
     unlisted = sorted(found - listed("difference"))
-    assert unlisted == [], "in the REST endpoints' Swagger, not in the contract, not listed: " + ", ".join(unlisted)
+    assert unlisted == [], "in the REST endpoints' Swagger, not in the contract, not listed: " + ", ".join(
+        unlisted
+    )
 
 
 def test_every_listed_difference_is_still_one() -> None:
@@ -353,7 +384,10 @@ AGENT_PATH = "/api/v1/Agents/Webhook/"
         ((*SCHEMAS, "Associate", "properties", "EjUserId"), "property Associate.EjUserId"),
         ((*SCHEMAS, "FieldProperty", "properties", "FieldLength"), "property FieldProperty.FieldLength"),
         ((*SCHEMAS, "WebhookState", "enum", "TooManyErrors"), "enum Webhook.State TooManyErrors"),
-        ((*SCHEMAS, "SignalEventRequest", "properties", "PrimaryKey"), "property SignalEventRequest.PrimaryKey"),
+        (
+            (*SCHEMAS, "SignalEventRequest", "properties", "PrimaryKey"),
+            "property SignalEventRequest.PrimaryKey",
+        ),
         (("paths", AGENT_PATH + "GetLastError"), "operation POST /api/v1/Agents/Webhook/GetLastError"),
         (
             ("paths", AGENT_PATH + "SaveWebhook", "post", "requestBody", "content", "text/xml"),
@@ -363,11 +397,16 @@ AGENT_PATH = "/api/v1/Agents/Webhook/"
             ("paths", AGENT_PATH + "GetWebhook", "post", "responses", "200", "content", "text/json"),
             "produces v1WebhookAgent_GetWebhook text/json",
         ),
-        (("paths", AGENT_PATH + "SignalEvent", "post", "responses", "204"), "status v1WebhookAgent_SignalEvent 204"),
+        (
+            ("paths", AGENT_PATH + "SignalEvent", "post", "responses", "204"),
+            "status v1WebhookAgent_SignalEvent 204",
+        ),
         (("components", "securitySchemes", "BasicAuth"), "security-scheme SuperOffice Password"),
     ],
 )
-def test_the_comparison_fails_when_the_contract_loses_an_element(path: tuple[str, ...], expected: str) -> None:
+def test_the_comparison_fails_when_the_contract_loses_an_element(
+    path: tuple[str, ...], expected: str
+) -> None:
     document = load().document
     assert expected not in differences(swagger(AGENT_DOC), document)
     assert expected in differences(swagger(AGENT_DOC), _without(document, *path))
@@ -381,7 +420,9 @@ def test_the_comparison_fails_when_the_contract_loses_a_parameter_or_renames_it(
     assert "parameter v1WebhookAgent_GetWebhook query webhookId" in differences(swagger(AGENT_DOC), dropped)
     renamed = copy.deepcopy(document)
     renamed["paths"]["/api/v1/Agents/Webhook/GetWebhook"]["post"]["parameters"][0]["name"] = "WEBHOOKID"
-    assert "parameter-case v1WebhookAgent_GetWebhook query webhookId" in differences(swagger(AGENT_DOC), renamed)
+    assert "parameter-case v1WebhookAgent_GetWebhook query webhookId" in differences(
+        swagger(AGENT_DOC), renamed
+    )
     typed = copy.deepcopy(document)
     typed["components"]["schemas"]["Webhook"]["properties"]["Name"] = {"type": "integer"}
     assert "type Webhook.Name" in differences(swagger(AGENT_DOC), typed)
@@ -408,7 +449,9 @@ def test_the_mock_does_as_the_deletewebhook_row_says() -> None:
     auth = {"Authorization": "Basic dGplMDpUamUw"}
     for spelling in ("WebhookId", "webhookId"):
         saved = client.post("/api/v1/Agents/Webhook/SaveWebhook", headers=auth, json={"Name": "n"}).json
-        deleted = client.post(f"/api/v1/Agents/Webhook/DeleteWebhook?{spelling}={saved['WebhookId']}", headers=auth)
+        deleted = client.post(
+            f"/api/v1/Agents/Webhook/DeleteWebhook?{spelling}={saved['WebhookId']}", headers=auth
+        )
         assert deleted.status_code == 204, spelling
         gone = client.post(f"/api/v1/Agents/Webhook/GetWebhook?webhookId={saved['WebhookId']}", headers=auth)
         assert gone.get_data() == b"null", spelling

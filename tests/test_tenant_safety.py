@@ -50,7 +50,15 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)
 AUTH = "Authorization: Basic dGplMDpUamUw"
 EXAMPLE_IDS = (95, 419, 825)  # the ids of the contract's examples (GetWebhook, SaveWebhook, DeleteWebhook)
 TENANT_IDS = frozenset(range(1, 28)) | frozenset(EXAMPLE_IDS)
-EVENTS = ["contact.created", "contact.changed", "person.created", "sale.sold", "ticket.created", "foo.bar", "test"]
+EVENTS = [
+    "contact.created",
+    "contact.changed",
+    "person.created",
+    "sale.sold",
+    "ticket.created",
+    "foo.bar",
+    "test",
+]
 ID_KEY = re.compile(r"webhookid", re.IGNORECASE)
 QUERY_ID_KEY = re.compile(r"(webhook)?id", re.IGNORECASE)  # ASP.NET reads a route's {id} from the query too
 # the REST routes (F-200: any casing, a trailing slash): a webhook's id, or SignalEvent's event
@@ -64,7 +72,11 @@ def _tenant_webhook(webhook_id: int) -> dict[str, Any]:
     return {
         "WebhookId": webhook_id,
         "Name": f"Tenant hook {webhook_id}",
-        "Events": [EVENTS[webhook_id % len(EVENTS)], EVENTS[(webhook_id + 3) % len(EVENTS)], "webhook1.stopped"],
+        "Events": [
+            EVENTS[webhook_id % len(EVENTS)],
+            EVENTS[(webhook_id + 3) % len(EVENTS)],
+            "webhook1.stopped",
+        ],
         "TargetUrl": str(1000 + webhook_id) if crmscript else f"https://127.0.0.1:9/tenant/{webhook_id}",
         "Secret": f"tenant-secret-{webhook_id}",
         "State": "Active",
@@ -153,7 +165,10 @@ def twins_config(tmp_path_factory: pytest.TempPathFactory) -> str:
     covered = {"SaveWebhook", "GetWebhook", "DeleteWebhook"}
     twins = [operation_id for operation_id in load().operations if operation_id not in covered]
     path = tmp_path_factory.mktemp("config") / "schemathesis.toml"
-    path.write_text(f"[[operations]]\ninclude-operation-id = {json.dumps(twins)}\nphases.coverage.enabled = false\n", encoding="utf-8")
+    path.write_text(
+        f"[[operations]]\ninclude-operation-id = {json.dumps(twins)}\nphases.coverage.enabled = false\n",
+        encoding="utf-8",
+    )
     return str(path)
 
 
@@ -161,8 +176,19 @@ def _schemathesis(
     spec: str, tenant: Tenant, receiver: Receiver, tag: str, *options: str, config: str | None = None
 ) -> list[str]:
     command = [
-        str(Path(sys.executable).with_name("schemathesis")), *(["--config-file", config] if config else []),
-        "run", spec, "--url", tenant.url, "--header", AUTH, "--max-examples", "8", "--request-timeout", "20", *options,
+        str(Path(sys.executable).with_name("schemathesis")),
+        *(["--config-file", config] if config else []),
+        "run",
+        spec,
+        "--url",
+        tenant.url,
+        "--header",
+        AUTH,
+        "--max-examples",
+        "8",
+        "--request-timeout",
+        "20",
+        *options,
     ]
     return command
 
@@ -170,7 +196,9 @@ def _schemathesis(
 def _environment(receiver: Receiver, tag: str) -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SOWEBHOOK_")}
     environment.update(
-        SCHEMATHESIS_HOOKS="contracts.schemathesis_adapter", SOWEBHOOK_TARGET_URL=receiver.url, SOWEBHOOK_RUN_TAG=tag,
+        SCHEMATHESIS_HOOKS="contracts.schemathesis_adapter",
+        SOWEBHOOK_TARGET_URL=receiver.url,
+        SOWEBHOOK_RUN_TAG=tag,
     )
     return environment
 
@@ -202,7 +230,9 @@ def _ids_named(entry: Any, tag: str) -> set[int]:
                 if isinstance(key, str) and ID_KEY.fullmatch(key):
                     found |= _numbers(value)
                 patches_id = isinstance(value, str) and ID_KEY.fullmatch(value.strip().lstrip("/"))
-                if isinstance(key, str) and key.casefold() == "path" and patches_id:  # a JSON Patch operation on WebhookId
+                if (
+                    isinstance(key, str) and key.casefold() == "path" and patches_id
+                ):  # a JSON Patch operation on WebhookId
                     found |= {n for k, v in node.items() if k.casefold() == "value" for n in _numbers(v)}
                 stack.append(value)
         elif isinstance(node, list):
@@ -231,25 +261,52 @@ def _assert_tenant_untouched(
     assert after == tenant.before, "the tenant's webhooks changed, or the run left webhooks behind"
     deliveries = tenant.state.deliveries.history()
     delivered = [d for d in deliveries if d.webhook_id in TENANT_IDS]
-    assert not delivered, f"deliveries set off on the tenant's webhooks: {[(d.webhook_id, d.event) for d in delivered][:5]}"
+    assert not delivered, (
+        f"deliveries set off on the tenant's webhooks: {[(d.webhook_id, d.event) for d in delivered][:5]}"
+    )
     elsewhere = [d for d in deliveries if receiver is not None and d.target not in (None, receiver)]
-    assert not elsewhere, f"deliveries to another URL than the receiver: {[(d.webhook_id, d.target) for d in elsewhere][:5]}"
+    assert not elsewhere, (
+        f"deliveries to another URL than the receiver: {[(d.webhook_id, d.target) for d in elsewhere][:5]}"
+    )
     entries = tenant.state.journal.entries()
     foreign = {}
     for entry in entries:
         stray = {n for n in _ids_named(entry, tag) if n != 0 and n not in run_ids}
         if stray:
-            foreign[entry.id] = (entry.method, entry.path, entry.operation, sorted(stray), entry.query, entry.raw[:200])
+            foreign[entry.id] = (
+                entry.method,
+                entry.path,
+                entry.operation,
+                sorted(stray),
+                entry.query,
+                entry.raw[:200],
+            )
     assert not foreign, f"requests named ids the run did not create: {list(foreign.items())[:5]}"
-    signals = [(e.method, e.path) for e in entries if (found := _REST_SIGNAL.fullmatch(e.path)) and found["event"] != f"{tag}.signal"]
+    signals = [
+        (e.method, e.path)
+        for e in entries
+        if (found := _REST_SIGNAL.fullmatch(e.path)) and found["event"] != f"{tag}.signal"
+    ]
     assert not signals, f"REST SignalEvent of another event than the run's: {signals[:5]}"
-    saves = [e for e in entries if e.operation in ("SaveWebhook", "v1Webhook_PostWebhook") and e.status == 200]
+    saves = [
+        e for e in entries if e.operation in ("SaveWebhook", "v1Webhook_PostWebhook") and e.status == 200
+    ]
     assert not must_create or (run_ids and saves), "the run created nothing: it did not exercise its own ids"
     rest = [e for e in entries if e.path.casefold().startswith("/api/v1/webhook")]
-    own = {"v1Webhook_GetWebhook", "v1Webhook_PutWebhook", "v1Webhook_PatchWebhook", "v1Webhook_DeleteWebhook"}
+    own = {
+        "v1Webhook_GetWebhook",
+        "v1Webhook_PutWebhook",
+        "v1Webhook_PatchWebhook",
+        "v1Webhook_DeleteWebhook",
+    }
     return {
-        "requests": len(entries), "created": len(run_ids), "saves": len(saves), "rest": len(rest),
-        "rest_on_own": sum(1 for e in rest if e.operation in own and e.status in (200, 204) and _ids_named(e, tag) <= run_ids),
+        "requests": len(entries),
+        "created": len(run_ids),
+        "saves": len(saves),
+        "rest": len(rest),
+        "rest_on_own": sum(
+            1 for e in rest if e.operation in own and e.status in (200, 204) and _ids_named(e, tag) <= run_ids
+        ),
     }
 
 
@@ -266,10 +323,16 @@ def test_a_schemathesis_run_touches_only_what_it_created(
     options = ("--seed", str(seed), "--workers", str(workers), "--phases", phases)
     finished = subprocess.run(
         _schemathesis(spec, tenant, receiver, tag, *options, config=twins_config),
-        env=_environment(receiver, tag), capture_output=True, text=True, timeout=600, check=False,
+        env=_environment(receiver, tag),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     output = finished.stdout + finished.stderr
-    assert finished.returncode in (0, 1) and "Error in `" not in output, output[-3000:]  # 1: the run found failures
+    assert finished.returncode in (0, 1) and "Error in `" not in output, output[
+        -3000:
+    ]  # 1: the run found failures
     summary = [line for line in finished.stderr.splitlines() if line.startswith(f"sowebhook: run {tag}")]
     assert summary, output[-3000:]
     assert int(re.search(r"(\d+) rewritten", summary[0]).group(1)) > 0, summary[0]
@@ -297,7 +360,10 @@ def test_an_interrupted_run_still_cleans_up(spec: str, tenant: Tenant, receiver:
     process = subprocess.Popen(
         # the examples phase creates at once (the seed example); the long coverage phase is cut short
         _schemathesis(spec, tenant, receiver, tag, "--seed", "4", "--phases", "examples,coverage"),
-        env=_environment(receiver, tag), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_environment(receiver, tag),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert created.wait(timeout=120), "the run never created a webhook"
@@ -336,14 +402,25 @@ assert _patch_binder is not None
 
 
 def _case(
-    path: str, method: str, *, path_parameters: dict[str, Any] | None = None, query: dict[str, Any] | None = None,
-    body: Any = None, media_type: str | None = None,
+    path: str,
+    method: str,
+    *,
+    path_parameters: dict[str, Any] | None = None,
+    query: dict[str, Any] | None = None,
+    body: Any = None,
+    media_type: str | None = None,
 ) -> Any:
     """A request as schemathesis' Case carries it: the attributes the guard reads and writes."""
     operation = SimpleNamespace(path=path, method=method, label=f"{method} {path}", app=None)
     return SimpleNamespace(
-        operation=operation, method=method, path=path, path_parameters=dict(path_parameters or {}),
-        query=dict(query or {}), body=body, media_type=media_type, meta=None,
+        operation=operation,
+        method=method,
+        path=path,
+        path_parameters=dict(path_parameters or {}),
+        query=dict(query or {}),
+        body=body,
+        media_type=media_type,
+        meta=None,
     )
 
 
@@ -369,8 +446,24 @@ def _routed_ids(case: Any) -> set[int]:
 
 ID_ROUTES = [("/api/v1/Webhook/{id}", method, "id") for method in ("GET", "PUT", "PATCH", "DELETE")]
 ID_ROUTES.append(("/api/v1/Webhook/{webhookId}/LastError", "GET", "webhookId"))
-SENT_IDS = [419, "419", "+419", " 419", "%34%31%39", "%2534%2531%2539", -5, 2147483648, 419.0, "abc419", "..", "%2E%2E",
-            "a/../../../Agents/Webhook/DeleteWebhook", "x?WebhookId=419", "x#y", ""]
+SENT_IDS = [
+    419,
+    "419",
+    "+419",
+    " 419",
+    "%34%31%39",
+    "%2534%2531%2539",
+    -5,
+    2147483648,
+    419.0,
+    "abc419",
+    "..",
+    "%2E%2E",
+    "a/../../../Agents/Webhook/DeleteWebhook",
+    "x?WebhookId=419",
+    "x#y",
+    "",
+]
 
 
 @pytest.mark.parametrize(("path", "method", "name"), ID_ROUTES)
@@ -385,7 +478,9 @@ def test_a_rest_path_names_only_the_runs_ids(path: str, method: str, name: str, 
 
 
 @pytest.mark.parametrize(("path", "method", "name"), ID_ROUTES)
-def test_the_runs_own_ids_and_text_without_digits_go_out_as_they_are(path: str, method: str, name: str) -> None:
+def test_the_runs_own_ids_and_text_without_digits_go_out_as_they_are(
+    path: str, method: str, name: str
+) -> None:
     guard = _guard(*OWN)
     for sent in (0, *OWN, "abc", "True"):
         case = _case(path, method, path_parameters={name: sent})
@@ -396,8 +491,12 @@ def test_the_runs_own_ids_and_text_without_digits_go_out_as_they_are(path: str, 
 
 def test_a_query_id_on_a_rest_operation_is_rewritten_too() -> None:
     """ASP.NET Web API's value providers read the query before the route: ``?id=419`` could win."""
-    case = _case("/api/v1/Webhook/{id}", "PUT", path_parameters={"id": 900},
-                 query={"ID": "419", "webhookid": [419, "5"], "$select": "Name,TargetUrl"})
+    case = _case(
+        "/api/v1/Webhook/{id}",
+        "PUT",
+        path_parameters={"id": 900},
+        query={"ID": "419", "webhookid": [419, "5"], "$select": "Name,TargetUrl"},
+    )
     _guard(*OWN).before(case, {})
     assert case.query["$select"] == "Name,TargetUrl"
     assert case.query["ID"] in OWN and all(item in OWN for item in case.query["webhookid"])
@@ -405,14 +504,28 @@ def test_a_query_id_on_a_rest_operation_is_rewritten_too() -> None:
 
 def test_signal_event_by_path_signals_only_the_runs_event() -> None:
     guard = _guard()
-    case = _case("/api/v1/Webhook/{eventName}/{primaryKey}", "POST",
-                 path_parameters={"eventName": "contact.created", "primaryKey": 419},
-                 body={"EventName": "contact.created", "WebhookId": "not rewritten: Data"}, media_type="application/json")
+    case = _case(
+        "/api/v1/Webhook/{eventName}/{primaryKey}",
+        "POST",
+        path_parameters={"eventName": "contact.created", "primaryKey": 419},
+        body={"EventName": "contact.created", "WebhookId": "not rewritten: Data"},
+        media_type="application/json",
+    )
     guard.before(case, {})
-    assert case.path_parameters == {"eventName": f"{TAG}.signal", "primaryKey": 419}  # an entity's id, not a webhook's
-    assert case.body == {"EventName": "contact.created", "WebhookId": "not rewritten: Data"}  # the body is Data
+    assert case.path_parameters == {
+        "eventName": f"{TAG}.signal",
+        "primaryKey": 419,
+    }  # an entity's id, not a webhook's
+    assert case.body == {
+        "EventName": "contact.created",
+        "WebhookId": "not rewritten: Data",
+    }  # the body is Data
     for climbing in ("..", "%2e%2E", "x/../..", "%2F"):
-        case = _case("/api/v1/Webhook/{eventName}/{primaryKey}", "POST", path_parameters={"eventName": "a.b", "primaryKey": climbing})
+        case = _case(
+            "/api/v1/Webhook/{eventName}/{primaryKey}",
+            "POST",
+            path_parameters={"eventName": "a.b", "primaryKey": climbing},
+        )
         guard.before(case, {})
         assert case.path_parameters == {"eventName": f"{TAG}.signal", "primaryKey": 0}
 
@@ -420,12 +533,24 @@ def test_signal_event_by_path_signals_only_the_runs_event() -> None:
 @pytest.mark.parametrize("path", ["/api/v1/Webhook", "/api/v1/Webhook/{id}", "/api/v1/Webhook/Test"])
 @pytest.mark.parametrize("media_type", ["application/json", "text/xml", "application/x-www-form-urlencoded"])
 def test_rest_webhook_bodies_are_guarded(path: str, media_type: str) -> None:
-    sent: Any = {"webhookID": 419, "NAME": "mine", "type": "crmscript", "targetUrl": "https://127.0.0.1:9/tenant/5",
-                 "_Links": {"Self": "x"}, "Events": ["contact.created"]}
+    sent: Any = {
+        "webhookID": 419,
+        "NAME": "mine",
+        "type": "crmscript",
+        "targetUrl": "https://127.0.0.1:9/tenant/5",
+        "_Links": {"Self": "x"},
+        "Events": ["contact.created"],
+    }
     if media_type.endswith("form-urlencoded"):
         sent = "webhookID=419&NAME=mine&type=crmscript&targetUrl=https%3A%2F%2F127.0.0.1%3A9%2Ftenant%2F5"
     method = "PUT" if "{id}" in path else "POST"
-    case = _case(path, method, path_parameters={"id": 900} if "{id}" in path else None, body=sent, media_type=media_type)
+    case = _case(
+        path,
+        method,
+        path_parameters={"id": 900} if "{id}" in path else None,
+        body=sent,
+        media_type=media_type,
+    )
     _guard(*OWN).before(case, {})
     body = case.body
     assert body["webhookID"] in OWN
@@ -439,8 +564,14 @@ def test_rest_webhook_bodies_are_guarded(path: str, media_type: str) -> None:
 # the leading slash optional), checked by applying the guarded patch as the mock applies it.
 
 _GUARDED_WEBHOOK = {name: None for name in _fields} | {
-    "WebhookId": 900, "Name": f"{TAG} mine", "Type": "webhook", "TargetUrl": RECEIVER, "Events": ["a.b"],
-    "Headers": {"X-Key": "1"}, "Properties": {"p": 1}, "State": "Active",
+    "WebhookId": 900,
+    "Name": f"{TAG} mine",
+    "Type": "webhook",
+    "TargetUrl": RECEIVER,
+    "Events": ["a.b"],
+    "Headers": {"X-Key": "1"},
+    "Properties": {"p": 1},
+    "State": "Active",
 }
 
 
@@ -456,16 +587,25 @@ def _patch_paths(draw: st.DrawFn) -> str:
 
 
 _VALUES = st.one_of(
-    st.none(), st.integers(-5, 1000), st.sampled_from(["crmscript", "https://127.0.0.1:9/tenant/5", "Tenant hook 5", ""]),
+    st.none(),
+    st.integers(-5, 1000),
+    st.sampled_from(["crmscript", "https://127.0.0.1:9/tenant/5", "Tenant hook 5", ""]),
     st.lists(st.sampled_from(["x", "contact.created"]), max_size=2),
-    st.dictionaries(st.sampled_from(["WebhookId", "name", "TYPE", "TargetUrl", "X-Key"]),
-                    st.one_of(st.integers(0, 1000), st.sampled_from(["crmscript", "x"])), max_size=4),
+    st.dictionaries(
+        st.sampled_from(["WebhookId", "name", "TYPE", "TargetUrl", "X-Key"]),
+        st.one_of(st.integers(0, 1000), st.sampled_from(["crmscript", "x"])),
+        max_size=4,
+    ),
 )
 
 
 @st.composite
 def _operations(draw: st.DrawFn) -> dict[str, Any]:
-    op: dict[str, Any] = {draw(_spelled("op")): draw(st.sampled_from(["add", "replace", "remove", "test", "move", "copy", "Replace", "ADD"]))}
+    op: dict[str, Any] = {
+        draw(_spelled("op")): draw(
+            st.sampled_from(["add", "replace", "remove", "test", "move", "copy", "Replace", "ADD"])
+        )
+    }
     op[draw(_spelled("path"))] = draw(_patch_paths())
     if draw(st.booleans()):
         op[draw(_spelled("value"))] = draw(_VALUES)
@@ -475,8 +615,23 @@ def _operations(draw: st.DrawFn) -> dict[str, Any]:
 
 
 _MERGE = st.dictionaries(
-    st.sampled_from(["Name", "name", "NAME", "Type", "type", "TargetUrl", "targeturl", "WebhookId", "webhookID", "State", "Headers"]),
-    _VALUES, max_size=5,
+    st.sampled_from(
+        [
+            "Name",
+            "name",
+            "NAME",
+            "Type",
+            "type",
+            "TargetUrl",
+            "targeturl",
+            "WebhookId",
+            "webhookID",
+            "State",
+            "Headers",
+        ]
+    ),
+    _VALUES,
+    max_size=5,
 )
 
 
@@ -496,10 +651,17 @@ def test_a_guarded_patch_leaves_the_webhook_guarded(changes: Any) -> None:
     patched = _applied(guarded)
     if patched is not None:
         name = patched["Name"]
-        assert isinstance(name, (list, dict)) or (isinstance(name, str) and name.startswith(TAG)), (guarded, name)
+        assert isinstance(name, (list, dict)) or (isinstance(name, str) and name.startswith(TAG)), (
+            guarded,
+            name,
+        )
         assert patched["Type"] == "webhook" and patched["TargetUrl"] == RECEIVER, guarded
         assert patched["WebhookId"] == 900, guarded
-    numbers = {v for v in _patched_ids(guarded) if v is not None and not (isinstance(v, str) and not re.search(r"\d", v))}
+    numbers = {
+        v
+        for v in _patched_ids(guarded)
+        if v is not None and not (isinstance(v, str) and not re.search(r"\d", v))
+    }
     assert numbers <= {0, *OWN}, guarded  # text without a digit names no id
 
 
@@ -511,7 +673,11 @@ def _patched_ids(changes: Any) -> set[Any]:
     found = set()
     for op in changes:
         members = {key.casefold(): value for key, value in op.items()}
-        target = members.get("path", "").strip().lstrip("/").casefold() if isinstance(members.get("path"), str) else None
+        target = (
+            members.get("path", "").strip().lstrip("/").casefold()
+            if isinstance(members.get("path"), str)
+            else None
+        )
         value = members.get("value")
         if target == "webhookid":
             found.add(json.dumps(value) if isinstance(value, (list, dict)) else value)
@@ -523,24 +689,69 @@ def _patched_ids(changes: Any) -> set[Any]:
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ([{"op": "replace", "path": "name", "value": "x"}], [{"op": "replace", "path": "/Name", "value": f"{TAG} x"}]),
-        ([{"OP": "Add", "PATH": "/TYPE", "VALUE": "crmscript"}], [{"op": "replace", "path": "/Type", "value": "webhook"}]),
-        ([{"op": "remove", "path": "/targetUrl"}], [{"op": "replace", "path": "/TargetUrl", "value": RECEIVER}]),
+        (
+            [{"op": "replace", "path": "name", "value": "x"}],
+            [{"op": "replace", "path": "/Name", "value": f"{TAG} x"}],
+        ),
+        (
+            [{"OP": "Add", "PATH": "/TYPE", "VALUE": "crmscript"}],
+            [{"op": "replace", "path": "/Type", "value": "webhook"}],
+        ),
+        (
+            [{"op": "remove", "path": "/targetUrl"}],
+            [{"op": "replace", "path": "/TargetUrl", "value": RECEIVER}],
+        ),
         ([{"op": "remove", "path": "Name"}], [{"op": "replace", "path": "/Name", "value": f"{TAG} "}]),
-        ([{"op": "replace", "path": "/WebhookId", "value": 419}, {"op": "add", "path": "/Events/-", "value": "a.b"}],
-         [{"op": "add", "path": "/Events/-", "value": "a.b"}]),
-        ([{"op": "test", "path": "/webhookid", "value": 419}], [{"op": "test", "path": "/webhookid", "value": 0}]),
-        ([{"op": "move", "from": "/Name", "path": "/Description"}], [{"from": "/Name", "path": "/Description", "op": "copy"}]),
-        ([{"op": "replace", "path": "", "value": {"WebhookId": 419, "Type": "crmscript"}}],
-         [{"op": "replace", "path": "", "value": {"WebhookId": 0, "Type": "webhook", "TargetUrl": RECEIVER, "Name": f"{TAG} "}}]),
-        ({"name": None, "TYPE": "crmscript", "targetURL": "https://x", "WebhookID": 419, "State": "Stopped"},
-         {"name": f"{TAG} ", "TYPE": "webhook", "targetURL": RECEIVER, "State": "Stopped"}),
-        ([{"op": "add", "path": "/Headers/X-Key", "value": "2"}], [{"op": "add", "path": "/Headers/X-Key", "value": "2"}]),
+        (
+            [
+                {"op": "replace", "path": "/WebhookId", "value": 419},
+                {"op": "add", "path": "/Events/-", "value": "a.b"},
+            ],
+            [{"op": "add", "path": "/Events/-", "value": "a.b"}],
+        ),
+        (
+            [{"op": "test", "path": "/webhookid", "value": 419}],
+            [{"op": "test", "path": "/webhookid", "value": 0}],
+        ),
+        (
+            [{"op": "move", "from": "/Name", "path": "/Description"}],
+            [{"from": "/Name", "path": "/Description", "op": "copy"}],
+        ),
+        (
+            [{"op": "replace", "path": "", "value": {"WebhookId": 419, "Type": "crmscript"}}],
+            [
+                {
+                    "op": "replace",
+                    "path": "",
+                    "value": {"WebhookId": 0, "Type": "webhook", "TargetUrl": RECEIVER, "Name": f"{TAG} "},
+                }
+            ],
+        ),
+        (
+            {
+                "name": None,
+                "TYPE": "crmscript",
+                "targetURL": "https://x",
+                "WebhookID": 419,
+                "State": "Stopped",
+            },
+            {"name": f"{TAG} ", "TYPE": "webhook", "targetURL": RECEIVER, "State": "Stopped"},
+        ),
+        (
+            [{"op": "add", "path": "/Headers/X-Key", "value": "2"}],
+            [{"op": "add", "path": "/Headers/X-Key", "value": "2"}],
+        ),
         ({"State": "Stopped", "Events": ["a.b"]}, {"State": "Stopped", "Events": ["a.b"]}),
     ],
 )
 def test_patch_rewriting_by_example(changes: Any, expected: Any) -> None:
-    case = _case("/api/v1/Webhook/{id}", "PATCH", path_parameters={"id": 419}, body=changes, media_type="application/json")
+    case = _case(
+        "/api/v1/Webhook/{id}",
+        "PATCH",
+        path_parameters={"id": 419},
+        body=changes,
+        media_type="application/json",
+    )
     _guard().before(case, {})
     assert case.path_parameters == {"id": 0}
     assert case.body == expected
@@ -548,7 +759,8 @@ def test_patch_rewriting_by_example(changes: Any, expected: Any) -> None:
 
 def _answer(status: int, value: Any, url: str) -> Any:
     return SimpleNamespace(
-        status_code=status, headers={"Content-Type": "application/json; charset=utf-8"},
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8"},
         content=json.dumps(value).encode() if value is not None else b"",
         request=SimpleNamespace(url=url, headers={"Authorization": "Basic x", "Accept": "*/*"}),
     )
@@ -558,11 +770,19 @@ def test_the_guard_records_rest_creations_and_deletions() -> None:
     guard = _guard()
     post = _case("/api/v1/Webhook", "POST", body={"Name": "x"}, media_type="application/json")
     guard.before(post, {})
-    guard.after(post, _answer(200, {"WebhookId": 950, "_Links": {}}, "https://tenant.example/Cust1/api/v1/Webhook"))
+    guard.after(
+        post, _answer(200, {"WebhookId": 950, "_Links": {}}, "https://tenant.example/Cust1/api/v1/Webhook")
+    )
     assert guard.live == [950] and guard.created[950].base_url == "https://tenant.example/Cust1"
     assert guard.created[950].headers == {"Authorization": "Basic x"}
     # a PUT or PATCH of the run's own webhook creates nothing, whatever it answers
-    put = _case("/api/v1/Webhook/{id}", "PUT", path_parameters={"id": 950}, body={"Name": "x"}, media_type="application/json")
+    put = _case(
+        "/api/v1/Webhook/{id}",
+        "PUT",
+        path_parameters={"id": 950},
+        body={"Name": "x"},
+        media_type="application/json",
+    )
     guard.before(put, {})
     guard.after(put, _answer(200, {"WebhookId": 951}, "https://tenant.example/Cust1/api/v1/Webhook/950"))
     assert guard.live == [950]

@@ -24,8 +24,12 @@ def mock() -> Iterator[MockServer]:
         yield server
 
 
-def post(mock: MockServer, operation: str, body: Any = None, query: str = "", **headers: str) -> requests.Response:
-    return requests.post(mock.url + AGENT + operation + query, json=body, headers={**AUTH, **headers}, timeout=10)
+def post(
+    mock: MockServer, operation: str, body: Any = None, query: str = "", **headers: str
+) -> requests.Response:
+    return requests.post(
+        mock.url + AGENT + operation + query, json=body, headers={**AUTH, **headers}, timeout=10
+    )
 
 
 def patch_handler(mock: MockServer, operation: str, handler: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -33,9 +37,15 @@ def patch_handler(mock: MockServer, operation: str, handler: Any, monkeypatch: p
 
 
 def test_a_conforming_client_and_an_injected_fault_are_no_problem(mock: MockServer) -> None:
-    saved = post(mock, "SaveWebhook", {"Name": "n", "Type": "crmscript", "TargetUrl": "12", "Events": ["contact.created"]})
+    saved = post(
+        mock,
+        "SaveWebhook",
+        {"Name": "n", "Type": "crmscript", "TargetUrl": "12", "Events": ["contact.created"]},
+    )
     assert saved.status_code == 200
-    fault = requests.post(mock.url + "/__mock__/faults", json={"status": 503, "count": 1}, headers=AUTH, timeout=10)
+    fault = requests.post(
+        mock.url + "/__mock__/faults", json={"status": 503, "count": 1}, headers=AUTH, timeout=10
+    )
     assert fault.status_code == 200
     assert post(mock, "GetWebhook", query=f"?webhookId={saved.json()['WebhookId']}").status_code == 503
     try:
@@ -47,7 +57,9 @@ def test_a_conforming_client_and_an_injected_fault_are_no_problem(mock: MockServ
     mock.check()
 
 
-def test_an_answer_that_breaks_the_contract_is_a_problem(mock: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_answer_that_breaks_the_contract_is_a_problem(
+    mock: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     patch_handler(mock, "GetWebhook", lambda call: (200, {"WebhookId": "not a number"}), monkeypatch)
     answer = post(mock, "GetWebhook", query="?webhookId=1")
     assert answer.json() == {"WebhookId": "not a number"}  # "report": the client gets it all the same
@@ -58,14 +70,18 @@ def test_an_answer_that_breaks_the_contract_is_a_problem(mock: MockServer, monke
         mock.check()
 
 
-def test_a_handler_that_raises_is_a_problem_with_its_traceback(mock: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_handler_that_raises_is_a_problem_with_its_traceback(
+    mock: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(call: Any) -> Any:
         raise ZeroDivisionError("the handler's own bug")
 
     patch_handler(mock, "GetWebhook", broken, monkeypatch)
     assert post(mock, "GetWebhook", query="?webhookId=1").status_code == 500
     (problem,) = mock.problems()
-    assert problem.startswith("the mock failed in its server thread: POST /api/v1/Agents/Webhook/GetWebhook failed")
+    assert problem.startswith(
+        "the mock failed in its server thread: POST /api/v1/Agents/Webhook/GetWebhook failed"
+    )
     assert "Traceback" in problem and "ZeroDivisionError: the handler's own bug" in problem
     mock.reset()  # a reset forgets it, as it forgets the journal
     assert mock.problems() == []
@@ -86,7 +102,9 @@ def test_a_5xx_answer_no_fault_asked_for_is_a_problem() -> None:
         state_of(mock.app).agent.handlers["GetWebhook"] = lambda call: (503, {"Message": "unavailable"})
         assert post(mock, "GetWebhook", query="?webhookId=1").status_code == 503
         (problem,) = mock.problems()
-    assert "the mock answered 503 to request #1 POST /api/v1/Agents/Webhook/GetWebhook (GetWebhook)" in problem
+    assert (
+        "the mock answered 503 to request #1 POST /api/v1/Agents/Webhook/GetWebhook (GetWebhook)" in problem
+    )
 
 
 def test_start_stop_url_and_reset() -> None:

@@ -48,15 +48,44 @@ AGENT = "/api/v1/Agents/Webhook/"
 # Every property of the Webhook carrier of 12.4 (Carriers.ts), as the client names it once its
 # converter has read a server's PascalCase answer; ErrorsEmail is obsolete ("use ErrorEmails").
 CARRIER_FIELDS = {
-    "webhookId", "name", "events", "targetUrl", "secret", "state", "type", "headers", "properties",
-    "registered", "registeredAssociate", "updated", "updatedAssociate", "errorsEmail", "errorEmails",
-    "errorAssociates", "description", "notifyVia", "notifyWhen", "totalCalls", "totalErrors",
-    "consecutiveErrors", "lastError",
+    "webhookId",
+    "name",
+    "events",
+    "targetUrl",
+    "secret",
+    "state",
+    "type",
+    "headers",
+    "properties",
+    "registered",
+    "registeredAssociate",
+    "updated",
+    "updatedAssociate",
+    "errorsEmail",
+    "errorEmails",
+    "errorAssociates",
+    "description",
+    "notifyVia",
+    "notifyWhen",
+    "totalCalls",
+    "totalErrors",
+    "consecutiveErrors",
+    "lastError",
 }
 STEPS = (
-    "CreateDefaultWebhook", "SaveWebhook:create", "GetWebhook", "SaveWebhook:update",
-    "GetAllWebhooks:byName", "GetAllWebhooks:byEvent", "GetAllWebhooks:stopped", "GetAllWebhooks:options",
-    "TestWebhook", "SignalEvent", "GetLastError", "DeleteWebhook", "GetWebhook:afterDelete",
+    "CreateDefaultWebhook",
+    "SaveWebhook:create",
+    "GetWebhook",
+    "SaveWebhook:update",
+    "GetAllWebhooks:byName",
+    "GetAllWebhooks:byEvent",
+    "GetAllWebhooks:stopped",
+    "GetAllWebhooks:options",
+    "TestWebhook",
+    "SignalEvent",
+    "GetLastError",
+    "DeleteWebhook",
+    "GetWebhook:afterDelete",
 )
 
 
@@ -83,7 +112,10 @@ def _npm_ci(lock_digest: str) -> Path:
         shutil.copyfile(DRIVER_DIR / name, staging / name)
     done = subprocess.run(
         ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-        cwd=staging, capture_output=True, text=True, timeout=600,
+        cwd=staging,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if done.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
@@ -157,21 +189,35 @@ def run(tsclient: Path, mock_url: str, receiver: Receiver) -> dict[str, Any]:
     fallback = _seed(mock_url, receiver.url)
     _call(mock_url, "DELETE", "/__mock__/journal")
     settings = {
-        "modules": str(tsclient), "baseUrl": mock_url + "/", "username": USERNAME, "password": PASSWORD,
-        "targetUrl": receiver.url, "secret": SECRET, "tag": TAG, "fallbackId": fallback,
+        "modules": str(tsclient),
+        "baseUrl": mock_url + "/",
+        "username": USERNAME,
+        "password": PASSWORD,
+        "targetUrl": receiver.url,
+        "secret": SECRET,
+        "tag": TAG,
+        "fallbackId": fallback,
     }
     env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
     done = subprocess.run(
         ["node", str(DRIVER_DIR / "drive.cjs"), json.dumps(settings)],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert done.returncode == 0, f"the driver failed ({done.returncode}):\n{done.stderr}"
     report = json.loads(done.stdout)
     status, journal = _call(mock_url, "GET", "/__mock__/journal")
     assert status == 200, journal
     entries = [entry for entry in journal if entry["path"].startswith(AGENT)]
-    return {"steps": {step["step"]: step for step in report["steps"]}, "order": report["steps"],
-            "journal": entries, "fallback": fallback, "webhookId": report["webhookId"]}
+    return {
+        "steps": {step["step"]: step for step in report["steps"]},
+        "order": report["steps"],
+        "journal": entries,
+        "fallback": fallback,
+        "webhookId": report["webhookId"],
+    }
 
 
 def _value(run: dict[str, Any], name: str) -> Any:

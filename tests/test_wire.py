@@ -29,7 +29,14 @@ XSI_NIL = f"{{{XSI}}}nil"
 
 # The Webhook schema of openapi/webhook-agent.yaml, restated by hand (test_schema_limits_are_the_contracts
 # keeps the two in step): maxLength of each string field, the WebhookState enum, the property order.
-MAX_LENGTH = {"Name": 400, "TargetUrl": 4000, "Secret": 400, "Type": 100, "ErrorsEmail": 239, "LastError": 4000}
+MAX_LENGTH = {
+    "Name": 400,
+    "TargetUrl": 4000,
+    "Secret": 400,
+    "Type": 100,
+    "ErrorsEmail": 239,
+    "LastError": 4000,
+}
 STATES = ["Unknown", "Active", "Stopped", "TooManyErrors"]
 # The flags enums of the current carrier (src/Enums.ts of @superoffice/webapi 12.4.1514), in the form
 # .NET writes them: the set flags in the order of their numbers, joined by ", ", or the zero name.
@@ -62,8 +69,20 @@ PROPERTY_ORDER = [
 ]
 # Fields whose null encode_form leaves out (absent and null mean the same to the agent).
 SCALAR_FIELDS = {
-    "WebhookId", "Name", "TargetUrl", "Secret", "State", "Type", "ErrorsEmail", "Description", "NotifyVia",
-    "NotifyWhen", "TotalCalls", "TotalErrors", "ConsecutiveErrors", "LastError",
+    "WebhookId",
+    "Name",
+    "TargetUrl",
+    "Secret",
+    "State",
+    "Type",
+    "ErrorsEmail",
+    "Description",
+    "NotifyVia",
+    "NotifyWhen",
+    "TotalCalls",
+    "TotalErrors",
+    "ConsecutiveErrors",
+    "LastError",
 }
 # The XML element of one item of each array field.
 ITEM_TAGS = {"Events": "string", "ErrorEmails": "string", "ErrorAssociates": "MDOListItem"}
@@ -136,9 +155,18 @@ def webhooks(draw: st.DrawFn) -> dict[str, Any]:
 MDO_LIST_ITEMS = st.fixed_dictionaries(
     {},
     optional={
-        "Id": INT32, "Name": nullable_texts(), "ToolTip": nullable_texts(), "Deleted": st.booleans(), "Rank": INT32,
-        "Type": nullable_texts(), "ChildItems": st.none() | st.lists(JSON_VALUES, max_size=2), "IconHint": nullable_texts(),
-        "ColorBlock": INT32, "ExtraInfo": nullable_texts(), "StyleHint": nullable_texts(), "FullName": nullable_texts(),
+        "Id": INT32,
+        "Name": nullable_texts(),
+        "ToolTip": nullable_texts(),
+        "Deleted": st.booleans(),
+        "Rank": INT32,
+        "Type": nullable_texts(),
+        "ChildItems": st.none() | st.lists(JSON_VALUES, max_size=2),
+        "IconHint": nullable_texts(),
+        "ColorBlock": INT32,
+        "ExtraInfo": nullable_texts(),
+        "StyleHint": nullable_texts(),
+        "FullName": nullable_texts(),
     },
 )
 
@@ -153,15 +181,33 @@ EXAMPLES = [
     {"Events": ["1", "true", " 2 "], "Headers": {"Key": "Value"}, "Name": "null", "Secret": "<&>]]>"},
     # the current carrier's fields: arrays of texts and of objects, flags, int32 counts, the nested open ChildItems
     {
-        "ErrorEmails": ["ops@example.com", "1", ""], "Description": "12", "NotifyVia": "Email, InApp",
-        "NotifyWhen": "FirstFailure, Disabling", "TotalCalls": 2**31 - 1, "TotalErrors": 0, "ConsecutiveErrors": 9,
+        "ErrorEmails": ["ops@example.com", "1", ""],
+        "Description": "12",
+        "NotifyVia": "Email, InApp",
+        "NotifyWhen": "FirstFailure, Disabling",
+        "TotalCalls": 2**31 - 1,
+        "TotalErrors": 0,
+        "ConsecutiveErrors": 9,
         "ErrorAssociates": [
-            {"Id": 5, "Name": "TJE0", "Deleted": False, "Rank": -1, "ChildItems": [{"Id": 6, "x": [True, None]}, 7, "8"]},
+            {
+                "Id": 5,
+                "Name": "TJE0",
+                "Deleted": False,
+                "Rank": -1,
+                "ChildItems": [{"Id": 6, "x": [True, None]}, 7, "8"],
+            },
             {"ChildItems": [], "FullName": None},
         ],
         "LastError": "HTTP/1.1 500 Internal Server Error\r\n\r\nboom",
     },
-    {"ErrorEmails": [], "ErrorAssociates": [], "NotifyVia": "None", "NotifyWhen": "None", "LastError": None, "Description": None},
+    {
+        "ErrorEmails": [],
+        "ErrorAssociates": [],
+        "NotifyVia": "None",
+        "NotifyWhen": "None",
+        "LastError": None,
+        "Description": None,
+    },
 ]
 
 
@@ -197,7 +243,10 @@ def test_schema_limits_are_the_contracts(contract: Contract) -> None:
     assert contract.resolve(webhook["properties"]["WebhookId"])["maximum"] == 2**31 - 1
     for name, canonical in (("NotifyVia", NOTIFY_VIA), ("NotifyWhen", NOTIFY_WHEN)):
         flags = contract.resolve(webhook["properties"][name])
-        assert [n for n, _ in sorted(flags["x-flags"].items(), key=lambda item: item[1])] == [canonical[0], *canonical[1:3]]
+        assert [n for n, _ in sorted(flags["x-flags"].items(), key=lambda item: item[1])] == [
+            canonical[0],
+            *canonical[1:3],
+        ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +342,14 @@ def test_the_current_carriers_fields_round_trip_through_xml_with_their_types(
         "ErrorsEmail": "ops@example.com,dev@example.com",
         "ErrorEmails": ["ops@example.com", "dev@example.com"],
         "ErrorAssociates": [
-            {"Id": 5, "Name": "TJE0", "Deleted": False, "Rank": 2, "ColorBlock": 0, "ChildItems": [{"Id": 6, "Deleted": True}]},
+            {
+                "Id": 5,
+                "Name": "TJE0",
+                "Deleted": False,
+                "Rank": 2,
+                "ColorBlock": 0,
+                "ChildItems": [{"Id": 6, "Deleted": True}],
+            },
             {"Id": 11, "ChildItems": None, "ToolTip": ""},
         ],
         "Description": "Notifies the ERP",
@@ -313,9 +369,17 @@ def test_the_current_carriers_fields_round_trip_through_xml_with_their_types(
     assert [item.text for item in root.find("ErrorEmails")] == record["ErrorEmails"]
     associates = root.find("ErrorAssociates")
     assert [item.tag for item in associates] == ["MDOListItem", "MDOListItem"]
-    assert [(item.findtext("Id"), item.findtext("Name")) for item in associates] == [("5", "TJE0"), ("11", None)]
+    assert [(item.findtext("Id"), item.findtext("Name")) for item in associates] == [
+        ("5", "TJE0"),
+        ("11", None),
+    ]
     assert associates[0].findtext("Deleted") == "false"
-    assert [root.findtext(n) for n in ("NotifyVia", "NotifyWhen", "TotalCalls", "ConsecutiveErrors")] == ["Email, InApp", "Disabling", "12", "0"]
+    assert [root.findtext(n) for n in ("NotifyVia", "NotifyWhen", "TotalCalls", "ConsecutiveErrors")] == [
+        "Email, InApp",
+        "Disabling",
+        "12",
+        "0",
+    ]
     assert root.find("LastError").get(XSI_NIL) == "true"
     # and in a form, where the arrays travel as JSON texts and the null LastError is left out
     form = wire.decode_form(wire.encode_form(record, WEBHOOK).decode("ascii"), WEBHOOK)
@@ -335,7 +399,9 @@ def test_the_contracts_own_examples_round_trip_through_xml_and_forms(
         body = wire.encode_xml(value, schema)
         assert StdET.fromstring(body).tag == "Webhook"
         assert same(wire.decode_xml(body, schema), value), name
-        in_form = {k: v for k, v in value.items() if not (v is None and k in SCALAR_FIELDS)}  # null scalars are left out
+        in_form = {
+            k: v for k, v in value.items() if not (v is None and k in SCALAR_FIELDS)
+        }  # null scalars are left out
         assert same(wire.decode_form(wire.encode_form(value, schema).decode("ascii"), schema), in_form), name
 
 
@@ -409,9 +475,7 @@ def test_a_mismatched_value_survives_xml_so_validation_names_the_field(
 
 
 def _billion_laughs() -> bytes:
-    entities = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10)
-    ]
+    entities = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(1, 10)]
     return (
         '<?xml version="1.0"?>\n<!DOCTYPE Webhook [\n' + "\n".join(entities) + "\n]>\n"
         "<Webhook><Name>&lol9;</Name></Webhook>"
@@ -700,7 +764,7 @@ def test_encode_form_refuses_a_value_that_is_not_an_object(wire: WireFormats) ->
         "{'a': 1}",
         '{"a": 1} x',
         "nul",
-        "\"\t\"",
+        '"\t"',
         "01",
     ],
 )

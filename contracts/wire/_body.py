@@ -37,7 +37,7 @@ def _text(body: bytes, charset: str, *, byte_order_mark: bool = False) -> str:
     if byte_order_mark:
         for mark, marked in _BOMS:
             if body.startswith(mark):
-                body, encoding = body[len(mark):], marked
+                body, encoding = body[len(mark) :], marked
                 break
     try:
         return body.decode(encoding)

@@ -26,7 +26,9 @@ class _FormCodec(_Shapes):
         try:
             pairs = _form_pairs(text)
         except (ValueError, UnicodeDecodeError) as error:
-            raise WireError("The form body is not valid application/x-www-form-urlencoded.", str(error)) from None
+            raise WireError(
+                "The form body is not valid application/x-www-form-urlencoded.", str(error)
+            ) from None
         shape = self.shape(schema)
         grouped: dict[str, list[str]] = {}
         nested: dict[str, dict[str, str]] = {}

@@ -40,7 +40,9 @@ def decode_json(text: str) -> Any:
     except WireError:
         raise
     except json.JSONDecodeError as error:
-        raise WireError("The JSON body is not valid JSON.", f"{error.msg} at line {error.lineno} column {error.colno}.") from None
+        raise WireError(
+            "The JSON body is not valid JSON.", f"{error.msg} at line {error.lineno} column {error.colno}."
+        ) from None
     except ValueError:  # an integer longer than int() reads (sys.get_int_max_str_digits)
         raise WireError(
             "The JSON body has a number out of range.",
@@ -99,7 +101,9 @@ def _check_strings(value: Any) -> None:
         node = stack.pop()
         if isinstance(node, str):
             if not _encodes(node):
-                raise WireError("The JSON body is not valid Unicode.", "It contains an unpaired surrogate escape.")
+                raise WireError(
+                    "The JSON body is not valid Unicode.", "It contains an unpaired surrogate escape."
+                )
         elif isinstance(node, dict):
             stack.extend(node.keys())
             stack.extend(node.values())

@@ -35,7 +35,9 @@ class _XmlCodec(_Shapes):
             parser.feed(body)
             root = parser.close()
         except DefusedXmlException as error:
-            raise WireError("The XML body is refused.", f"{type(error).__name__}: DTDs and entities are not accepted.") from None
+            raise WireError(
+                "The XML body is refused.", f"{type(error).__name__}: DTDs and entities are not accepted."
+            ) from None
         except SafeET.ParseError as error:
             raise WireError("The XML body is not well-formed.", str(error)) from None
         expected = self.shape(schema).xml_name
@@ -58,10 +60,14 @@ class _XmlCodec(_Shapes):
         if not children and text and not ({"string", "integer", "number", "boolean"} & shape.types):
             # text where an object or array belongs: keep it, so validation names the wrong type
             return _scalar(text, frozenset({"integer", "number", "boolean"}))
-        if "object" in shape.types and (children or not ({"string", "integer", "number", "boolean"} & shape.types)):
+        if "object" in shape.types and (
+            children or not ({"string", "integer", "number", "boolean"} & shape.types)
+        ):
             if shape.properties or not children:
                 return {
-                    _local(child.tag): self._element_value(child, shape.properties.get(_local(child.tag), True))
+                    _local(child.tag): self._element_value(
+                        child, shape.properties.get(_local(child.tag), True)
+                    )
                     for child in children
                 }
             if not _is_pair_list(children):
@@ -125,9 +131,15 @@ class _XmlCodec(_Shapes):
             ordered = list(shape.properties) + [k for k in value if k not in shape.properties]
             for key in ordered:
                 if key in value:
-                    self._fill(SubElement(element, _element_name(key)), value[key], shape.properties.get(key, True))
+                    self._fill(
+                        SubElement(element, _element_name(key)), value[key], shape.properties.get(key, True)
+                    )
         elif isinstance(value, dict):
-            pair_name = "StringKeyValuePair" if self.shape(shape.additional).types == {"string"} else "StringObjectKeyValuePair"
+            pair_name = (
+                "StringKeyValuePair"
+                if self.shape(shape.additional).types == {"string"}
+                else "StringObjectKeyValuePair"
+            )
             for key, item in value.items():
                 pair = SubElement(element, pair_name)
                 SubElement(pair, "Key").text = _xml_text(key)
@@ -147,7 +159,14 @@ class _XmlCodec(_Shapes):
             element.set("xsi:type", "xsd:boolean")
             element.text = _xml_scalar(value)
         elif isinstance(value, int):
-            element.set("xsi:type", "xsd:int" if -(2**31) <= value < 2**31 else "xsd:long" if -(2**63) <= value < 2**63 else "xsd:integer")
+            element.set(
+                "xsi:type",
+                "xsd:int"
+                if -(2**31) <= value < 2**31
+                else "xsd:long"
+                if -(2**63) <= value < 2**63
+                else "xsd:integer",
+            )
             element.text = str(value)
         elif isinstance(value, float):
             element.set("xsi:type", "xsd:double")
@@ -190,7 +209,20 @@ class _DepthLimitedBuilder(TreeBuilder):
 
 
 _XSI_KINDS = frozenset(
-    {"int", "long", "short", "integer", "byte", "unsignedInt", "unsignedLong", "double", "decimal", "float", "boolean", "string"}
+    {
+        "int",
+        "long",
+        "short",
+        "integer",
+        "byte",
+        "unsignedInt",
+        "unsignedLong",
+        "double",
+        "decimal",
+        "float",
+        "boolean",
+        "string",
+    }
 )
 
 
@@ -283,4 +315,3 @@ def _xml_scalar(value: Any) -> str:
     if isinstance(value, str):
         return _xml_text(value)
     return str(value)
-

@@ -40,42 +40,122 @@ OPERATIONS = {
 }
 REST = {operation: where for operation, where in OPERATIONS.items() if operation.startswith("v1Webhook_")}
 # the literal segments of every path: a parameter spelt like one may route elsewhere ("default", "Test")
-LITERALS = {part.casefold() for path in CONTRACT.document["paths"] for part in path.split("/") if part and "{" not in part}
+LITERALS = {
+    part.casefold()
+    for path in CONTRACT.document["paths"]
+    for part in path.split("/")
+    if part and "{" not in part
+}
 INT32 = (-(2**31), 2**31 - 1)
 FIRST, SECOND = "@first@", "@second@"  # the ids of the two webhooks every run starts from
 ADMIN = [
-    "/__mock__/journal", "/__mock__/reset", "/__mock__/webhooks", "/__mock__/events", "/__mock__/deliveries",
-    "/__mock__/deliveries/drain", "/__mock__/responses", "/__mock__/faults", "/openapi.json", "/openapi.yaml",
-    "/__mock__/coverage", "/__mock__/deliveries/1/redeliver", "/__mock__/deliveries/x/redeliver",
+    "/__mock__/journal",
+    "/__mock__/reset",
+    "/__mock__/webhooks",
+    "/__mock__/events",
+    "/__mock__/deliveries",
+    "/__mock__/deliveries/drain",
+    "/__mock__/responses",
+    "/__mock__/faults",
+    "/openapi.json",
+    "/openapi.yaml",
+    "/__mock__/coverage",
+    "/__mock__/deliveries/1/redeliver",
+    "/__mock__/deliveries/x/redeliver",
 ]
 UNKNOWN = [
-    "/", "/api", "/api/v1/Agents/Webhook", "/api/v1/Agents/Webhook/", "/api/v1/agents/webhook/savewebhook",
-    "/api/v1/Agents/Webhook/SaveWebhook/", "/api/v1/Agents/Webhook/SaveWebhook/1", "/Cust12345/api/v1/Agents/Webhook/GetWebhook",
-    "/__mock__", "/__mock__/", "/__mock__/nope", "/api/v1/Agents/Webhook/Save%57ebhook", "/%00", "/..%2F..%2Fetc%2Fpasswd",
+    "/",
+    "/api",
+    "/api/v1/Agents/Webhook",
+    "/api/v1/Agents/Webhook/",
+    "/api/v1/agents/webhook/savewebhook",
+    "/api/v1/Agents/Webhook/SaveWebhook/",
+    "/api/v1/Agents/Webhook/SaveWebhook/1",
+    "/Cust12345/api/v1/Agents/Webhook/GetWebhook",
+    "/__mock__",
+    "/__mock__/",
+    "/__mock__/nope",
+    "/api/v1/Agents/Webhook/Save%57ebhook",
+    "/%00",
+    "/..%2F..%2Fetc%2Fpasswd",
 ]
 METHODS = ["POST"] * 12 + ["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
 DOCUMENTED_TYPES = [
-    "application/json", "text/json", "application/xml", "text/xml", "application/x-www-form-urlencoded",
-    "application/json-patch+json", "application/merge-patch+json",
+    "application/json",
+    "text/json",
+    "application/xml",
+    "text/xml",
+    "application/x-www-form-urlencoded",
+    "application/json-patch+json",
+    "application/merge-patch+json",
 ]
 NEAR_TYPES = [
-    "", "APPLICATION/JSON", "application/json ;", "application/json; charset", "application/json;;", "application/*",
-    "*/*", "text/plain", "application/xml+json", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded;",
-    "application/json; q=0", "application", "/", ";", "application/json,text/xml", 'application/json; charset="utf-8"',
+    "",
+    "APPLICATION/JSON",
+    "application/json ;",
+    "application/json; charset",
+    "application/json;;",
+    "application/*",
+    "*/*",
+    "text/plain",
+    "application/xml+json",
+    "multipart/form-data; boundary=x",
+    "application/x-www-form-urlencoded;",
+    "application/json; q=0",
+    "application",
+    "/",
+    ";",
+    "application/json,text/xml",
+    'application/json; charset="utf-8"',
 ]
-CHARSETS = ["utf-8", "UTF-8", "utf-16", "utf-16le", "utf-32", "latin-1", "punycode", "utf-7", "idna", "rot13", "hex", "", "x" * 50]
+CHARSETS = [
+    "utf-8",
+    "UTF-8",
+    "utf-16",
+    "utf-16le",
+    "utf-32",
+    "latin-1",
+    "punycode",
+    "utf-7",
+    "idna",
+    "rot13",
+    "hex",
+    "",
+    "x" * 50,
+]
 WEBHOOK_SCHEMA = {"$ref": "#/components/schemas/Webhook"}
 
-_TOKEN = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~", min_size=1, max_size=20)
-_FIELD_VALUE = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=60)
+_TOKEN = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~",
+    min_size=1,
+    max_size=20,
+)
+_FIELD_VALUE = st.text(
+    alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=60
+)
 _SPECIAL_HEADERS = st.sampled_from(
-    ["SO-TimeZone", "SO-Language", "SO-Culture", "Accept-Language", "SO-AppToken", "X-XSRF-TOKEN", "Cookie", "If-Match", "Expect", "Range",
-     "If-Unmodified-Since", "If-Modified-Since", "If-None-Match"]
+    [
+        "SO-TimeZone",
+        "SO-Language",
+        "SO-Culture",
+        "Accept-Language",
+        "SO-AppToken",
+        "X-XSRF-TOKEN",
+        "Cookie",
+        "If-Match",
+        "Expect",
+        "Range",
+        "If-Unmodified-Since",
+        "If-Modified-Since",
+        "If-None-Match",
+    ]
 )
 _MEDIA_TYPE = st.one_of(
     st.sampled_from(DOCUMENTED_TYPES),
     st.sampled_from(DOCUMENTED_TYPES[:5]),
-    st.tuples(st.sampled_from(DOCUMENTED_TYPES), st.sampled_from(CHARSETS)).map(lambda t: f"{t[0]}; charset={t[1]}"),
+    st.tuples(st.sampled_from(DOCUMENTED_TYPES), st.sampled_from(CHARSETS)).map(
+        lambda t: f"{t[0]}; charset={t[1]}"
+    ),
     st.sampled_from(NEAR_TYPES),
     _FIELD_VALUE,
 )
@@ -83,22 +163,55 @@ _ACCEPT = st.one_of(
     st.none(),
     _MEDIA_TYPE,
     st.lists(
-        st.tuples(st.sampled_from([*DOCUMENTED_TYPES, "*/*", "text/*", "application/*", "image/png"]),
-                  st.sampled_from(["", ";q=0", ";q=0.5", ";q=1", ";q=abc", ";q=nan", ";q=inf", ";q=-1", ";q=1e999"])),
-        min_size=1, max_size=4,
+        st.tuples(
+            st.sampled_from([*DOCUMENTED_TYPES, "*/*", "text/*", "application/*", "image/png"]),
+            st.sampled_from(
+                ["", ";q=0", ";q=0.5", ";q=1", ";q=abc", ";q=nan", ";q=inf", ";q=-1", ";q=1e999"]
+            ),
+        ),
+        min_size=1,
+        max_size=4,
     ).map(lambda parts: ", ".join(kind + q for kind, q in parts)),
 )
 _CREDENTIALS = st.sampled_from(
     [
-        *[AUTH] * 20, {}, {"Authorization": "SOTicket 7T:dGplMA=="}, {"Authorization": "Bearer 8A:Cust12345.tje0"},
-        {"X-XSRF-TOKEN": "xsrf-tje0", "Cookie": "XSRF-TOKEN=xsrf-tje0"}, {"Authorization": "Basic dGplMDpXcm9uZw=="},
-        {"Authorization": "Basic !!!"}, {"Authorization": "Basic "}, {"Authorization": "basic dGplMDpUamUw"},
-        {"Authorization": "Negotiate abc"}, {"Authorization": "SOTicket"}, {"X-XSRF-TOKEN": "xsrf-tje0"},
+        *[AUTH] * 20,
+        {},
+        {"Authorization": "SOTicket 7T:dGplMA=="},
+        {"Authorization": "Bearer 8A:Cust12345.tje0"},
+        {"X-XSRF-TOKEN": "xsrf-tje0", "Cookie": "XSRF-TOKEN=xsrf-tje0"},
+        {"Authorization": "Basic dGplMDpXcm9uZw=="},
+        {"Authorization": "Basic !!!"},
+        {"Authorization": "Basic "},
+        {"Authorization": "basic dGplMDpUamUw"},
+        {"Authorization": "Negotiate abc"},
+        {"Authorization": "SOTicket"},
+        {"X-XSRF-TOKEN": "xsrf-tje0"},
     ]
 )
-_URLS = st.sampled_from(["https://127.0.0.1:9/hook", "https://192.0.2.1/hook", "http://hooks.example.com/", "https://[::1]:9/", "ftp://x", "", "7"])
-_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20))
-_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)
+_URLS = st.sampled_from(
+    [
+        "https://127.0.0.1:9/hook",
+        "https://192.0.2.1/hook",
+        "http://hooks.example.com/",
+        "https://[::1]:9/",
+        "ftp://x",
+        "",
+        "7",
+    ]
+)
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=20),
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 _WEBHOOK = st.fixed_dictionaries(
     {},
     optional={
@@ -130,11 +243,70 @@ def _recased(text: str) -> st.SearchStrategy[str]:
 
 
 _ODD_SEGMENTS = [
-    str(INT32[1]), str(INT32[0]), str(INT32[1] + 1), str(INT32[0] - 1), "-1", "-0", "+0", "+1", "007", "0" * 40 + "1",
-    "-" + "0" * 40 + "2", "9" * 11, "9" * 33, "9" * 5000, "0" * 5000, "1" * 4301, "abc", "1.0", "1e3", "0x10", "1,000", "1_000",
-    "+-1", "--1", "+", "-", "one", "default", "Default", "TEST", "test", "lasterror", "LastError", "webhook", "Agents", ".", "..",
-    "%31", "%2B1", "%2D1", "%2F", "1%2F", "%2F1", "%00", "1%00", "%ZZ", "%", "%E2%98%83", "%FF", "%D9%A1", "%EF%BC%91", "%201",
-    "1%20", "%09", "%0A", "%u0031", "1;x", "1:2", "~", "'1'", "*", "(1)", "[1]", "$1",
+    str(INT32[1]),
+    str(INT32[0]),
+    str(INT32[1] + 1),
+    str(INT32[0] - 1),
+    "-1",
+    "-0",
+    "+0",
+    "+1",
+    "007",
+    "0" * 40 + "1",
+    "-" + "0" * 40 + "2",
+    "9" * 11,
+    "9" * 33,
+    "9" * 5000,
+    "0" * 5000,
+    "1" * 4301,
+    "abc",
+    "1.0",
+    "1e3",
+    "0x10",
+    "1,000",
+    "1_000",
+    "+-1",
+    "--1",
+    "+",
+    "-",
+    "one",
+    "default",
+    "Default",
+    "TEST",
+    "test",
+    "lasterror",
+    "LastError",
+    "webhook",
+    "Agents",
+    ".",
+    "..",
+    "%31",
+    "%2B1",
+    "%2D1",
+    "%2F",
+    "1%2F",
+    "%2F1",
+    "%00",
+    "1%00",
+    "%ZZ",
+    "%",
+    "%E2%98%83",
+    "%FF",
+    "%D9%A1",
+    "%EF%BC%91",
+    "%201",
+    "1%20",
+    "%09",
+    "%0A",
+    "%u0031",
+    "1;x",
+    "1:2",
+    "~",
+    "'1'",
+    "*",
+    "(1)",
+    "[1]",
+    "$1",
 ]
 _INT32_TEXTS = st.one_of(
     st.integers(INT32[0], INT32[1]).map(str),
@@ -152,7 +324,9 @@ _SEGMENT = st.one_of(
     st.text(min_size=1, max_size=12).map(lambda t: quote(t, safe="")),
     st.text(alphabet="0123456789+- ", min_size=1, max_size=12).map(lambda t: quote(t, safe="+-")),
 )
-_EVENT_SEGMENT = st.one_of(st.sampled_from(["contact.created", "foo.bar", "person.changed", "x", "a.b.c"]), _SEGMENT)
+_EVENT_SEGMENT = st.one_of(
+    st.sampled_from(["contact.created", "foo.bar", "person.changed", "x", "a.b.c"]), _SEGMENT
+)
 
 
 def _int32_text(text: str) -> bool:
@@ -171,7 +345,14 @@ def route(template: str, values: dict[str, str]) -> str | None:
     verdict = "routed"
     for name, raw in values.items():
         text = unquote(raw)
-        if not text or "/" in text or text.strip() != text or text in (".", "..") or text.casefold() in LITERALS or "%" in text:
+        if (
+            not text
+            or "/" in text
+            or text.strip() != text
+            or text in (".", "..")
+            or text.casefold() in LITERALS
+            or "%" in text
+        ):
             return None
         if name in _integer_parameters(template) and not _int32_text(text):
             verdict = "unrouted"
@@ -186,7 +367,10 @@ def _integer_parameters(template: str) -> frozenset[str]:
     for spec in by_method.values():
         for parameter in spec.get("parameters", []):
             resolved = CONTRACT.resolve(parameter)
-            if resolved.get("in") == "path" and CONTRACT.resolve(resolved.get("schema", {})).get("type") == "integer":
+            if (
+                resolved.get("in") == "path"
+                and CONTRACT.resolve(resolved.get("schema", {})).get("type") == "integer"
+            ):
                 names.add(resolved["name"])
     return frozenset(names)
 
@@ -214,18 +398,53 @@ def rest_paths(draw: st.DrawFn, template: str, *, odd: bool) -> tuple[str, str |
     return path, route(template, resolved)
 
 
-_LINKS = st.dictionaries(st.sampled_from(["Self", "Archive", "self", "Other", ""]), st.text(max_size=30) | _SCALARS, max_size=3)
+_LINKS = st.dictionaries(
+    st.sampled_from(["Self", "Archive", "self", "Other", ""]), st.text(max_size=30) | _SCALARS, max_size=3
+)
 _REST_WEBHOOK = st.tuples(_WEBHOOK, st.one_of(st.none(), _LINKS, _SCALARS)).map(
     lambda pair: pair[0] if pair[1] is None else {**pair[0], "_Links": pair[1]}
 )
 
 _PROPERTY = st.one_of(
     st.sampled_from(_FIELDS).flatmap(_recased),
-    st.sampled_from(["Nope", "_Links", "", "~0", "~1", "Name~1x", "Na%6De", "Name ", " Name", "Events/0", "-", "0"]),
+    st.sampled_from(
+        ["Nope", "_Links", "", "~0", "~1", "Name~1x", "Na%6De", "Name ", " Name", "Events/0", "-", "0"]
+    ),
 )
 _TOKEN_TEXT = st.one_of(
-    st.sampled_from(["-", "0", "1", "2", "01", "00", "-1", "+1", "1.0", "1e2", "9" * 12, "9" * 5000, str(2**63),
-                     "~0", "~1", "~01", "~10", "~2", "~", "a~1b", "a~0b", "X-Key", "a", "b", "c", "", " ", "\x00", "\u2603"]),
+    st.sampled_from(
+        [
+            "-",
+            "0",
+            "1",
+            "2",
+            "01",
+            "00",
+            "-1",
+            "+1",
+            "1.0",
+            "1e2",
+            "9" * 12,
+            "9" * 5000,
+            str(2**63),
+            "~0",
+            "~1",
+            "~01",
+            "~10",
+            "~2",
+            "~",
+            "a~1b",
+            "a~0b",
+            "X-Key",
+            "a",
+            "b",
+            "c",
+            "",
+            " ",
+            "\x00",
+            "\u2603",
+        ]
+    ),
     st.text(max_size=6),
 )
 _POINTER_REST = st.one_of(
@@ -234,18 +453,30 @@ _POINTER_REST = st.one_of(
     st.integers(20, 400).map(lambda n: ["0"] * n),
 )
 _PATCH_PATH = st.builds(
-    lambda slash, name, rest: ("/" if slash else "") + "/".join([name, *rest]), st.booleans(), _PROPERTY, _POINTER_REST
+    lambda slash, name, rest: ("/" if slash else "") + "/".join([name, *rest]),
+    st.booleans(),
+    _PROPERTY,
+    _POINTER_REST,
 )
 _DEEP = st.integers(1, 250).flatmap(
     lambda n: st.sampled_from([json.loads("[" * n + "]" * n), json.loads('{"a":' * n + "1" + "}" * n)])
 )
-_PATCH_VALUE = st.one_of(_JSON, _DEEP, st.sampled_from(["contact.created", "crmscript", "Active", "Stopped", "webhook", {}, []]),
-                         st.text(max_size=30), st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3))
+_PATCH_VALUE = st.one_of(
+    _JSON,
+    _DEEP,
+    st.sampled_from(["contact.created", "crmscript", "Active", "Stopped", "webhook", {}, []]),
+    st.text(max_size=30),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
+)
 _OP_NAME = st.one_of(
-    st.sampled_from(["add", "replace", "remove", "test"] * 4 + ["move", "copy", "ADD", "Replace", "", "_get", "add "]), _SCALARS
+    st.sampled_from(
+        ["add", "replace", "remove", "test"] * 4 + ["move", "copy", "ADD", "Replace", "", "_get", "add "]
+    ),
+    _SCALARS,
 )
 # operations that apply to the two webhooks every run starts from (Type crmscript, one event)
-_APPLYING = st.sampled_from([
+_APPLYING = st.sampled_from(
+    [
         {"op": "replace", "path": "/Name", "value": "patched"},
         {"op": "replace", "path": "name", "value": "patched"},
         {"op": "add", "path": "/Events/-", "value": "contact.changed"},
@@ -259,11 +490,20 @@ _APPLYING = st.sampled_from([
         {"op": "add", "path": "/Properties", "value": {"a": {"b": [1, None]}}},
         {"op": "replace", "path": "/State", "value": "Stopped"},
         {"op": "remove", "path": "/Description"},
-])
+    ]
+)
 _SMALL_ODD_OP = st.one_of(
-    st.fixed_dictionaries({"op": _OP_NAME, "path": st.builds(lambda name, rest: "/".join([name, *rest]), _PROPERTY,
-                                                             st.lists(_TOKEN_TEXT.filter(lambda t: len(t) < 20), max_size=2))},
-                          optional={"value": _SCALARS}),
+    st.fixed_dictionaries(
+        {
+            "op": _OP_NAME,
+            "path": st.builds(
+                lambda name, rest: "/".join([name, *rest]),
+                _PROPERTY,
+                st.lists(_TOKEN_TEXT.filter(lambda t: len(t) < 20), max_size=2),
+            ),
+        },
+        optional={"value": _SCALARS},
+    ),
     _SCALARS,
 )
 _PATCH_OP = st.one_of(
@@ -278,18 +518,34 @@ _PATCH_OP = st.one_of(
 )
 _NESTED_NULLS = st.recursive(
     st.one_of(st.none(), st.none(), _SCALARS),
-    lambda inner: st.dictionaries(st.sampled_from(["a", "b", "X-Key", "~", "/"]), inner, max_size=3) | st.lists(inner, max_size=2),
+    lambda inner: (
+        st.dictionaries(st.sampled_from(["a", "b", "X-Key", "~", "/"]), inner, max_size=3)
+        | st.lists(inner, max_size=2)
+    ),
     max_leaves=10,
 )
 _MERGE_PATCH = st.one_of(
-    st.dictionaries(st.sampled_from(_FIELDS).flatmap(_recased) | st.text(max_size=6), _NESTED_NULLS | _PATCH_VALUE, max_size=4),
+    st.dictionaries(
+        st.sampled_from(_FIELDS).flatmap(_recased) | st.text(max_size=6),
+        _NESTED_NULLS | _PATCH_VALUE,
+        max_size=4,
+    ),
     _WEBHOOK.map(lambda w: {k: v for k, v in w.items() if k != "WebhookId"}),
-    st.fixed_dictionaries({}, optional={"Headers": _NESTED_NULLS, "Properties": _NESTED_NULLS, "Name": st.none() | st.text(max_size=5)}),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "Headers": _NESTED_NULLS,
+            "Properties": _NESTED_NULLS,
+            "Name": st.none() | st.text(max_size=5),
+        },
+    ),
 )
 PATCHES = st.one_of(
     st.lists(_PATCH_OP, max_size=6),
     st.lists(_APPLYING, min_size=1, max_size=6),
-    st.lists(_APPLYING | _SMALL_ODD_OP, min_size=1, max_size=3).flatmap(  # thousands of operations, a few kinds repeated
+    st.lists(
+        _APPLYING | _SMALL_ODD_OP, min_size=1, max_size=3
+    ).flatmap(  # thousands of operations, a few kinds repeated
         lambda ops: st.integers(500, 4000).map(lambda n: [ops[i % len(ops)] for i in range(n)])
     ),
     _MERGE_PATCH,
@@ -341,12 +597,39 @@ def _mutated(draw: st.DrawFn, body: bytes) -> bytes:
     return body[:at] + draw(st.binary(min_size=1, max_size=8)) + body[at:]
 
 
-_AGENT_QUERIES = ["webhookId=@first@", "WebhookId=@second@", "webhookId=@first@&$select=Name,State", "WebhookId=3"]
-_REST_QUERIES = ["$select=Name", "$select=", "$select=Nope,Name", "$SELECT=name", "nameFilter=first", "eventFilter=contact.created",
-                 "statusFilter=Active", "statusFilter=2", "statusFilter=abc", "statusFilter=", "NameFilter=x&nameFilter=y", "id=5"]
+_AGENT_QUERIES = [
+    "webhookId=@first@",
+    "WebhookId=@second@",
+    "webhookId=@first@&$select=Name,State",
+    "WebhookId=3",
+]
+_REST_QUERIES = [
+    "$select=Name",
+    "$select=",
+    "$select=Nope,Name",
+    "$SELECT=name",
+    "nameFilter=first",
+    "eventFilter=contact.created",
+    "statusFilter=Active",
+    "statusFilter=2",
+    "statusFilter=abc",
+    "statusFilter=",
+    "NameFilter=x&nameFilter=y",
+    "id=5",
+]
 _REST_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] * 3 + ["HEAD", "OPTIONS", "TRACE", "MERGE"]
-_DATES = ["Wed, 21 Oct 2015 07:28:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 0001 00:00:00 GMT", "Thu, 01 Jan 1970 00:00:00 +9999",
-          "Sun, 06 Nov 1994 08:49:37", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Mon, 32 Jan 2020 00:00:00 GMT", "0", ""]
+_DATES = [
+    "Wed, 21 Oct 2015 07:28:00 GMT",
+    "Fri, 31 Dec 9999 23:59:59 GMT",
+    "Mon, 01 Jan 0001 00:00:00 GMT",
+    "Thu, 01 Jan 1970 00:00:00 +9999",
+    "Sun, 06 Nov 1994 08:49:37",
+    "Sunday, 06-Nov-94 08:49:37 GMT",
+    "Sun Nov  6 08:49:37 1994",
+    "Mon, 32 Jan 2020 00:00:00 GMT",
+    "0",
+    "",
+]
 
 
 @st.composite
@@ -360,7 +643,11 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
     if where in ("operation", "rest") and "{" in template:
         path, routing = draw(rest_paths(template, odd=where == "rest"))
     elif where in ("operation", "rest"):
-        path = template if operation not in REST or draw(st.booleans()) else draw(rest_paths(template, odd=True))[0]
+        path = (
+            template
+            if operation not in REST or draw(st.booleans())
+            else draw(rest_paths(template, odd=True))[0]
+        )
         routing = "routed" if operation in REST else None
     elif where == "admin":
         path = draw(st.sampled_from(ADMIN))
@@ -370,9 +657,23 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         st.one_of(
             st.just(""),
             st.sampled_from(_REST_QUERIES if operation in REST else _AGENT_QUERIES),
-            st.sampled_from(["webhookId=1", "WebhookId=2", "webhookId=-1", "webhookId=abc", "webhookId=99999999999",
-                             "webhookId=1&webhookId=2", "$select=Name", "$select=", "$select=Nope,Name", "webhookId=%00",
-                             "owner=x", "timeout=0", "timeout=nan"]),
+            st.sampled_from(
+                [
+                    "webhookId=1",
+                    "WebhookId=2",
+                    "webhookId=-1",
+                    "webhookId=abc",
+                    "webhookId=99999999999",
+                    "webhookId=1&webhookId=2",
+                    "$select=Name",
+                    "$select=",
+                    "$select=Nope,Name",
+                    "webhookId=%00",
+                    "owner=x",
+                    "timeout=0",
+                    "timeout=nan",
+                ]
+            ),
             _FIELD_VALUE.map(lambda t: quote(t, safe="=&")),
         )
     )
@@ -415,6 +716,7 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
 
 def resolve(request: dict[str, Any], ids: tuple[int, int]) -> dict[str, Any]:
     """The request with the ids of the two webhooks every run starts from in its path and query."""
+
     def put(text: str) -> str:
         return text.replace(FIRST, str(ids[0])).replace(SECOND, str(ids[1]))
 

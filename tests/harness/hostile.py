@@ -43,7 +43,9 @@ def rest_path(path: str) -> bool:
     return _REST.match(path) is not None
 
 
-def hostile_app(db_path: str | None = None, *, response_validation: Literal["raise", "report"] = "raise") -> Flask:
+def hostile_app(
+    db_path: str | None = None, *, response_validation: Literal["raise", "report"] = "raise"
+) -> Flask:
     """The mock, offline, without waits. ``response_validation="report"`` records an answer that
     breaks the contract in the journal (``response_violations``) instead of raising."""
     config = MockConfig(db_path=db_path, sleep=lambda seconds: None, response_validation=response_validation)
@@ -57,10 +59,17 @@ def snapshot(app: Flask) -> tuple[Any, ...]:
     state = state_of(app)
     assert state.deliveries.drain(10), "deliveries still queued after 10 s"
     return (
-        sorted((row.webhook_id, json.dumps(row.webhook, sort_keys=True), row.owner, row.last_error) for row in state.store.all()),
+        sorted(
+            (row.webhook_id, json.dumps(row.webhook, sort_keys=True), row.owner, row.last_error)
+            for row in state.store.all()
+        ),
         [fault.to_json() for fault in state.faults.active()],
         state.agent.generated_seed,
-        [(record.webhook_id, record.event, record.attempt) for record in state.deliveries.history() if record.event != "test"],
+        [
+            (record.webhook_id, record.event, record.attempt)
+            for record in state.deliveries.history()
+            if record.event != "test"
+        ],
     )
 
 
@@ -83,7 +92,11 @@ def error_shape_problems(content_type: str, body: bytes, *, rest: bool = False) 
             return [f"not an object: {body[:100]!r}"]
         if rest and "Error" in value:
             return _rest_error_problems(value)
-        problems = [f"unexpected member {key}" for key in value if key not in ("Message", "MessageDetail", "ModelState")]
+        problems = [
+            f"unexpected member {key}"
+            for key in value
+            if key not in ("Message", "MessageDetail", "ModelState")
+        ]
         if not isinstance(value.get("Message"), str):
             problems.append("no Message text")
         if not isinstance(value.get("MessageDetail", ""), str):
@@ -108,7 +121,11 @@ def error_shape_problems(content_type: str, body: bytes, *, rest: bool = False) 
 
 
 def _rest_error_problems(value: dict[str, Any], *, xml: bool = False) -> list[str]:
-    problems = [f"unexpected member {key}" for key in value if key not in ("Error", "ErrorType", "ErrorMessage", "ErrorSource")]
+    problems = [
+        f"unexpected member {key}"
+        for key in value
+        if key not in ("Error", "ErrorType", "ErrorMessage", "ErrorSource")
+    ]
     if value.get("Error") != ("true" if xml else True):
         problems.append(f"Error is {value.get('Error')!r}, not true")
     for name in ("ErrorType", "ErrorMessage"):
@@ -125,7 +142,10 @@ def no_traceback(body: bytes) -> bool:
 
 LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10) for i in range(1, 10))
+    + b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
+        for i in range(1, 10)
+    )
     + b"]><Webhook><Name>&lol9;</Name></Webhook>"
 )
 

@@ -121,6 +121,7 @@ def owner_problems(ledgers: list[Ledger], stored: dict[int, dict[str, Any]]) -> 
 
 # -- several clients updating one webhook ---------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Ack:
     name: str

@@ -44,7 +44,9 @@ class Cluster:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.scratch} -c fsync=off"
             " -c max_connections=300 -c full_page_writes=off"
         )
-        self._run("pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.scratch / "log"), "-o", options)
+        self._run(
+            "pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.scratch / "log"), "-o", options
+        )
         self._names = itertools.count(1)
 
     def _run(self, tool: str, *args: str) -> None:
@@ -92,7 +94,9 @@ def cluster() -> Cluster:
         if _cluster is None:
             bindir = _bindir()
             if bindir is None:
-                pytest.skip("PostgreSQL binaries not installed (apt-get install -y postgresql); .ci/run installs them")
+                pytest.skip(
+                    "PostgreSQL binaries not installed (apt-get install -y postgresql); .ci/run installs them"
+                )
             if os.geteuid() == 0 and shutil.which("runuser") is None:
                 pytest.skip("initdb refuses root, and runuser is not here to run it as postgres")
             try:
@@ -139,7 +143,10 @@ def pg_webhooks(url: str) -> dict[int, dict[str, Any]]:
     """The webhooks of the mock's database, read without the mock's code."""
     import json
 
-    return {webhook_id: json.loads(body) for webhook_id, body in psql_rows(url, "SELECT webhook_id, body FROM webhook")}
+    return {
+        webhook_id: json.loads(body)
+        for webhook_id, body in psql_rows(url, "SELECT webhook_id, body FROM webhook")
+    }
 
 
 class OutboxWatch:

@@ -31,10 +31,13 @@ class Resolver:
         return resolve(host, port)
 
 
-
 def probe(client: FlaskClient, url: str, **fields: Any) -> dict[str, Any]:
     """TestWebhook: one synchronous attempt; its Success and Message."""
-    response = client.post(AGENT + "TestWebhook", data=json.dumps({"Webhook": {"Type": "webhook", "TargetUrl": url, **fields}}), headers=JSON)
+    response = client.post(
+        AGENT + "TestWebhook",
+        data=json.dumps({"Webhook": {"Type": "webhook", "TargetUrl": url, **fields}}),
+        headers=JSON,
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     result: dict[str, Any] = response.json
     return result

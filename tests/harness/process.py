@@ -23,7 +23,9 @@ def start_mock(*args: str) -> tuple[subprocess.Popen[str], str]:
     )
     assert process.stdout is not None
     line = process.stdout.readline()  # blocks until the mock says it is ready (no sleeping)
-    assert line.startswith("sowebhook mock ready at http://127.0.0.1:"), line + (process.stderr.read() if process.poll() is not None else "")
+    assert line.startswith("sowebhook mock ready at http://127.0.0.1:"), line + (
+        process.stderr.read() if process.poll() is not None else ""
+    )
     return process, line.split()[4]
 
 
@@ -31,7 +33,9 @@ class MockProcess:
     """``sowebhook mock --db FILE`` in a session of its own, so that it and its workers can be
     killed together (``kill``), as a crash would; ``stop`` ends it as a user does (SIGTERM)."""
 
-    def __init__(self, db: str | Path, *args: str, workers: int = 1, stderr: str | Path | None = None) -> None:
+    def __init__(
+        self, db: str | Path, *args: str, workers: int = 1, stderr: str | Path | None = None
+    ) -> None:
         self.db = str(db)  # a SQLite file, or a postgresql:// URL (then give ``stderr``, a file's path)
         self.stderr_path = Path(stderr) if stderr is not None else Path(f"{self.db}.stderr")
         with open(self.stderr_path, "ab") as stderr:  # a file, not a pipe: a chatty mock never blocks on it

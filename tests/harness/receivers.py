@@ -87,7 +87,9 @@ class RawReceiver:
                 if line == b"\r\n" or len(lines) > 200:
                     break
                 lines.append(line)
-            sizes = [int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:")]
+            sizes = [
+                int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:")
+            ]
             body = reader.read(sizes[0]) if sizes else b""
         head = b"".join(lines)
         self.requests.append((head, body))
@@ -119,10 +121,14 @@ class RawReceiver:
 # -- behaviours --------------------------------------------------------------------------------
 
 
-def answer(status: int, reason: str, headers: dict[str, str] | None = None, body: bytes = b"") -> Callable[[RawReceiver, socket.socket], None]:
+def answer(
+    status: int, reason: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> Callable[[RawReceiver, socket.socket], None]:
     lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}", "Connection: close"]
     lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    data = ("\r\n".join(lines) + "\r\n\r\n").encode() + body  # built once: tracemalloc then sees the mock's memory
+    data = (
+        "\r\n".join(lines) + "\r\n\r\n"
+    ).encode() + body  # built once: tracemalloc then sees the mock's memory
 
     def behaviour(r: RawReceiver, conn: socket.socket) -> None:
         s = r.tls(conn)
@@ -155,7 +161,9 @@ def reset_after_request(r: RawReceiver, conn: socket.socket) -> None:
     s.close()
 
 
-def drip(prefix: bytes, unit: bytes, interval: float = 0.04, most: int = 250) -> Callable[[RawReceiver, socket.socket], None]:
+def drip(
+    prefix: bytes, unit: bytes, interval: float = 0.04, most: int = 250
+) -> Callable[[RawReceiver, socket.socket], None]:
     """Send ``prefix``, then ``unit`` every ``interval`` (far below the per-read timeout); after
     ``most`` units it stops, so that a regression fails the time bound instead of hanging."""
 
@@ -184,4 +192,6 @@ def endless(prefix: bytes, block: bytes) -> Callable[[RawReceiver, socket.socket
 
 BLOCK = b"x" * 65536
 HUGE_LENGTH = endless(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000000\r\n\r\n", BLOCK)
-ENDLESS_CHUNKED = endless(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"10000\r\n" + BLOCK + b"\r\n")
+ENDLESS_CHUNKED = endless(
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", b"10000\r\n" + BLOCK + b"\r\n"
+)

@@ -31,7 +31,6 @@ def audit_log(db: str, webhook_id: int) -> list[dict[str, Any]]:
     return [json.loads(body) for (body,) in rows]
 
 
-
 class ReadOnly:
     """A read-only connection to the mock's SQLite file, independent of the mock's code."""
 

@@ -52,7 +52,11 @@ def webhooks_changed(app: Flask, change: Callable[[dict[str, Any]], dict[str, An
             value = [change(item) for item in value]
         else:
             return response
-        body = wire.encode_xml(value, schema) if response.mimetype in XML_TYPES else json.dumps(value, ensure_ascii=False).encode()
+        body = (
+            wire.encode_xml(value, schema)
+            if response.mimetype in XML_TYPES
+            else json.dumps(value, ensure_ascii=False).encode()
+        )
         return Response(body, status=200, content_type=response.content_type)
 
     return behind_proxy(app, rewrite)
@@ -66,7 +70,11 @@ def newer(webhook: dict[str, Any], counter: Iterator[int] = itertools.count(1)) 
     """A webhook as a newer server answers it: two properties more, whose values change with every
     answer, so that a model that compared them would fail."""
     serial = next(counter)
-    return {**webhook, FUTURE[0]: serial, FUTURE[1]: {"Self": f"webhook/{webhook.get('WebhookId')}", "Serial": serial}}
+    return {
+        **webhook,
+        FUTURE[0]: serial,
+        FUTURE[1]: {"Self": f"webhook/{webhook.get('WebhookId')}", "Serial": serial},
+    }
 
 
 def events_of_wrong_type(webhook: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,9 @@ def wire_request(
     return WerkzeugOpenAPIRequest(Request(builder.get_environ()))
 
 
-def wire_response(status: int, *, headers: dict[str, str] | None = None, body: Any = None) -> WerkzeugOpenAPIResponse:
+def wire_response(
+    status: int, *, headers: dict[str, str] | None = None, body: Any = None
+) -> WerkzeugOpenAPIResponse:
     headers = dict(headers or {})
     content_type = headers.pop("Content-Type", None)
     data = body if isinstance(body, (bytes, str)) or body is None else json.dumps(body)
