@@ -12,7 +12,8 @@ event ``test``) gets 200 from the listener itself, so that registering succeeds 
 set; any other delivery gets the forwarded app's answer (``forward``: the body and headers
 passed on unchanged, one bounded POST through ``contracts.poster``; 502 when the app does not
 answer), else the chosen ``respond`` status, else 200. An invalid or missing signature is reported,
-not refused: what to refuse is the app's business. A body over ``max_body`` is 413, a client that
+not refused: what to refuse is the app's business. A body over ``max_body`` is 413 (and up to
+``DRAIN_BYTES`` of it are read and dropped, so that the sender reads the answer), a client that
 does not send its body in time 408, a POST without Content-Length 411, any other method 405.
 Each connection has its own thread; nothing a client sends reaches more than its own thread. A
 client has ``read_timeout`` for its request line and headers together (one dripping a byte at a
@@ -43,6 +44,7 @@ from contracts.signatures import SIGNATURE_HEADER, verify_signature
 __all__ = ["DEFAULT_MAX_BODY", "DEFAULT_MAX_CONNECTIONS", "ListenError", "Listener", "delivery_line"]
 
 DEFAULT_MAX_BODY = 1024 * 1024
+DRAIN_BYTES = 16 * 1024 * 1024  # of a refused body, read and dropped before the connection closes
 DEFAULT_MAX_CONNECTIONS = 64
 Clock = Callable[[], datetime]
 
@@ -66,13 +68,22 @@ def delivery_line(delivery: SavedDelivery, note: str = "") -> str:
         key = json.loads(delivery.body).get("PrimaryKey", "-")
     except (ValueError, AttributeError, UnicodeDecodeError):
         key = "-"
-    problems = " ".join("; ".join(delivery.violations).split())  # one line, whatever a validator's message holds
+    problems = " ".join(
+        "; ".join(delivery.violations).split()
+    )  # one line, whatever a validator's message holds
     violations = f"violations={len(delivery.violations)}" + (f" [{problems[:300]}]" if problems else "")
-    return " ".join([
-        delivery.received.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), delivery.event,
-        delivery.header(EVENT_ID_HEADER) or "-", f"pk={key}", f"retry={delivery.header(RETRY_HEADER) or '-'}",
-        f"signature={delivery.signature}", violations, f"-> {delivery.status} ({delivery.answered_by}{note})",
-    ])
+    return " ".join(
+        [
+            delivery.received.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            delivery.event,
+            delivery.header(EVENT_ID_HEADER) or "-",
+            f"pk={key}",
+            f"retry={delivery.header(RETRY_HEADER) or '-'}",
+            f"signature={delivery.signature}",
+            violations,
+            f"-> {delivery.status} ({delivery.answered_by}{note})",
+        ]
+    )
 
 
 def _printable(line: str) -> str:
@@ -85,11 +96,24 @@ class Listener(Background[SavedDelivery]):
     """Receive, judge, report, save and answer webhook deliveries on ``host:port``."""
 
     def __init__(
-        self, *, secret: str | None = None, host: str = "127.0.0.1", port: int = 0, cert: str | None = None,
-        key: str | None = None, save_dir: str | Path | None = None, forward: str | None = None,
-        respond: int | None = None, max_body: int = DEFAULT_MAX_BODY, read_timeout: float = 10.0,
-        forward_timeout: float = 10.0, forward_ca_file: str | None = None, max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        keep: int | None = None, echo: Callable[[str], None] = lambda line: None, clock: Clock = lambda: datetime.now(timezone.utc),
+        self,
+        *,
+        secret: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        cert: str | None = None,
+        key: str | None = None,
+        save_dir: str | Path | None = None,
+        forward: str | None = None,
+        respond: int | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        read_timeout: float = 10.0,
+        forward_timeout: float = 10.0,
+        forward_ca_file: str | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        keep: int | None = None,
+        echo: Callable[[str], None] = lambda line: None,
+        clock: Clock = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.secret, self.host, self.port = secret, host, port
         self.cert, self.key = cert, key
@@ -113,13 +137,19 @@ class Listener(Background[SavedDelivery]):
             try:
                 context.load_cert_chain(self.cert, self.key)
             except (OSError, ssl.SSLError) as error:
-                raise ListenError(f"cannot load the certificate {self.cert} and key {self.key}: {error}") from None
+                raise ListenError(
+                    f"cannot load the certificate {self.cert} and key {self.key}: {error}"
+                ) from None
             self._context = context
         try:
-            handler = type("_TimedHandler", (_Handler,), {"timeout": self.read_timeout})  # each socket operation's bound
+            handler = type(
+                "_TimedHandler", (_Handler,), {"timeout": self.read_timeout}
+            )  # each socket operation's bound
             server = _Server((self.host, self.port), handler, self)
         except OSError as error:
-            raise ListenError(f"cannot listen on {self.host}:{self.port}: {error.strerror or error}") from None
+            raise ListenError(
+                f"cannot listen on {self.host}:{self.port}: {error.strerror or error}"
+            ) from None
         self._run(server, "sowebhook-listen")
         return self
 
@@ -158,15 +188,29 @@ class Listener(Background[SavedDelivery]):
         if self.forward:
             headers = dict(delivery.headers)
             try:
-                got = post(self.forward, delivery.body, headers, timeout=self.forward_timeout, ca_file=self.forward_ca_file)
+                got = post(
+                    self.forward,
+                    delivery.body,
+                    headers,
+                    timeout=self.forward_timeout,
+                    ca_file=self.forward_ca_file,
+                )
             except PostError as error:
                 delivery.answered_by = "error"
                 return Forwarded(502, "Bad Gateway", "text/plain", b"the app did not answer", f": {error}")
             delivery.answered_by = "forward"
-            return Forwarded(got.status, got.reason, got.header("Content-Type") or "text/plain", got.body, f": {got.summary(80)}")
+            return Forwarded(
+                got.status,
+                got.reason,
+                got.header("Content-Type") or "text/plain",
+                got.body,
+                f": {got.summary(80)}",
+            )
         if self.respond is not None:
             delivery.answered_by = "respond"
-            return Forwarded(self.respond, "", "text/plain", f"sowebhook listen answers {self.respond}".encode(), "")
+            return Forwarded(
+                self.respond, "", "text/plain", f"sowebhook listen answers {self.respond}".encode(), ""
+            )
         return Forwarded(200, "OK", "text/plain", b"OK", "")
 
     def handle(self, path: str, headers: list[tuple[str, str]], body: bytes) -> Forwarded:
@@ -197,7 +241,9 @@ class _Server(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self.slots.acquire(blocking=False):
-            self.listener.echo(f"connection from {client_address[0]} closed: {self.listener.max_connections} connections are open already")
+            self.listener.echo(
+                f"connection from {client_address[0]} closed: {self.listener.max_connections} connections are open already"
+            )
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)
@@ -213,7 +259,9 @@ class _Server(ThreadingHTTPServer):
         import sys
 
         error = sys.exc_info()[1]
-        self.listener.echo(f"connection from {client_address[0]} dropped: {type(error).__name__}: {error}"[:300])
+        self.listener.echo(
+            f"connection from {client_address[0]} dropped: {type(error).__name__}: {error}"[:300]
+        )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -223,7 +271,9 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         listener = self.server.listener
         self.expired = threading.Event()
-        self.deadline = threading.Timer(listener.read_timeout, self._expire)  # for the request line and headers
+        self.deadline = threading.Timer(
+            listener.read_timeout, self._expire
+        )  # for the request line and headers
         self.deadline.daemon = True
         self.deadline.start()
         if listener._context is not None:
@@ -239,7 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
         """The head did not arrive in time: shut the socket (the reading thread sees its end), say so."""
         self.expired.set()
         listener = self.server.listener
-        listener.echo(f"connection from {self.client_address[0]} dropped: its request line and headers did not arrive within {listener.read_timeout:g}s")
+        listener.echo(
+            f"connection from {self.client_address[0]} dropped: its request line and headers did not arrive within {listener.read_timeout:g}s"
+        )
         try:
             socket.socket.shutdown(self.request, socket.SHUT_RDWR)  # the plain socket's, TLS or not
         except OSError:
@@ -273,7 +325,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
         """Quiet: the listener reports one line per delivery itself."""
 
-    def _reply(self, status: int, body: bytes, content_type: str = "text/plain", reason: str = "", **headers: str) -> None:
+    def _reply(
+        self, status: int, body: bytes, content_type: str = "text/plain", reason: str = "", **headers: str
+    ) -> None:
         self.close_connection = True
         self.send_response(status, reason.replace("\r", " ").replace("\n", " ") or None)
         self.send_header("Content-Type", content_type)
@@ -285,12 +339,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _refuse(self, status: int, why: str, **headers: str) -> None:
-        self.server.listener.echo(f"{self.server.listener.clock().astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ} refused {self.command} {self.path[:200]}: {why} -> {status}")
+        self.server.listener.echo(
+            f"{self.server.listener.clock().astimezone(timezone.utc):%Y-%m-%dT%H:%M:%SZ} refused {self.command} {self.path[:200]}: {why} -> {status}"
+        )
         self._reply(status, why.encode(), **headers)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         listener = self.server.listener
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower() or self.headers.get("Content-Length") is None:
+        if (
+            "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+            or self.headers.get("Content-Length") is None
+        ):
             self._refuse(411, "a delivery needs a Content-Length")
             return
         try:
@@ -302,6 +361,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if length > listener.max_body:
             self._refuse(413, f"the body is {length} bytes, over the limit of {listener.max_body}")
+            # read and drop a bounded part of the rest (nginx's lingering close): a sender that writes its
+            # whole body before it reads gets the 413, not a connection reset that discards it
+            self._read(min(length, DRAIN_BYTES), keep=False)
             return
         body = self._read(length)
         if body is None:
@@ -310,17 +372,24 @@ class _Handler(BaseHTTPRequestHandler):
         reply = listener.handle(self.path, list(self.headers.items()), body)
         self._reply(reply.status, reply.body, reply.content_type, reply.reason)
 
-    def _read(self, length: int) -> bytes | None:
+    def _read(self, length: int, *, keep: bool = True) -> bytes | None:
+        """``length`` bytes of the body within the read timeout (None if they do not come), or with
+        ``keep`` false, as many as come, dropped."""
         deadline = time.monotonic() + self.server.listener.read_timeout
         parts, left = [], length
         try:
             while left:
                 if time.monotonic() > deadline:
                     return None
-                chunk = self.rfile.read1(min(left, 65536)) if hasattr(self.rfile, "read1") else self.rfile.read(min(left, 65536))
+                chunk = (
+                    self.rfile.read1(min(left, 65536))
+                    if hasattr(self.rfile, "read1")
+                    else self.rfile.read(min(left, 65536))
+                )
                 if not chunk:
                     return None
-                parts.append(chunk)
+                if keep:
+                    parts.append(chunk)
                 left -= len(chunk)
         except TimeoutError:
             return None

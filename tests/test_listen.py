@@ -53,7 +53,9 @@ def raw_exchange(listener: Listener, request: bytes, *, then_wait: bool = True) 
         return answer
 
 
-def test_a_sent_event_is_verified_validated_printed_and_saved(listener: Listener, lines: list[str], tmp_path: Path) -> None:
+def test_a_sent_event_is_verified_validated_printed_and_saved(
+    listener: Listener, lines: list[str], tmp_path: Path
+) -> None:
     outgoing = from_event("contact.created", SECRET, primary_key=994863, fields={"name": "Ærlig Æble AS"})
     answer = outgoing.send(listener.url)
     assert answer.status == 200
@@ -63,7 +65,15 @@ def test_a_sent_event_is_verified_validated_printed_and_saved(listener: Listener
     assert got.signature == "valid" and got.violations == []
     event_id = json.loads(got.body)["EventId"]
     (line,) = lines
-    for part in ("contact.created", event_id, "pk=994863", "retry=0", "signature=valid", "violations=0", "-> 200"):
+    for part in (
+        "contact.created",
+        event_id,
+        "pk=994863",
+        "retry=0",
+        "signature=valid",
+        "violations=0",
+        "-> 200",
+    ):
         assert part in line
     (saved,) = load_many(tmp_path / "saved")
     assert saved.body == outgoing.body and saved.signature == "valid" and saved.status == 200
@@ -91,7 +101,10 @@ def test_the_ping_gets_200_whatever_the_listener_is_told_to_answer(tmp_path: Pat
 
 
 def test_forward_passes_the_delivery_unchanged_and_answers_with_the_apps_status(lines: list[str]) -> None:
-    with Receiver(secret=SECRET, tls=False) as app, Listener(secret=SECRET, forward=app.url, echo=lines.append) as listener:
+    with (
+        Receiver(secret=SECRET, tls=False) as app,
+        Listener(secret=SECRET, forward=app.url, echo=lines.append) as listener,
+    ):
         app.fail(503)
         outgoing = from_event("person.changed", SECRET, primary_key=18)
         answer = outgoing.send(listener.url)
@@ -113,8 +126,15 @@ def test_forward_to_an_app_that_is_down_is_a_502() -> None:
 
 
 def test_bodies_over_the_limit_are_413_without_being_read(lines: list[str]) -> None:
+    """The 413 is sent as soon as the headers say too much, before the body (which the listener
+    then drains, bounded, and drops: see the sender's test below)."""
     with Listener(max_body=100, echo=lines.append) as listener:
-        answer = raw_exchange(listener, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n" + b"x" * 100)
+        host, port = listener.url.split("//")[1].rstrip("/").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as conn:
+            conn.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n" + b"x" * 100)
+            answer = b""
+            while b"\r\n\r\n" not in answer and (chunk := conn.recv(65536)):
+                answer += chunk
         assert answer.startswith(b"HTTP/1.1 413")
         assert listener.deliveries == [] and "413" in lines[0]
 
@@ -122,20 +142,24 @@ def test_bodies_over_the_limit_are_413_without_being_read(lines: list[str]) -> N
 @pytest.mark.parametrize(
     ("request_bytes", "status"),
     [
-        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"Event\":", b"408"),  # then silence
+        (b'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"Event":', b"408"),  # then silence
         (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"411"),
         (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", b"405"),
         (b"\x16\x03\x01\x00\xa5garbage\r\n\r\n", None),  # http.server answers an HTML page, no status line
     ],
     ids=["slow-client", "chunked", "get", "garbage"],
 )
-def test_misbehaving_clients_get_an_answer_and_the_listener_goes_on(listener: Listener, request_bytes: bytes, status: bytes | None) -> None:
+def test_misbehaving_clients_get_an_answer_and_the_listener_goes_on(
+    listener: Listener, request_bytes: bytes, status: bytes | None
+) -> None:
     answer = raw_exchange(listener, request_bytes)
     assert answer.split(b" ")[1] == status if status else answer
     assert from_event("test", SECRET).send(listener.url).status == 200
 
 
-def test_a_body_that_is_not_json_is_reported_as_a_violation_on_one_line(listener: Listener, lines: list[str]) -> None:
+def test_a_body_that_is_not_json_is_reported_as_a_violation_on_one_line(
+    listener: Listener, lines: list[str]
+) -> None:
     assert from_body(b"\xff\x00 not json", SECRET, event="contact.created").send(listener.url).status == 200
     assert from_body(b"not json\nat all\n", SECRET, event="contact.created").send(listener.url).status == 200
     got = listener.wait_for(2)
@@ -184,7 +208,9 @@ def test_a_sender_still_reads_the_413_of_a_body_over_the_limit(tls: bool, tmp_pa
     ca.cert_pem.write_to_path(str(ca_file))
     options = {"cert": str(cert), "key": str(key)} if tls else {}
     with Listener(secret=SECRET, max_body=1024, echo=lambda line: None, **options) as listener:  # type: ignore[arg-type]
-        answer = from_body(b"x" * (4 * 1024 * 1024), SECRET, event="contact.created").send(listener.url, ca_file=str(ca_file))
+        answer = from_body(b"x" * (4 * 1024 * 1024), SECRET, event="contact.created").send(
+            listener.url, ca_file=str(ca_file)
+        )
         assert answer.status == 413
         assert listener.deliveries == []
 
@@ -208,14 +234,31 @@ def test_the_mocks_deliveries_and_a_redelivery_reach_listen(listener: Listener) 
     client = app.test_client()
     auth = {"Authorization": "Basic dGplMDpUamUw"}
     try:
-        saved = client.post("/api/v1/Agents/Webhook/SaveWebhook", headers=auth, json={
-            "Name": "listen", "Events": ["contact.created"], "TargetUrl": listener.url, "Secret": SECRET, "Type": "webhook"})
+        saved = client.post(
+            "/api/v1/Agents/Webhook/SaveWebhook",
+            headers=auth,
+            json={
+                "Name": "listen",
+                "Events": ["contact.created"],
+                "TargetUrl": listener.url,
+                "Secret": SECRET,
+                "Type": "webhook",
+            },
+        )
         assert saved.status_code == 200, saved.get_data(as_text=True)
-        client.post("/api/v1/Agents/Webhook/SignalEvent", headers=auth, json={"EventName": "contact.created", "PrimaryKey": 7})
+        client.post(
+            "/api/v1/Agents/Webhook/SignalEvent",
+            headers=auth,
+            json={"EventName": "contact.created", "PrimaryKey": 7},
+        )
         assert state_of(app).deliveries.drain(timeout=20)
         ping, event = listener.wait_for(2)
         assert ping.event == "test" and ping.status == 200
-        assert event.signature == "valid" and event.violations == [] and json.loads(event.body)["PrimaryKey"] == 7
+        assert (
+            event.signature == "valid"
+            and event.violations == []
+            and json.loads(event.body)["PrimaryKey"] == 7
+        )
         assert event.header("X-SuperOffice-Signature") == independent_signature(SECRET, event.body)
         records = client.get("/__mock__/deliveries?event=contact.created", headers=auth).json
         again = client.post(f"/__mock__/deliveries/{records[0]['id']}/redeliver", headers=auth)
@@ -223,7 +266,9 @@ def test_the_mocks_deliveries_and_a_redelivery_reach_listen(listener: Listener) 
         redelivered = listener.wait_for(3)[2]
         assert redelivered.body == event.body
         assert redelivered.header("X-SuperOffice-EventId") == event.header("X-SuperOffice-EventId")
-        assert int(redelivered.header("X-SuperOffice-Retry") or 0) > int(event.header("X-SuperOffice-Retry") or 0)
+        assert int(redelivered.header("X-SuperOffice-Retry") or 0) > int(
+            event.header("X-SuperOffice-Retry") or 0
+        )
     finally:
         state_of(app).deliveries.close()
 
@@ -268,14 +313,22 @@ def test_connections_over_the_limit_are_closed_at_once(lines: list[str]) -> None
                 conn.close()
 
 
-def test_control_characters_a_client_sends_never_reach_the_terminal(listener: Listener, lines: list[str]) -> None:
+def test_control_characters_a_client_sends_never_reach_the_terminal(
+    listener: Listener, lines: list[str]
+) -> None:
     from contracts.poster import post
 
     outgoing = from_event("contact.changed", SECRET)
-    hostile = {**outgoing.headers, "X-SuperOffice-Event": "contact.changed\x1b[2J", "X-SuperOffice-EventId": "\x07\x1b]0;owned\x07"}
+    hostile = {
+        **outgoing.headers,
+        "X-SuperOffice-Event": "contact.changed\x1b[2J",
+        "X-SuperOffice-EventId": "\x07\x1b]0;owned\x07",
+    }
     assert post(listener.url, outgoing.body, hostile).status == 200
     raw_exchange(listener, b"GET /\x1b[31m HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert listener.wait_for(1)[0].header("X-SuperOffice-Event") == "contact.changed\x1b[2J"  # kept as received
+    assert (
+        listener.wait_for(1)[0].header("X-SuperOffice-Event") == "contact.changed\x1b[2J"
+    )  # kept as received
     assert len(lines) == 2 and not any(ord(c) < 32 for line in lines for c in line)
     assert "contact.changed\\x1b[2J" in lines[0] and "/\\x1b[31m" in lines[1]
 
