@@ -265,8 +265,10 @@ def delivery_headers(
     *,
     retry: int = 0,
     user_agent: str = USER_AGENT,
+    test: bool | None = None,
 ) -> dict[str, str]:
-    """SuperOffice's headers of a delivery (notification.md); signed over ``body`` when there is a secret."""
+    """SuperOffice's headers of a delivery (notification.md); signed over ``body`` when there is a
+    secret; ``X-Hook-Test`` on the registration ping (``test``: by default, the ``test`` event)."""
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": user_agent,
@@ -274,7 +276,7 @@ def delivery_headers(
         EVENT_ID_HEADER: event_id,
         RETRY_HEADER: str(retry),
     }
-    if event == TEST_EVENT:
+    if test or (test is None and event == TEST_EVENT):
         headers[TEST_HEADER] = "true"
     if secret is not None:
         headers[SIGNATURE_HEADER] = sign(secret, body)

@@ -46,7 +46,7 @@ from contracts.coverage import Coverage
 from contracts.redact import without_userinfo
 from contracts.runner_report import VerifyReport
 from contracts.spec import load
-from contracts.tenant_guard import ranges
+from contracts.tenant_scope import ranges
 
 if TYPE_CHECKING:
     import pytest

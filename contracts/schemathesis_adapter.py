@@ -66,7 +66,7 @@ from contracts.schemathesis_verdicts import (
     valid,
 )
 from contracts.spec import load
-from contracts.tenant_guard import Guard, ranges
+from contracts.tenant_guard import Guard
 from contracts.tenant_scope import (
     body_schema,
     deletes,
@@ -75,6 +75,7 @@ from contracts.tenant_scope import (
     is_webhook,
     operation_id,
     operation_of,
+    ranges,
     variants,
 )
 from contracts.wire import FORM_TYPE, XML_TYPES, WireError, WireFormats, parse_media_type
@@ -250,9 +251,10 @@ _seen_lock = threading.Lock()
 
 
 def _sent_ids(case: Any) -> list[Any]:
+    """The id values the request sent: a repeated query parameter (a list) gives each of its values."""
     operation = operation_of(case)
     query = dict(case.query or {})
-    return [
+    sent = [
         value
         for where, name in id_parameters(operation)
         for value in (
@@ -261,6 +263,13 @@ def _sent_ids(case: Any) -> list[Any]:
             else [query[key] for key in variants(query, name)]
         )
     ]
+    return [
+        item for value in sent for item in (value if isinstance(value, list) else [value]) if _scalar(item)
+    ]
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float))
 
 
 def _judge_patch(case: Any, response: Any) -> bool:

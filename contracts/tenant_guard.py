@@ -58,13 +58,15 @@ from contracts.tenant_scope import (
     is_webhook,
     keeps_route,
     operation_of,
+    patch_tokens,
     path_text,
     saves,
+    sent_id,
     variants,
 )
 from contracts.wire import FORM_TYPE, WireError, WireFormats, parse_media_type
 
-__all__ = ["Guard", "ranges"]
+__all__ = ["Guard"]
 
 _contract = load()
 _wire = WireFormats(_contract)
@@ -310,7 +312,7 @@ class Guard:
                     path = next(op[key] for key in variants(op, _PATH) if _guarded_field(op[key]) == _ROOT)
                     replaced.append({_OP: kind, _PATH: path, _VALUE: self._guard_value(value, SAVED_SCHEMA)})
             elif name != _ID_FIELD:  # an operation on WebhookId is dropped
-                one_token = all(_tokens(op[key])[1:] == [] for key in variants(op, _PATH))
+                one_token = all(patch_tokens(op[key])[1:] == [] for key in variants(op, _PATH))
                 replaced.append(
                     {
                         _OP: "replace",
@@ -335,7 +337,7 @@ class Guard:
             return
         if saves(operation) and response.status_code == 200:
             if any(
-                _sent_id(case, where, name) not in (0, None)
+                sent_id(case, where, name) not in (0, None)
                 for where, name in id_parameters(operation)
                 if where == "path"
             ):
@@ -346,7 +348,7 @@ class Guard:
         elif deletes(operation) and 200 <= response.status_code < 300:
             # one id named, one deleted; of a request naming several, none is counted (cleanup
             # deletes them again, which answers 204: F-076) rather than one the server kept
-            named = {_sent_id(case, where, name) for where, name in id_parameters(operation)} - {None}
+            named = {sent_id(case, where, name) for where, name in id_parameters(operation)} - {None}
             with self._lock:
                 if len(named) == 1 and (webhook_id := named.pop()) in self.live:
                     self.live.remove(webhook_id)
@@ -402,15 +404,6 @@ class Guard:
         return deleted, failed
 
 
-def _tokens(path: Any) -> list[str]:
-    """A JSON Patch path's tokens, as a lenient server reads them: the leading slashes optional,
-    the first token unescaped (RFC 6901) and trimmed."""
-    text = path.strip().lstrip("/") if isinstance(path, str) else ""
-    tokens = text.split("/")
-    tokens[0] = tokens[0].replace("~1", "/").replace("~0", "~").strip()
-    return tokens if text else []
-
-
 _GUARDED_FIELDS = {name.casefold(): name for name in (NAME_FIELD, TYPE_FIELD, TARGET_FIELD, _ID_FIELD)}
 
 
@@ -421,22 +414,8 @@ def _guarded_field(path: Any, *, merge: bool = False) -> str | None:
         return None
     if merge:
         return _GUARDED_FIELDS.get(path.strip().casefold())
-    tokens = _tokens(path)
+    tokens = patch_tokens(path)
     return _ROOT if not tokens else _GUARDED_FIELDS.get(tokens[0].casefold())
-
-
-def _sent_id(case: Any, where: str, name: str) -> int | None:
-    """The webhook id a request named in its query or path (as the guard let it out)."""
-    if where == "path":
-        value = (case.path_parameters or {}).get(name)
-    else:
-        query = dict(case.query or {})
-        values = [query[key] for key in variants(query, name)]
-        value = values[0] if len(values) == 1 else None  # several spellings: which one binds is the server's
-    if type(value) is int:
-        return value
-    text = path_text(value).strip() if isinstance(value, str) else ""
-    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def _delete(webhook_id: int, target: _Target) -> int:
@@ -452,14 +431,3 @@ def _delete(webhook_id: int, target: _Target) -> int:
     return requests.post(
         target.base_url + path, headers=target.headers, verify=target.verify, timeout=30
     ).status_code
-
-
-def ranges(ids: list[int]) -> str:
-    """``[1, 2, 3, 7]`` as ``1-3, 7``: every id, without a line of thousands."""
-    spans: list[list[int]] = []
-    for webhook_id in sorted(ids):
-        if spans and webhook_id == spans[-1][1] + 1:
-            spans[-1][1] = webhook_id
-        else:
-            spans.append([webhook_id, webhook_id])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans) or "none"

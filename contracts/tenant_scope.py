@@ -47,9 +47,12 @@ __all__ = [
     "keeps_route",
     "operation_id",
     "operation_of",
+    "patch_tokens",
     "path_text",
+    "ranges",
     "rules_of",
     "saves",
+    "sent_id",
     "variants",
 ]
 
@@ -196,3 +199,37 @@ def keeps_route(value: Any) -> bool:
     separator, query or fragment, and not a dot segment (``..`` would climb to another route)."""
     text = path_text(value)
     return bool(text.strip(" .\t")) and not any(character in text for character in "/\\?#")
+
+
+def patch_tokens(path: Any) -> list[str]:
+    """A JSON Patch path's tokens, as a lenient server reads them: the leading slashes optional,
+    the first token unescaped (RFC 6901) and trimmed."""
+    text = path.strip().lstrip("/") if isinstance(path, str) else ""
+    tokens = text.split("/")
+    tokens[0] = tokens[0].replace("~1", "/").replace("~0", "~").strip()
+    return tokens if text else []
+
+
+def sent_id(case: Any, where: str, name: str) -> int | None:
+    """The webhook id a request named in its query or path (as the guard let it out)."""
+    if where == "path":
+        value = (case.path_parameters or {}).get(name)
+    else:
+        query = dict(case.query or {})
+        values = [query[key] for key in variants(query, name)]
+        value = values[0] if len(values) == 1 else None  # several spellings: which one binds is the server's
+    if type(value) is int:
+        return value
+    text = path_text(value).strip() if isinstance(value, str) else ""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def ranges(ids: list[int]) -> str:
+    """``[1, 2, 3, 7]`` as ``1-3, 7``: every id, without a line of thousands."""
+    spans: list[list[int]] = []
+    for webhook_id in sorted(ids):
+        if spans and webhook_id == spans[-1][1] + 1:
+            spans[-1][1] = webhook_id
+        else:
+            spans.append([webhook_id, webhook_id])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans) or "none"

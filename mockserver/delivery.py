@@ -23,22 +23,19 @@ the schedule is then the outbox's (due times), not ``sleep`` (docs/fidelity.md F
 from __future__ import annotations
 
 import functools
-import itertools
 import json
 import logging
 import queue
 import threading
 import uuid
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from typing import Any
 
-from contracts.signatures import SIGNATURE_HEADER, sign
+from contracts.events import TEST_EVENT, TEST_HEADER, delivery_headers
 from contracts.spec import load
 from contracts.wire import format_datetime
 from mockserver.config import DeliveryConfig, MockConfig
-from mockserver.masking import mask_headers
+from mockserver.delivery_log import OUTCOMES, DeliveryLog, DeliveryRecord
 from mockserver.outbound import Outbound, Outcome, TargetRefused, resolve
 from mockserver.outbox import Outbox
 from mockserver.rows import OutboxJob, SharedStore, load_json
@@ -49,8 +46,11 @@ __all__ = ["OUTCOMES", "Deliveries", "DeliveryRecord", "Outcome", "TargetRefused
 log = logging.getLogger("sowebhook.delivery")
 
 _STATE_EVENTS = {"Active": "started", "Stopped": "stopped", "TooManyErrors": "errors"}
-# what an attempt came to: a 200 read whole, anything else, or not posted (crmscript and other types)
-OUTCOMES = ("delivered", "failed", "recorded")
+
+
+def _posted(webhook: dict[str, Any]) -> bool:
+    """Whether the webhook's events are POSTed to its TargetUrl: Type ``webhook`` (F-007)."""
+    return (webhook.get("Type") or "").casefold() == "webhook"
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,54 +60,17 @@ def _state_numbers() -> dict[str, int]:
     return dict(load().document["components"]["schemas"]["WebhookState"]["x-enum-numbers"])
 
 
-@dataclass
-class DeliveryRecord:
-    webhook_id: int | None
-    event: str
-    event_id: str
-    attempt: int
-    target: str | None
-    status: int | None
-    message: str
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str = ""
-    posted: bool = True
-    owner: str | None = field(default=None, repr=False)  # the application the webhook belongs to (Online)
-    delivered: bool = False  # the target answered 200, read whole (Outcome.ok)
-    raw: bytes = field(default=b"", repr=False)  # the exact body bytes sent (``body`` is their text)
-    id: int = 0  # set when recorded: unique within the app, never reused
-    time: str = ""  # set when recorded, by the configured clock
-
-    @property
-    def outcome(self) -> str:
-        """One of OUTCOMES."""
-        return OUTCOMES[0] if self.delivered else OUTCOMES[2] if not self.posted else OUTCOMES[1]
-
-    def to_json(self) -> dict[str, Any]:
-        shown = {name: value for name, value in self.__dict__.items() if name not in _NOT_SHOWN}
-        # a webhook's own Headers may carry the target's credentials: masked wherever shown
-        return {**shown, "headers": mask_headers(self.headers.items()), "outcome": self.outcome}
-
-
-# a record's fields that its JSON leaves out: who owns it (Online), and the bytes (``body`` is their text)
-_NOT_SHOWN = frozenset({"owner", "raw"})
-
 # Set by the mock on every delivery: a webhook's own Headers cannot replace them, whatever their case
 # (F-092), nor the framing of the request (F-134).
 _RESERVED_HEADERS = frozenset(
-    {
-        "content-type",
-        "user-agent",
-        "x-superoffice-event",
-        "x-superoffice-eventid",
-        "x-superoffice-retry",
-        "x-hook-test",
-        SIGNATURE_HEADER.lower(),
-        "host",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-    }
+    name.lower()
+    for name in (
+        *delivery_headers(TEST_EVENT, "", b"", "", test=True),
+        "Host",
+        "Content-Length",
+        "Transfer-Encoding",
+        "Connection",
+    )
 )
 
 
@@ -129,12 +92,13 @@ class Deliveries:
         self._idle = threading.Condition()
         self._workers: list[threading.Thread] = []
         self._started = threading.Lock()
-        self.records: deque[DeliveryRecord] = deque(maxlen=self.settings.log_entries)
-        self._records_lock = threading.Lock()
-        self._ids = itertools.count(1)  # record ids: never reset, so never reused
         # a SQL store: its outbox and its records, shared by every process on it
         self._shared: SharedStore | None = store if is_shared(store) else None  # type: ignore[assignment]
         self._outbox = Outbox(self._shared, self.settings, self._attempt_job) if self._shared else None
+        self.log = DeliveryLog(config.clock, self._shared, self.settings.log_entries)
+        self._record = self.log.append
+        self.history = self.log.history
+        self.record = self.log.record
 
     # -- payloads -----------------------------------------------------------------------------
 
@@ -191,19 +155,11 @@ class Deliveries:
             for name, value in (webhook.get("Headers") or {}).items()
             if name.lower() not in _RESERVED_HEADERS
         }
+        secret = webhook.get("Secret") or None
+        user_agent = self.settings.user_agent
         headers.update(
-            {
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": self.settings.user_agent,
-                "X-SuperOffice-Event": event,
-                "X-SuperOffice-EventId": event_id,
-                "X-SuperOffice-Retry": str(attempt),
-            }
+            delivery_headers(event, event_id, body, secret, retry=attempt, user_agent=user_agent, test=test)
         )
-        if test:
-            headers["X-Hook-Test"] = "true"
-        if webhook.get("Secret"):
-            headers[SIGNATURE_HEADER] = sign(webhook["Secret"], body)
         return headers
 
     # -- the ping (synchronous) ---------------------------------------------------------------
@@ -213,23 +169,10 @@ class Deliveries:
         ``owner``, the calling application (Online), owns the record of it."""
         payload = self.payload(webhook, "test", entity="test", changed_by=changed_by)
         body, headers = self.request_for(webhook, payload, 0, event="test", test=True)
-        outcome = self.outbound.post(webhook.get("TargetUrl"), body, headers)
-        self._record(
-            DeliveryRecord(
-                webhook.get("WebhookId"),
-                "test",
-                payload["EventId"],
-                0,
-                webhook.get("TargetUrl"),
-                outcome.status,
-                outcome.message,
-                headers,
-                body.decode("utf-8", "replace"),
-                owner=owner,
-                delivered=outcome.ok,
-                raw=body,
-            )
+        _, outcome = self._send(
+            webhook, webhook.get("WebhookId"), "test", payload["EventId"], 0, body, headers, owner
         )
+        assert outcome is not None  # posted
         return outcome
 
     # -- events (in the background) -----------------------------------------------------------
@@ -354,42 +297,9 @@ class Deliveries:
             return True  # deleted or switched off meanwhile
         webhook = row.webhook
         headers = self._headers(webhook, body, event_id, attempt, event=header_event, test=False)
-        if (webhook.get("Type") or "").casefold() != "webhook":
-            self._record(
-                DeliveryRecord(
-                    webhook_id,
-                    header_event,
-                    event_id,
-                    attempt,
-                    webhook.get("TargetUrl"),
-                    None,
-                    f"{webhook.get('Type')} webhooks are recorded, not posted",
-                    headers,
-                    body.decode("utf-8", "replace"),
-                    posted=False,
-                    owner=row.owner,
-                    raw=body,
-                )
-            )
-            return True
-        outcome = self.outbound.post(webhook.get("TargetUrl"), body, headers)
-        self._record(
-            DeliveryRecord(
-                webhook_id,
-                header_event,
-                event_id,
-                attempt,
-                webhook.get("TargetUrl"),
-                outcome.status,
-                outcome.message,
-                headers,
-                body.decode("utf-8", "replace"),
-                owner=row.owner,
-                delivered=outcome.ok,
-                raw=body,
-            )
-        )
-        return self._counted(webhook_id, outcome)
+        sent = (webhook, webhook_id, header_event, event_id, attempt, body, headers, row.owner)
+        _, outcome = self._send(*sent, post=_posted(webhook))
+        return True if outcome is None else self._counted(webhook_id, outcome)
 
     def _counted(self, webhook_id: int, outcome: Outcome) -> bool:
         """Count a POSTed attempt as a call (not the ping, TestWebhook or unposted types: F-146) and
@@ -418,48 +328,22 @@ class Deliveries:
             return None
         webhook = row.webhook
         body = original.raw or original.body.encode("utf-8")
-        test = original.headers.get("X-Hook-Test") == "true"
+        test = original.headers.get(TEST_HEADER) == "true"
         sent = [r.attempt for r in self.history() if r.event_id == original.event_id]
         attempt = max(sent, default=original.attempt) + 1
         headers = self._headers(webhook, body, original.event_id, attempt, event=original.event, test=test)
-        target = webhook.get("TargetUrl")
-        text = body.decode("utf-8", "replace")
-        if (webhook.get("Type") or "").casefold() != "webhook":
-            unposted = f"{webhook.get('Type')} webhooks are recorded, not posted"
-            return self._record(
-                DeliveryRecord(
-                    row.webhook_id,
-                    original.event,
-                    original.event_id,
-                    attempt,
-                    target,
-                    None,
-                    unposted,
-                    headers,
-                    text,
-                    posted=False,
-                    owner=original.owner,
-                    raw=body,
-                )
-            )
-        outcome = self.outbound.post(target, body, headers)
-        record = self._record(
-            DeliveryRecord(
-                row.webhook_id,
-                original.event,
-                original.event_id,
-                attempt,
-                target,
-                outcome.status,
-                outcome.message,
-                headers,
-                text,
-                owner=original.owner,
-                delivered=outcome.ok,
-                raw=body,
-            )
+        again = (
+            webhook,
+            row.webhook_id,
+            original.event,
+            original.event_id,
+            attempt,
+            body,
+            headers,
+            original.owner,
         )
-        if not test:
+        record, outcome = self._send(*again, post=_posted(webhook))
+        if outcome is not None and not test:
             self._counted(row.webhook_id, outcome)
         return record
 
@@ -480,35 +364,39 @@ class Deliveries:
             worker.join(timeout=self.settings.timeout_seconds + 1)
         self._workers.clear()
 
-    def _record(self, record: DeliveryRecord) -> DeliveryRecord:
-        if self._shared is not None:  # the store's records; its headers masked there too
-            record.time = format_datetime(self.config.clock())
-            stored = {**record.to_json(), "owner": record.owner}
-            record.id = self._shared.record_append(
-                json.dumps(stored), record.owner, self.settings.log_entries
-            )
-            return record
-        with self._records_lock:
-            record.id = next(self._ids)
-            record.time = format_datetime(self.config.clock())
-            self.records.append(record)
-        return record
-
-    def history(self) -> list[DeliveryRecord]:
-        if self._shared is not None:
-            return [
-                _stored_record(record_id, text)
-                for record_id, text, _ in self._shared.record_rows(self.settings.log_entries)
-            ]
-        with self._records_lock:
-            return list(self.records)
-
-    def record(self, record_id: int) -> DeliveryRecord | None:
-        """The recorded attempt with this id (None: unknown, or no longer kept)."""
-        if self._shared is not None:
-            return next((r for r in self.history() if r.id == record_id), None)
-        with self._records_lock:
-            return next((r for r in self.records if r.id == record_id), None)
+    def _send(
+        self,
+        webhook: dict[str, Any],
+        webhook_id: int | None,
+        event: str,
+        event_id: str,
+        attempt: int,
+        body: bytes,
+        headers: dict[str, str],
+        owner: str | None,
+        *,
+        post: bool = True,
+    ) -> tuple[DeliveryRecord, Outcome | None]:
+        """POST one attempt to the webhook's TargetUrl (mockserver.outbound) and record it; with
+        ``post`` false (a crmscript webhook runs in the server) only record it."""
+        outcome = self.outbound.post(webhook.get("TargetUrl"), body, headers) if post else None
+        unposted = f"{webhook.get('Type')} webhooks are recorded, not posted"
+        record = DeliveryRecord(
+            webhook_id,
+            event,
+            event_id,
+            attempt,
+            webhook.get("TargetUrl"),
+            outcome.status if outcome else None,
+            outcome.message if outcome else unposted,
+            headers,
+            body.decode("utf-8", "replace"),
+            posted=post,
+            owner=owner,
+            delivered=bool(outcome and outcome.ok),
+            raw=body,
+        )
+        return self._record(record), outcome
 
     # -- the HTTP client (mockserver.outbound) ------------------------------------------------
 
@@ -525,12 +413,3 @@ class Deliveries:
 def _encoded(payload: dict[str, Any]) -> bytes:
     """The exact body bytes of an event (the same for each of its attempts)."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def _stored_record(record_id: int, text: str) -> DeliveryRecord:
-    """A record as a SQL store keeps it (its headers masked; its body the exact bytes' text)."""
-    value = load_json(text)
-    names = {f.name for f in fields(DeliveryRecord)} - {"raw"}
-    record = DeliveryRecord(**{name: value[name] for name in names if name in value})
-    record.id, record.raw = record_id, record.body.encode("utf-8")
-    return record

@@ -95,3 +95,13 @@ def test_no_import_cycle(top: str) -> None:
                 elif nxt not in trail and nxt in graph and len(trail) < 12:
                     stack.append((nxt, [*trail, nxt]))
     assert not cycles, "\n".join(sorted(set(cycles))[:10])
+
+
+def test_no_module_of_the_packages_is_over_450_lines() -> None:
+    """ARCHITECTURE.md's rule: a module that grows past it has more than one job."""
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+        for package in ("contracts", "mockserver")
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {name: lines for name, lines in sizes.items() if lines > 450} == {}

@@ -167,7 +167,9 @@ def test_a_body_that_is_not_json_is_reported_as_a_violation_on_one_line(
     assert len(lines) == 2 and all("\n" not in line and "violations=1 [" in line for line in lines)
 
 
-def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
+@pytest.fixture
+def tls_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A certificate for 127.0.0.1, its key, and the throw-away CA that issued it (trustme)."""
     import trustme
 
     ca = trustme.CA()
@@ -176,6 +178,11 @@ def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
     issued.cert_chain_pems[0].write_to_path(str(cert))
     issued.private_key_pem.write_to_path(str(key))
     ca.cert_pem.write_to_path(str(ca_file))
+    return cert, key, ca_file
+
+
+def test_tls_with_a_certificate_and_key(tls_files: tuple[Path, Path, Path]) -> None:
+    cert, key, ca_file = tls_files
     lines: list[str] = []
     reported = threading.Event()
 
@@ -195,17 +202,12 @@ def test_tls_with_a_certificate_and_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
-def test_a_sender_still_reads_the_413_of_a_body_over_the_limit(tls: bool, tmp_path: Path) -> None:
+def test_a_sender_still_reads_the_413_of_a_body_over_the_limit(
+    tls: bool, tls_files: tuple[Path, Path, Path]
+) -> None:
     """The listener answers 413 and closes before the body is in; the sender reads that answer
     rather than failing on the connection it closed (over TLS too)."""
-    import trustme
-
-    ca = trustme.CA()
-    issued = ca.issue_cert("127.0.0.1")
-    cert, key, ca_file = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
-    issued.cert_chain_pems[0].write_to_path(str(cert))
-    issued.private_key_pem.write_to_path(str(key))
-    ca.cert_pem.write_to_path(str(ca_file))
+    cert, key, ca_file = tls_files
     options = {"cert": str(cert), "key": str(key)} if tls else {}
     with Listener(secret=SECRET, max_body=1024, echo=lambda line: None, **options) as listener:  # type: ignore[arg-type]
         answer = from_body(b"x" * (4 * 1024 * 1024), SECRET, event="contact.created").send(

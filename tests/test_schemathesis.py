@@ -280,3 +280,31 @@ TestStateful.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+@pytest.mark.parametrize(
+    "sent", [[7], 7, "7", [7, 8], [{"x": 1}]], ids=["list", "int", "text", "two", "object"]
+)
+def test_a_delete_whose_id_came_as_a_repeated_query_parameter_is_seen(sent: Any) -> None:
+    """schemathesis sends a query value as a list when it repeats the parameter; the adapter's
+    after_call took the list for one id and raised (unhashable), failing the whole run."""
+    from types import SimpleNamespace
+
+    from contracts import schemathesis_adapter as adapter
+
+    delete = load().operation("DeleteWebhook")
+    (name,) = (p["name"] for p in delete.query() if p.get("required"))
+    case = SimpleNamespace(
+        operation=SimpleNamespace(path=delete.path, method=delete.method),
+        method=delete.method,
+        query={name: sent},
+        path_parameters={},
+    )
+    adapter._seen[7] = ({"Name": "seen"}, True)
+    try:
+        adapter._see(case, SimpleNamespace(status_code=204))
+        # the oracle: what the server binds from the query (every integer value the list holds)
+        bound = {v for v in (sent if isinstance(sent, list) else [sent]) if isinstance(v, int)}
+        assert (7 in adapter._seen) == (7 not in bound)
+    finally:
+        adapter._seen.pop(7, None)

@@ -17,9 +17,8 @@ from hypothesis import strategies as st
 import docpages
 from contracts import Contract, load
 from contracts.check_registry import REST
+from contracts.rest_near_misses import PATCH_RULES, from_invalid_patch
 from contracts.rest_strategies import (
-    PATCH_RULES,
-    from_invalid_patch,
     from_patch,
     from_patch_request,
     from_rest_webhook,
